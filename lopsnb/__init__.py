@@ -1,0 +1,36 @@
+"""lopsnb — prove (or honestly fail to prove) the business impact of training.
+
+The public surface is small: :func:`load_workspace` reads and validates a
+workspace folder, :func:`evaluate` builds a program's chain of evidence and
+ROI, :func:`run_batch` renders reports for every program.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from lopsnb.errors import (
+    DataError,
+    EvaluationError,
+    InsufficientDataError,
+    LopsnbError,
+    ProgramConfigError,
+    SourceError,
+    ValidationError,
+)
+from lopsnb.io import Program, Workspace, load_program, load_workspace
+
+__all__ = [
+    "__version__",
+    "DataError",
+    "EvaluationError",
+    "InsufficientDataError",
+    "LopsnbError",
+    "Program",
+    "ProgramConfigError",
+    "SourceError",
+    "ValidationError",
+    "Workspace",
+    "load_program",
+    "load_workspace",
+]

@@ -1,0 +1,58 @@
+"""The ``lopsnb`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lopsnb import __version__
+from lopsnb.errors import LopsnbError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``lopsnb`` command."""
+    parser = argparse.ArgumentParser(prog="lopsnb", description="Evidence of the business impact of training.")
+    parser.add_argument("--version", action="version", version=f"lopsnb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="load and validate a workspace, print its summary")
+    p.add_argument("workspace")
+
+    p = sub.add_parser("demo", help="the main job on a workspace (what `make demo` runs)")
+    p.add_argument("workspace")
+    p.add_argument("--out", default="reports")
+    return parser
+
+
+def _validate(workspace: str) -> int:
+    from lopsnb.io.workspace import load_workspace
+
+    ws = load_workspace(workspace, on_program_error="collect")
+    print(ws.summary())
+    if ws.program_errors:
+        for pid, err in sorted(ws.program_errors.items()):
+            print(f"\nprogram {pid}: {err}", file=sys.stderr)
+        return 1
+    print("\nWorkspace is valid.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args.workspace)
+        if args.command == "demo":
+            return _validate(args.workspace)
+    except LopsnbError as exc:
+        print(f"lopsnb: error: {exc}", file=sys.stderr)
+        return 1
+    return 2  # pragma: no cover - argparse enforces a known command
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Exception hierarchy of lopsnb.
+
+Every error lopsnb raises on purpose derives from :class:`LopsnbError`.  Errors
+about input data carry structured :class:`Problem` records (file, row, column,
+what was found, what was expected) so that a user — or a test — can act on them
+without parsing the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = [
+    "LopsnbError",
+    "Problem",
+    "DataError",
+    "ValidationError",
+    "SourceError",
+    "ProgramConfigError",
+    "EvaluationError",
+    "InsufficientDataError",
+    "RunError",
+]
+
+#: How many problems a message lists before summarising the rest; the full
+#: list stays available on ``error.problems``.
+MAX_LISTED = 50
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input.
+
+    Attributes
+    ----------
+    file : str
+        The file (or source label such as ``sql:kpis``) the problem is in.
+    row : int or None
+        Row number as a person sees it in a spreadsheet: the header is row 1,
+        the first data row is row 2 (for Parquet and SQL sources, the 1-based
+        record number; for YAML and JSONL files, the line number).  ``None``
+        when the problem concerns the whole file or column.
+    column : str or None
+        Column (or, for YAML files, the dotted field path) concerned.
+    found : str
+        The offending value, or a description of what was found.
+    expected : str
+        What a valid value looks like.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    found: str
+    expected: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            # YAML and JSONL problems point at a text line, tables at a row.
+            unit = "line" if self.file.lower().endswith((".yml", ".yaml", ".jsonl", ".json")) else "row"
+            where.append(f"{unit} {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: found {self.found}; expected {self.expected}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the problem as a JSON-serialisable dict."""
+        return asdict(self)
+
+
+class LopsnbError(Exception):
+    """Base class of every error lopsnb raises deliberately."""
+
+
+class DataError(LopsnbError):
+    """Input data is unusable; ``problems`` lists every problem found.
+
+    Parameters
+    ----------
+    problems : iterable of Problem
+        All problems found (validation is lazy: nothing stops at the first one).
+    summary : str, optional
+        A one-line headline placed before the list.
+    """
+
+    def __init__(self, problems: Iterable[Problem], summary: str | None = None) -> None:
+        self.problems: list[Problem] = list(problems)
+        self.summary = summary or f"{len(self.problems)} problem(s) in the input data"
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        lines = [self.summary + ":"]
+        lines += [f"  - {p}" for p in self.problems[:MAX_LISTED]]
+        if len(self.problems) > MAX_LISTED:
+            lines.append(f"  ... and {len(self.problems) - MAX_LISTED} more (see .problems)")
+        return "\n".join(lines)
+
+    @property
+    def files(self) -> Sequence[str]:
+        """Distinct files named by the problems, in order of first mention."""
+        return list(dict.fromkeys(p.file for p in self.problems))
+
+
+class ValidationError(DataError):
+    """A table or program failed validation against the data contract."""
+
+
+class SourceError(DataError):
+    """A source could not be read at all (missing, empty, undecodable, bad SQL)."""
+
+
+class ProgramConfigError(ValidationError):
+    """A program YAML file does not follow the program schema."""
+
+
+class EvaluationError(LopsnbError):
+    """An evaluation cannot be computed as configured (e.g. unknown metric)."""
+
+
+class InsufficientDataError(EvaluationError):
+    """Too little data for the requested estimator (e.g. empty comparison group)."""
+
+
+class RunError(LopsnbError):
+    """A batch run failed as a whole (bad arguments, unusable output folder)."""

@@ -1,0 +1,599 @@
+"""Staggered-adoption difference-in-differences (Callaway & Sant'Anna, 2021).
+
+When people (or units) complete a program at different times, the two-way
+fixed-effects DiD regression mixes already-treated entities into the comparison
+group and can even flip the sign of the effect.  :func:`callaway_santanna`
+instead estimates one clean 2×2 DiD per treatment cohort ``g`` and period ``t``
+— the group-time average treatment effect on the treated
+
+.. math::
+
+    ATT(g, t) = E[Y_t - Y_{b(g,t)} \\mid G = g] - E[Y_t - Y_{b(g,t)} \\mid C_{g,t}],
+
+and then aggregates them.  This is the unconditional (no covariates) estimator
+of Callaway, B. & Sant'Anna, P. H. C. (2021), "Difference-in-Differences with
+multiple time periods", *Journal of Econometrics* 225(2), 200-230, with the
+**varying base period** of the R ``did`` package and the Python
+``differences`` package: ``b(g, t) = g - 1`` for ``t >= g`` (effects) and
+``b(g, t) = t - 1`` for ``t < g`` (short-difference placebos).
+
+Inference uses the analytic influence functions of CS2021 (clustered by
+entity), including the estimation effect of the group-size weights in the
+aggregations, and reproduces ``differences.ATTgt(...).fit(est_method="reg")``
+to floating-point precision on balanced panels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from lopsnb._result import ResultMixin, jsonable
+from lopsnb.errors import EvaluationError, InsufficientDataError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from matplotlib.axes import Axes
+
+__all__ = ["ControlGroup", "StaggeredDiD", "callaway_santanna"]
+
+#: Which entities form the comparison group of each ATT(g, t).
+ControlGroup = Literal["never_treated", "not_yet_treated"]
+
+_GROUP_TIME_COLUMNS = [
+    "cohort",
+    "period",
+    "base_period",
+    "relative_period",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_treated",
+    "n_comparison",
+    "kind",
+]
+_EVENT_COLUMNS = [
+    "relative_period",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_entities",
+    "kind",
+]
+
+
+@dataclass
+class StaggeredDiD(ResultMixin):
+    """Result of :func:`callaway_santanna`.
+
+    Attributes
+    ----------
+    estimate : float
+        Headline ATT: the "simple" aggregation of CS2021, i.e. the average of
+        the post-treatment ATT(g, t) (``t >= g``) weighted by cohort size,
+        restricted to event times ``e = t - g`` inside ``window`` when given.
+        Its estimand is the average effect over all treated entity-periods in
+        the (windowed) post-treatment span.
+    std_error : float
+        Analytic influence-function standard error, clustered by entity,
+        including the estimation effect of the cohort-size weights.
+    ci_low, ci_high : float
+        Pointwise normal ``1 - alpha`` confidence interval.
+    p_value : float
+        Two-sided normal p-value of ``estimate = 0``.
+    n_treated : int
+        Treated entities in the cohorts that enter ``estimate``.
+    n_comparison : int
+        Distinct entities used as comparison in at least one ATT(g, t) that
+        enters ``estimate`` (never-treated entities for ``"never_treated"``).
+    n_cohorts : int
+        Cohorts that enter ``estimate``.
+    control_group : {"never_treated", "not_yet_treated"}
+        Comparison group used.
+    window : tuple of int or None
+        Inclusive event-time window of the headline estimate.
+    alpha : float
+        Significance level of every interval.
+    group_time : pandas.DataFrame
+        One row per ATT(g, t): ``cohort`` (g), ``period`` (t), ``base_period``
+        (b), ``relative_period`` (t - g), ``estimate``, ``std_error``,
+        ``ci_low``, ``ci_high``, ``p_value``, ``n_treated`` (entities of
+        cohort g), ``n_comparison`` (comparison entities of the cell),
+        ``kind`` ("placebo" for t < g, "effect" otherwise).
+    event_study : pandas.DataFrame
+        Dynamic aggregation ATT(e), one row per available event time e:
+        ``relative_period`` (e), ``estimate``, ``std_error``, ``ci_low``,
+        ``ci_high``, ``p_value``, ``n_entities`` (treated entities whose
+        cohort contributes to e), ``kind`` ("placebo" for e < 0, "effect").
+        ATT(e) averages ATT(g, g + e) over cohorts weighted by cohort size.
+        Intervals are pointwise (not uniform bands).
+    diagnostics : dict
+        Sample accounting: ``n_entities_input``, ``n_excluded_treated_first_period``
+        (entities treated in the first period: no pre-period, excluded),
+        ``n_dropped_unbalanced`` (entities with a missing outcome in any period,
+        dropped to balance the panel), ``n_treated_after_panel`` (cohort after
+        the last period: treated as never treated), ``n_entities_used``,
+        ``n_never_treated``, ``n_periods``, ``first_period``, ``last_period``,
+        ``cells_without_comparison`` (list of ``(g, t)`` with no comparison
+        entity, left out).
+    """
+
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n_treated: int
+    n_comparison: int
+    n_cohorts: int
+    control_group: ControlGroup
+    window: tuple[int, int] | None
+    alpha: float
+    group_time: pd.DataFrame = field(repr=False)
+    event_study: pd.DataFrame = field(repr=False)
+    diagnostics: dict[str, Any] = field(repr=False, default_factory=dict)
+    # Covariance of the event-study estimates (rows/columns ordered as
+    # ``event_study``), from the stacked influence functions: Wald tests need it.
+    event_vcov: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0)))
+
+    title = "Staggered DiD (Callaway & Sant'Anna 2021): event study"
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the event study (see :attr:`event_study`)."""
+        return self.event_study.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the event-study rows plus the headline numbers, JSON-safe."""
+        out = super().to_dict()
+        out.update(
+            jsonable(
+                {
+                    "estimate": self.estimate,
+                    "std_error": self.std_error,
+                    "ci_low": self.ci_low,
+                    "ci_high": self.ci_high,
+                    "p_value": self.p_value,
+                    "n_treated": self.n_treated,
+                    "n_comparison": self.n_comparison,
+                    "n_cohorts": self.n_cohorts,
+                    "control_group": self.control_group,
+                    "window": list(self.window) if self.window is not None else None,
+                    "alpha": self.alpha,
+                    "pre_trend_test": self.pre_trend_test(),
+                    "diagnostics": self.diagnostics,
+                }
+            )
+        )
+        return out
+
+    def pre_trend_test(self) -> dict[str, Any]:
+        """Wald test that every pre-treatment ATT(e) (e < 0) is zero.
+
+        ``W = θ' V⁺ θ`` with θ the placebo ATT(e) and V their joint covariance
+        from the influence functions; ``W ~ χ²(df)`` under the null, with
+        ``df`` the rank of V (the number of placebo event times unless V is
+        singular, in which case a pseudo-inverse is used).
+
+        Returns
+        -------
+        dict
+            ``statistic``, ``df``, ``p_value`` and ``n_placebo`` (number of
+            placebo event times).  With no placebo estimate (every cohort has a
+            single pre-period) the statistic and p-value are NaN and ``df`` 0.
+        """
+        pre = (self.event_study["relative_period"] < 0).to_numpy()
+        theta = self.event_study["estimate"].to_numpy()[pre]
+        if theta.size == 0:
+            return {"statistic": float("nan"), "df": 0, "p_value": float("nan"), "n_placebo": 0}
+        vcov = self.event_vcov[np.ix_(pre, pre)]
+        rank = int(np.linalg.matrix_rank(vcov))
+        if rank == 0:
+            return {"statistic": float("nan"), "df": 0, "p_value": float("nan"), "n_placebo": int(theta.size)}
+        stat = float(theta @ np.linalg.pinv(vcov) @ theta)
+        return {
+            "statistic": stat,
+            "df": rank,
+            "p_value": float(stats.chi2.sf(stat, rank)),
+            "n_placebo": int(theta.size),
+        }
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the event study: ATT(e) with confidence bars.
+
+        Placebo (pre-treatment) estimates are grey, effects in colour; a
+        horizontal line marks zero and a dashed vertical line separates
+        e = -1 from e = 0 (treatment start).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is created when omitted.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        es = self.event_study
+        for kind, colour in (("placebo", "0.55"), ("effect", "C0")):
+            part = es[es["kind"] == kind]
+            if part.empty:
+                continue
+            x = part["relative_period"].to_numpy(dtype=float)
+            y = part["estimate"].to_numpy(dtype=float)
+            err = np.vstack([y - part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float) - y])
+            ax.errorbar(x, y, yerr=err, fmt="o", color=colour, ecolor=colour, capsize=3, label=kind)
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        ax.axvline(-0.5, color="black", linewidth=0.8, linestyle="--")
+        ax.set_xlabel("Periods relative to treatment (e = t - g)")
+        ax.set_ylabel(f"ATT(e), {100 * (1 - self.alpha):g}% CI")
+        ax.set_title("Event study (Callaway & Sant'Anna)")
+        if len(es):
+            ax.legend(loc="best", frameon=False)
+        return ax
+
+
+def callaway_santanna(
+    panel: pd.DataFrame,
+    *,
+    entity: str = "entity_id",
+    period: str = "period",
+    outcome: str = "value",
+    cohort: str = "cohort",
+    control_group: ControlGroup = "never_treated",
+    window: tuple[int, int] | None = None,
+    alpha: float = 0.05,
+) -> StaggeredDiD:
+    """Callaway & Sant'Anna (2021) staggered-adoption DiD without covariates.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        One row per entity × period.
+    entity : str
+        Entity identifier column.
+    period : str
+        Integer period index (consecutive integers, e.g. months counted from
+        the first KPI month).
+    outcome : str
+        Numeric outcome column.
+    cohort : str
+        Period index of the entity's first treated period (constant within
+        entity); NaN for never-treated entities.  Entities treated in the
+        first period (no pre-period) are excluded; entities whose cohort lies
+        after the last period are never treated within the panel and are used
+        as such (both counted in ``diagnostics``).
+    control_group : {"never_treated", "not_yet_treated"}
+        Comparison entities of ATT(g, t): the never treated, or the never
+        treated plus entities with cohort > max(t, b) (not yet treated in
+        either period of the 2×2 comparison, and not of cohort g).
+    window : tuple of int, optional
+        Inclusive event-time window ``(lo, hi)`` of the headline estimate,
+        e.g. ``(0, 5)``; only post-treatment event times (e >= 0) inside it
+        enter.  ``None`` uses every post-treatment ATT(g, t).
+    alpha : float
+        Significance level of the pointwise confidence intervals.
+
+    Returns
+    -------
+    StaggeredDiD
+        Headline simple aggregation, group-time table and event study.
+
+    Raises
+    ------
+    EvaluationError
+        Missing columns, bad option values, non-integer or non-consecutive
+        periods, duplicated entity-periods, cohort varying within an entity.
+    InsufficientDataError
+        No usable entity after balancing, no treated cohort with a
+        pre-period, no comparison entity, or no post-treatment cell in
+        ``window``.
+
+    Notes
+    -----
+    ``ATT(g, t) = mean_{G=g}(Y_t - Y_b) - mean_{C}(Y_t - Y_b)`` with base
+    period ``b = g - 1`` for ``t >= g`` and ``b = t - 1`` for ``t < g``
+    (varying base period; pre-period cells are short-difference placebos).
+    Its influence function for entity i, with n entities in the panel, is
+    ``n [D_i (ΔY_i - μ_g) / n_g - C_i (ΔY_i - μ_C) / n_C]`` and
+    ``SE = sqrt(Σ_i IF_i²) / n``.  Aggregations ``Σ_k w_k ATT_k`` with
+    ``w_k ∝ n_{g(k)}`` add the influence function of the estimated weights
+    (CS2021, Appendix; ``did::compute.aggte``).
+
+    The panel estimator uses each entity in both periods of a 2×2 cell, so
+    the panel is **balanced over all periods first**: any entity with a
+    missing outcome (NaN or absent row) in any period is dropped and counted
+    in ``diagnostics["n_dropped_unbalanced"]``.  Group-time cells without any
+    comparison entity (possible with ``"not_yet_treated"`` and no never
+    treated) are left out and listed in ``diagnostics``.
+    """
+    if control_group not in get_args(ControlGroup):
+        raise EvaluationError(
+            f"control_group must be one of {list(get_args(ControlGroup))}; got {control_group!r}"
+        )
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < float(alpha) < 1:
+        raise EvaluationError(f"alpha must be a number strictly between 0 and 1; got {alpha!r}")
+    alpha = float(alpha)
+    window = _check_window(window)
+
+    y, coh, periods, diag = _prepare(panel, entity=entity, period=period, outcome=outcome, cohort=cohort)
+    n = y.shape[0]
+    p0 = int(periods[0])
+
+    cohorts = np.unique(coh[~np.isnan(coh)])
+    if cohorts.size == 0:
+        raise InsufficientDataError(
+            "no treated cohort with a pre-period: every treated entity was treated in the first "
+            f"period ({p0}) or has a missing outcome; nothing to estimate"
+        )
+    never = np.isnan(coh)
+    if control_group == "never_treated" and not never.any():
+        raise InsufficientDataError(
+            "no never-treated comparison entity (cohort NaN) after balancing the panel; "
+            "use control_group='not_yet_treated' or add comparison entities"
+        )
+
+    # Group-time cells with the varying base period (differences/did default):
+    # every cohort g and every period t after the first one.
+    g_cell = np.repeat(cohorts, periods.size - 1)
+    t_cell = np.tile(periods[1:], cohorts.size).astype(float)
+    b_cell = np.where(t_cell < g_cell, t_cell - 1, g_cell - 1)
+
+    treated = coh[:, None] == g_cell[None, :]
+    if control_group == "never_treated":
+        comparison = np.broadcast_to(never[:, None], treated.shape)
+    else:
+        later = np.maximum(t_cell, b_cell)
+        with np.errstate(invalid="ignore"):
+            comparison = never[:, None] | ((coh[:, None] > later[None, :]) & ~treated)
+    n_c = comparison.sum(axis=0)
+    keep = n_c > 0
+    diag["cells_without_comparison"] = [(int(g), int(t)) for g, t in zip(g_cell[~keep], t_cell[~keep])]
+    if not keep.any():
+        raise InsufficientDataError(
+            "no comparison entity for any cohort and period: there are no never-treated or "
+            "not-yet-treated entities"
+        )
+    g_cell, t_cell, b_cell = g_cell[keep], t_cell[keep], b_cell[keep]
+    treated, comparison, n_c = treated[:, keep], comparison[:, keep], n_c[keep]
+
+    dy = y[:, (t_cell - p0).astype(int)] - y[:, (b_cell - p0).astype(int)]
+    n_g = treated.sum(axis=0)
+    mu_g = np.where(treated, dy, 0.0).sum(axis=0) / n_g
+    mu_c = np.where(comparison, dy, 0.0).sum(axis=0) / n_c
+    att = mu_g - mu_c
+    # Entity-level influence functions of every cell, scaled to the full
+    # panel (n) so that cells on different subsamples can be stacked.
+    infl = n * (
+        np.where(treated, dy - mu_g, 0.0) / n_g - np.where(comparison, dy - mu_c, 0.0) / n_c
+    )
+    se = np.sqrt((infl**2).sum(axis=0)) / n
+    rel = (t_cell - g_cell).astype(int)
+
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    group_time = pd.DataFrame(
+        {
+            "cohort": g_cell.astype(int),
+            "period": t_cell.astype(int),
+            "base_period": b_cell.astype(int),
+            "relative_period": rel,
+            "estimate": att,
+            "std_error": se,
+            "ci_low": att - z * se,
+            "ci_high": att + z * se,
+            "p_value": _p_value(att, se),
+            "n_treated": n_g.astype(int),
+            "n_comparison": n_c.astype(int),
+            "kind": np.where(rel < 0, "placebo", "effect"),
+        },
+        columns=_GROUP_TIME_COLUMNS,
+    )
+
+    # Event study (dynamic aggregation) for every available event time.
+    event_times = np.unique(rel)
+    es_est = np.empty(event_times.size)
+    es_if = np.empty((n, event_times.size))
+    es_n = np.empty(event_times.size, dtype=int)
+    for j, e in enumerate(event_times):
+        sel = rel == e
+        es_est[j], es_if[:, j] = _aggregate(att[sel], infl[:, sel], treated[:, sel])
+        es_n[j] = int(n_g[sel].sum())
+    es_vcov = es_if.T @ es_if / n**2
+    es_se = np.sqrt(np.diag(es_vcov))
+    event_study = pd.DataFrame(
+        {
+            "relative_period": event_times.astype(int),
+            "estimate": es_est,
+            "std_error": es_se,
+            "ci_low": es_est - z * es_se,
+            "ci_high": es_est + z * es_se,
+            "p_value": _p_value(es_est, es_se),
+            "n_entities": es_n,
+            "kind": np.where(event_times < 0, "placebo", "effect"),
+        },
+        columns=_EVENT_COLUMNS,
+    )
+
+    # Headline: simple aggregation over post-treatment cells (in the window).
+    post = rel >= 0
+    if window is not None:
+        post &= (rel >= window[0]) & (rel <= window[1])
+    if not post.any():
+        raise InsufficientDataError(
+            f"no post-treatment group-time effect with event time in window {window}; "
+            f"available event times are {sorted(set(rel[rel >= 0].tolist()))}"
+        )
+    est, if_overall = _aggregate(att[post], infl[:, post], treated[:, post])
+    se_overall = float(np.sqrt((if_overall**2).sum()) / n)
+    used_cohorts = np.unique(g_cell[post])
+
+    return StaggeredDiD(
+        estimate=float(est),
+        std_error=se_overall,
+        ci_low=float(est - z * se_overall),
+        ci_high=float(est + z * se_overall),
+        p_value=float(_p_value(np.array([est]), np.array([se_overall]))[0]),
+        n_treated=int(np.isin(coh, used_cohorts).sum()),
+        n_comparison=int(comparison[:, post].any(axis=1).sum()),
+        n_cohorts=int(used_cohorts.size),
+        control_group=control_group,
+        window=window,
+        alpha=alpha,
+        group_time=group_time,
+        event_study=event_study,
+        diagnostics=diag,
+        event_vcov=es_vcov,
+    )
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def _aggregate(att: np.ndarray, infl: np.ndarray, treated: np.ndarray) -> tuple[float, np.ndarray]:
+    """Cohort-size weighted average of ATT(g, t) cells and its influence function.
+
+    The weights ``w_k = p_k / Σ p`` use the estimated cohort shares
+    ``p_k = n_{g(k)} / n``; their own influence function (``wif``, as in
+    ``did::compute.aggte`` and ``differences``) is added to the weighted
+    cell influence functions.
+    """
+    d = treated.astype(float)
+    shares = d.mean(axis=0)
+    total = shares.sum()
+    weights = shares / total
+    centred = d - shares
+    wif = centred / total - centred.sum(axis=1, keepdims=True) * (shares / total**2)[None, :]
+    return float(weights @ att), infl @ weights + wif @ att
+
+
+def _p_value(est: np.ndarray, se: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 2 * stats.norm.sf(np.abs(est / se))
+
+
+def _check_window(window: Any) -> tuple[int, int] | None:
+    if window is None:
+        return None
+    ok = (
+        isinstance(window, (tuple, list))
+        and len(window) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in window)
+    )
+    if not ok or window[0] > window[1]:
+        raise EvaluationError(f"window must be a pair of integers (lo, hi) with lo <= hi; got {window!r}")
+    return int(window[0]), int(window[1])
+
+
+def _integer_column(values: pd.Series, name: str, *, allow_missing: bool) -> np.ndarray:
+    """Return a float array of integer values, raising on anything else."""
+    if not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+        raise EvaluationError(f"column '{name}' must hold integer period indices; found dtype {values.dtype}")
+    arr = values.to_numpy(dtype=float, na_value=np.nan)
+    missing = np.isnan(arr)
+    if missing.any() and not allow_missing:
+        raise EvaluationError(f"column '{name}' has {int(missing.sum())} missing value(s); expected integers")
+    bad = ~missing & ((arr != np.round(arr)) | ~np.isfinite(arr))
+    if bad.any():
+        raise EvaluationError(
+            f"column '{name}' must hold integer period indices; found {arr[bad][0]!r}"
+        )
+    return arr
+
+
+def _prepare(
+    panel: pd.DataFrame, *, entity: str, period: str, outcome: str, cohort: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Validate, exclude always-treated entities and balance the panel.
+
+    Returns the entity × period outcome matrix, the cohort of each row
+    (NaN = never treated within the panel), the sorted periods and the
+    sample-accounting diagnostics.
+    """
+    if not isinstance(panel, pd.DataFrame):
+        raise EvaluationError(f"panel must be a pandas DataFrame; got {type(panel).__name__}")
+    missing_cols = [c for c in (entity, period, outcome, cohort) if c not in panel.columns]
+    if missing_cols:
+        raise EvaluationError(
+            f"panel is missing column(s) {missing_cols}; it has {list(map(str, panel.columns))}"
+        )
+    if len(panel) == 0:
+        raise InsufficientDataError("panel is empty")
+    if not pd.api.types.is_numeric_dtype(panel[outcome]):
+        raise EvaluationError(f"outcome column '{outcome}' must be numeric; found dtype {panel[outcome].dtype}")
+    if panel[entity].isna().any():
+        raise EvaluationError(f"column '{entity}' has missing entity identifiers")
+
+    per = _integer_column(panel[period], period, allow_missing=False)
+    coh = _integer_column(panel[cohort], cohort, allow_missing=True)
+    frame = pd.DataFrame(
+        {
+            "e": panel[entity].to_numpy(),
+            "p": per.astype(np.int64),
+            "g": coh,
+            "y": panel[outcome].to_numpy(dtype=float, na_value=np.nan),
+        }
+    )
+    dup = frame.duplicated(["e", "p"])
+    if dup.any():
+        first = frame.loc[dup].iloc[0]
+        raise EvaluationError(
+            f"{int(dup.sum())} duplicated entity × period row(s), e.g. {entity}={first['e']!r}, "
+            f"{period}={int(first['p'])}; expected one row per entity and period"
+        )
+    g_by_entity = frame.groupby("e", sort=True)["g"]
+    varying = g_by_entity.nunique(dropna=False) > 1
+    if varying.any():
+        raise EvaluationError(
+            f"column '{cohort}' varies within {int(varying.sum())} entit(y/ies), e.g. "
+            f"{entity}={varying[varying].index[0]!r}; the treatment period must be constant per entity"
+        )
+
+    periods = np.unique(frame["p"].to_numpy())
+    if periods.size < 2:
+        raise InsufficientDataError(f"need at least 2 periods; the panel has {periods.size}")
+    if np.any(np.diff(periods) != 1):
+        raise EvaluationError(
+            f"column '{period}' must hold consecutive integers (e.g. months since the first KPI "
+            f"month); found gaps between {periods.min()} and {periods.max()}"
+        )
+    first, last = int(periods[0]), int(periods[-1])
+
+    g_entity = g_by_entity.first()
+    n_input = int(g_entity.size)
+    always = g_entity <= first
+    after = g_entity > last
+    wide = frame.pivot(index="e", columns="p", values="y").reindex(columns=periods)
+    wide = wide.loc[~always.reindex(wide.index).to_numpy()]
+    complete = wide.notna().all(axis=1).to_numpy()
+    wide = wide.loc[complete]
+    g_used = g_entity.reindex(wide.index).to_numpy(dtype=float, copy=True)
+    # Treatment after the panel's end is never observed: such entities are
+    # never treated within the panel (as in `did` and `differences`).
+    g_used[g_used > last] = np.nan
+    if wide.shape[0] == 0:
+        raise InsufficientDataError(
+            "no entity left after excluding entities treated in the first period and "
+            "entities with missing outcomes"
+        )
+    diag: dict[str, Any] = {
+        "n_entities_input": n_input,
+        "n_excluded_treated_first_period": int(always.sum()),
+        "n_dropped_unbalanced": int((~complete).sum()),
+        "n_treated_after_panel": int(after.sum()),
+        "n_entities_used": int(wide.shape[0]),
+        "n_never_treated": int(np.isnan(g_used).sum()),
+        "n_periods": int(periods.size),
+        "first_period": first,
+        "last_period": last,
+    }
+    return wide.to_numpy(dtype=float), g_used, periods, diag

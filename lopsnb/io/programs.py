@@ -1,0 +1,297 @@
+"""Program (initiative) definitions: ``programs/<program_id>.yml``.
+
+A program file says what business result the program is meant to move, how
+its effect is to be isolated and how that effect converts to money. The
+schema is strict (unknown keys are errors, so a typo never silently falls
+back to a default) and every problem names the YAML file, the line and the
+dotted field path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lopsnb.errors import Problem, ProgramConfigError
+
+__all__ = [
+    "PROGRAM_ID_PATTERN",
+    "Design",
+    "DESIGNS",
+    "Program",
+    "MetricRef",
+    "Window",
+    "Evaluation",
+    "Monetization",
+    "load_program",
+    "validate_program_id",
+]
+
+PROGRAM_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimates"]
+DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates")
+#: Designs that compare a baseline window with a followup window.
+WINDOW_DESIGNS = frozenset({"did", "ancova", "post_only", "before_after", "trend"})
+
+
+def validate_program_id(program_id: str, *, file: str = "<program id>") -> str:
+    """Return ``program_id`` if it is a safe slug, else raise ProgramConfigError.
+
+    Program ids become folder names in report output; anything outside
+    ``[a-z0-9][a-z0-9_-]*`` (such as ``../x`` or ``a/b``) is rejected before a
+    path is ever built from it.
+    """
+    if not isinstance(program_id, str) or not PROGRAM_ID_PATTERN.fullmatch(program_id) or len(program_id) > 100:
+        raise ProgramConfigError(
+            [Problem(file, None, "id", repr(program_id), "a lowercase slug matching [a-z0-9][a-z0-9_-]* (at most 100 characters)")],
+            summary="invalid program id",
+        )
+    return program_id
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class MetricRef(_Strict):
+    """A metric in the chain of evidence."""
+
+    metric: str = Field(min_length=1)
+    direction: Literal["increase", "decrease"] = "increase"
+    unit: str | None = None
+    target: float | None = None
+
+
+class Chain(_Strict):
+    """The chain of evidence, business metric first."""
+
+    business_metric: MetricRef
+    performance_metrics: tuple[MetricRef, ...] = ()
+    leading_indicators: tuple[str, ...] = ()
+
+
+class Window(_Strict):
+    """A baseline or followup window.
+
+    Either absolute dates (``start``, ``end``, both inclusive) or ``offset``:
+    periods relative to each entity's treatment period (0 = the period of
+    completion), as needed for staggered cohorts.
+    """
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    offset: tuple[int, int] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Window:
+        absolute = self.start is not None or self.end is not None
+        if absolute and self.offset is not None:
+            raise ValueError("give either start/end dates or offset, not both")
+        if not absolute and self.offset is None:
+            raise ValueError("give start and end dates, or offset: [from, to]")
+        if absolute and (self.start is None or self.end is None):
+            raise ValueError("an absolute window needs both start and end")
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        if self.offset is not None and self.offset[0] > self.offset[1]:
+            raise ValueError(f"offset {list(self.offset)} runs backwards")
+        return self
+
+    @property
+    def relative(self) -> bool:
+        """True for an offset (cohort-relative) window."""
+        return self.offset is not None
+
+
+class Evaluation(_Strict):
+    """How the program's effect on the outcome is isolated."""
+
+    entity: Literal["person", "org_unit"] = "person"
+    outcome: str | None = None
+    frequency: Literal["month", "quarter", "week"] = "month"
+    baseline: Window | None = None
+    followup: Window | None = None
+    design: Design = "did"
+    also: tuple[Design, ...] = ()
+    comparison: dict[str, tuple[str, ...]] | None = None
+    covariates: tuple[str, ...] = ()
+    transform: Literal["none", "log"] = "none"
+    treated_share: float = Field(default=0.5, gt=0, le=1)
+
+    @field_validator("comparison", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, (str, int, float)) else v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _windows(self) -> Evaluation:
+        designs = {self.design, *self.also}
+        needs = designs & WINDOW_DESIGNS
+        if needs and (self.baseline is None or self.followup is None):
+            raise ValueError(f"designs {sorted(needs)} need both baseline and followup windows")
+        if self.baseline is not None and self.followup is not None:
+            if self.baseline.relative != self.followup.relative:
+                raise ValueError("baseline and followup must both be dates or both be offsets")
+            if not self.baseline.relative and self.baseline.end >= self.followup.start:  # type: ignore[operator]
+                raise ValueError(
+                    f"the baseline window (ends {self.baseline.end}) must end before the followup window starts ({self.followup.start})"
+                )
+            if self.baseline.relative and self.baseline.offset[1] >= self.followup.offset[0]:  # type: ignore[index]
+                raise ValueError("the baseline offsets must end before the followup offsets start")
+        return self
+
+
+class Monetization(_Strict):
+    """How a unit of outcome converts to money (Phillips Level 5)."""
+
+    value_per_unit: float = Field(ge=0)
+    value_range: tuple[float, float] | None = None
+    periods_per_year: float = Field(default=12, gt=0)
+    horizon_years: float = Field(default=1, gt=0, le=5)
+    currency: str = "USD"
+
+    @model_validator(mode="after")
+    def _range(self) -> Monetization:
+        if self.value_range is not None:
+            low, high = self.value_range
+            if low < 0 or low > high:
+                raise ValueError(f"value_range {list(self.value_range)} must be [low, high] with 0 <= low <= high")
+        return self
+
+
+class ReactionConfig(_Strict):
+    """New World Kirkpatrick item groups of the reaction survey."""
+
+    relevance_items: tuple[str, ...] = ()
+    engagement_items: tuple[str, ...] = ()
+
+
+class LearningConfig(_Strict):
+    """Level 2 settings."""
+
+    pass_mark: float | None = Field(default=None, ge=0)
+
+
+class Privacy(_Strict):
+    """Privacy settings of reports."""
+
+    min_group_size: int = Field(default=5, ge=1)
+    include_comments: bool = False
+
+
+class Program(_Strict):
+    """A program (initiative) definition; see ``docs/data-contract.md``."""
+
+    id: Annotated[str, Field(pattern=PROGRAM_ID_PATTERN.pattern, max_length=100)]
+    name: str = Field(min_length=1)
+    owner: str | None = None
+    business_goal: str | None = None
+    launch: dt.date | None = None
+    chain: Chain
+    reaction: ReactionConfig = ReactionConfig()
+    learning: LearningConfig = LearningConfig()
+    evaluation: Evaluation = Evaluation(design="estimates")
+    monetization: Monetization | None = None
+    intangibles: tuple[str, ...] = ()
+    privacy: Privacy = Privacy()
+
+    @property
+    def outcome(self) -> str:
+        """The evaluated outcome metric (defaults to the business metric)."""
+        return self.evaluation.outcome or self.chain.business_metric.metric
+
+    @property
+    def direction(self) -> Literal["increase", "decrease"]:
+        """Desired direction of the outcome."""
+        if self.evaluation.outcome in (None, self.chain.business_metric.metric):
+            return self.chain.business_metric.direction
+        for m in self.chain.performance_metrics:
+            if m.metric == self.evaluation.outcome:
+                return m.direction
+        return self.chain.business_metric.direction
+
+    @property
+    def designs(self) -> tuple[str, ...]:
+        """Primary design first, then the sensitivity designs, without repeats."""
+        return tuple(dict.fromkeys((self.evaluation.design, *self.evaluation.also)))
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """The program as a plain dict suitable for ``yaml.safe_dump``."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+
+def _line_of(root: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at ``path`` (or its deepest existing parent)."""
+    node, line = root, (root.start_mark.line + 1 if root is not None else None)
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(key):
+                    node, line = v, k.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def load_program(path: str | Path) -> Program:
+    """Read and validate one program YAML file.
+
+    Raises
+    ------
+    ProgramConfigError
+        Listing every problem with file, line (as ``row``) and field path
+        (as ``column``).
+    """
+    path = Path(path)
+    label = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProgramConfigError([Problem(label, None, None, "bytes that are not UTF-8", "a UTF-8 YAML file")]) from exc
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ProgramConfigError(
+            [Problem(label, mark.line + 1 if mark else None, None, f"invalid YAML ({getattr(exc, 'problem', exc)})", "valid YAML")],
+            summary=f"cannot read program file {label}",
+        ) from exc
+    if not isinstance(data, dict):
+        raise ProgramConfigError(
+            [Problem(label, None, None, f"a {type(data).__name__} at the top level", "a mapping of program fields (id, name, chain, ...)")],
+            summary=f"invalid program file {label}",
+        )
+    try:
+        program = Program.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            field = ".".join(str(p) for p in loc) or "(program)"
+            found = "no such field" if err["type"] == "extra_forbidden" else (
+                "nothing (field missing)" if err["type"] == "missing" else repr(err.get("input"))
+            )
+            expected = "a known field (check spelling; unknown keys are errors)" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(Problem(label, _line_of(root, loc), field, found, expected))
+        raise ProgramConfigError(problems, summary=f"invalid program file {label}") from None
+    if program.id != path.stem:
+        raise ProgramConfigError(
+            [Problem(label, _line_of(root, ("id",)), "id", repr(program.id), f"the file name's stem {path.stem!r}")],
+            summary=f"invalid program file {label}",
+        )
+    return program

@@ -1,0 +1,395 @@
+"""Load a workspace folder: every table and program, validated together.
+
+``load_workspace`` is the one entry point. It never stops at the first
+problem: everything wrong in every file is collected and raised as one
+:class:`~lopsnb.errors.ValidationError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from lopsnb.errors import DataError, Problem, ProgramConfigError, SourceError, ValidationError
+from lopsnb.io.programs import Program, load_program
+from lopsnb.io.readers import find_table_file, read_file, read_sql
+from lopsnb.io.schemas import TABLES, ParsedTable, empty_frame
+from lopsnb.io.validate import parse_and_validate, problems_for_rows
+
+__all__ = ["Workspace", "load_workspace", "WorkspaceConfig"]
+
+OnProgramError = Literal["raise", "collect"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SqlSource(_Strict):
+    """A table read with a SQL query through SQLAlchemy."""
+
+    sql: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+
+
+class XapiSource(_Strict):
+    """Enrollments or assessments derived from xAPI statements."""
+
+    xapi: str = Field(min_length=1)
+    activities: dict[str, str | dict[str, str]] = Field(default_factory=dict)
+    account_column: str = "person_id"
+    unknown_actors: Literal["error", "drop"] = "error"
+
+
+class FileSource(_Strict):
+    """A table in a file with another name or place."""
+
+    file: str = Field(min_length=1)
+
+
+class WorkspaceConfig(_Strict):
+    """Contents of the optional ``workspace.yml``."""
+
+    name: str | None = None
+    sources: dict[str, SqlSource | XapiSource | FileSource] = Field(default_factory=dict)
+
+
+@dataclass
+class Workspace:
+    """A validated workspace: canonical tables and program definitions.
+
+    Attributes
+    ----------
+    path : Path
+        The workspace folder.
+    tables : dict of str to DataFrame
+        Canonical, typed tables (see ``docs/data-contract.md``); every row
+        carries ``_row``, its row number in the source.
+    programs : dict of str to Program
+        Valid program definitions by id.
+    sources : dict of str to str
+        Where each table came from (file path, ``sql:...`` or ``xapi:...``).
+    program_errors : dict of str to ProgramConfigError
+        Programs whose file failed validation (only with
+        ``on_program_error="collect"``).
+    notes : list of str
+        Things worth knowing that are not errors (encoding fallbacks, header
+        rows found below the first row, xAPI statistics).
+    """
+
+    path: Path
+    tables: dict[str, pd.DataFrame]
+    programs: dict[str, Program]
+    sources: dict[str, str] = field(default_factory=dict)
+    program_errors: dict[str, ProgramConfigError] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    name: str | None = None
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The canonical table ``name`` (an empty canonical frame when not measured)."""
+        if name not in TABLES:
+            raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES)}")
+        return self.tables.get(name, empty_frame(name))
+
+    def has(self, name: str) -> bool:
+        """Whether table ``name`` was supplied (and has at least one row)."""
+        return name in self.tables and len(self.tables[name]) > 0
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        if name in TABLES:
+            return self.table(name)
+        raise AttributeError(name)
+
+    def program(self, program_id: str) -> Program:
+        """The program ``program_id``; raises KeyError naming the known ids."""
+        try:
+            return self.programs[program_id]
+        except KeyError:
+            raise KeyError(f"no program {program_id!r} in {self.path}; programs: {', '.join(sorted(self.programs))}") from None
+
+    def date_range(self, name: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """Earliest and latest date in the table's first date column."""
+        frame = self.tables.get(name)
+        if frame is None or frame.empty:
+            return None
+        for col in TABLES[name].columns:
+            if col.kind == "date" and col.name in frame and frame[col.name].notna().any():
+                return frame[col.name].min(), frame[col.name].max()
+        return None
+
+    @property
+    def data_as_of(self) -> pd.Timestamp | None:
+        """Latest KPI period: the date the evidence runs to."""
+        rng = self.date_range("kpis")
+        return rng[1] if rng else None
+
+    def fingerprint(self) -> str:
+        """A hash of every source file's bytes, for cache invalidation."""
+        digest = hashlib.sha256()
+        for f in sorted(self._source_files()):
+            digest.update(str(f.relative_to(self.path)).encode())
+            digest.update(f.read_bytes())
+        return digest.hexdigest()
+
+    def _source_files(self) -> Iterator[Path]:
+        for pattern in ("*.csv", "*.parquet", "*.xlsx", "*.json", "*.jsonl", "*.db", "*.sqlite", "workspace.yml", "programs/*.yml"):
+            yield from self.path.glob(pattern)
+
+    def summary(self) -> str:
+        """Plain-text description: tables with row counts and date ranges, then programs."""
+        lines = [f"Workspace {self.name or self.path.name} ({self.path})", "", "Tables:"]
+        for name in TABLES:
+            if name in self.tables:
+                rng = self.date_range(name)
+                span = f"  {rng[0]:%Y-%m-%d} .. {rng[1]:%Y-%m-%d}" if rng else ""
+                lines.append(f"  {name:<12} {len(self.tables[name]):>9,} rows  from {self.sources.get(name, '?')}{span}")
+            else:
+                lines.append(f"  {name:<12} {'—':>9}       not measured")
+        lines += ["", f"Programs ({len(self.programs)}):"]
+        enr = self.table("enrollments")
+        counts = enr[enr["status"].fillna("") != "dropped"].groupby("program_id")["person_id"].nunique()
+        for pid, prog in sorted(self.programs.items()):
+            ev = prog.evaluation
+            lines.append(
+                f"  {pid:<24} {int(counts.get(pid, 0)):>6} participants  outcome {prog.outcome} ({ev.entity}), design {ev.design}"
+            )
+        for pid, err in sorted(self.program_errors.items()):
+            lines.append(f"  {pid:<24} INVALID: {len(err.problems)} problem(s)")
+        if self.notes:
+            lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+def _read_config(folder: Path) -> WorkspaceConfig:
+    cfg_path = folder / "workspace.yml"
+    if not cfg_path.is_file():
+        return WorkspaceConfig()
+    label = str(cfg_path)
+    try:
+        data = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SourceError([Problem(label, None, None, f"invalid YAML ({exc})", "valid YAML")]) from exc
+    try:
+        return WorkspaceConfig.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ValidationError(
+            [
+                Problem(label, None, ".".join(map(str, e["loc"])), repr(e.get("input")), e["msg"])
+                for e in exc.errors()
+            ],
+            summary=f"invalid {label}",
+        ) from None
+
+
+def _resolve_url(url: str, folder: Path) -> str:
+    # A relative SQLite path is relative to the workspace, not to wherever the
+    # analyst happened to start Python.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str((folder / url[len(prefix) :]).resolve())
+    return url
+
+
+def load_workspace(path: str | Path, *, on_program_error: OnProgramError = "raise") -> Workspace:
+    """Read and validate every table and program of a workspace folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        The workspace folder (see ``docs/data-contract.md``).
+    on_program_error : {"raise", "collect"}
+        With ``"collect"`` an invalid program file does not fail the whole
+        workspace: it is kept in ``Workspace.program_errors`` (the batch runner
+        reports it as a failed program). Table problems always raise.
+
+    Returns
+    -------
+    Workspace
+
+    Raises
+    ------
+    ValidationError
+        With every problem in every file (file, row, column, found, expected).
+    SourceError
+        When the folder or a required table is missing or unreadable.
+    """
+    if on_program_error not in ("raise", "collect"):
+        raise ValueError(f"on_program_error must be 'raise' or 'collect', not {on_program_error!r}")
+    folder = Path(path)
+    if not folder.is_dir():
+        raise SourceError([Problem(str(folder), None, None, "no such folder", "a workspace folder")], summary="cannot load workspace")
+    config = _read_config(folder)
+    problems: list[Problem] = []
+    notes: list[str] = []
+    parsed: dict[str, ParsedTable] = {}
+    sources: dict[str, str] = {}
+    xapi_cache: dict[str, Any] = {}
+    people_for_xapi: pd.DataFrame | None = None
+
+    order = ["people"] + [t for t in TABLES if t != "people"]
+    for table in order:
+        spec = TABLES[table]
+        source = config.sources.get(table)
+        try:
+            if isinstance(source, SqlSource):
+                label = f"{folder / 'workspace.yml'} [sources.{table}.sql]"
+                parsed[table] = read_sql(source.sql, _resolve_url(source.url, folder), label=label)
+                sources[table] = f"sql:{source.url}"
+            elif isinstance(source, XapiSource):
+                if table not in ("enrollments", "assessments"):
+                    problems.append(
+                        Problem(str(folder / "workspace.yml"), None, f"sources.{table}.xapi", "an xAPI source", "xAPI only for enrollments or assessments")
+                    )
+                    continue
+                if people_for_xapi is None:
+                    continue  # people failed: its problems are already reported
+                from lopsnb.io.xapi import read_xapi
+
+                key = source.xapi
+                if key not in xapi_cache:
+                    xapi_cache[key] = read_xapi(
+                        folder / source.xapi,
+                        people=people_for_xapi,
+                        activities=source.activities,
+                        account_column=source.account_column,
+                        unknown_actors=source.unknown_actors,
+                    )
+                    notes.append(f"xAPI {source.xapi}: {xapi_cache[key].stats}")
+                frame = getattr(xapi_cache[key], table)
+                parsed[table] = ParsedTable(frame.reset_index(drop=True), str(folder / source.xapi), row_base=1)
+                sources[table] = f"xapi:{source.xapi}"
+            else:
+                if isinstance(source, FileSource):
+                    files = [folder / source.file] if (folder / source.file).is_file() else []
+                else:
+                    files = find_table_file(folder, table)
+                if not files:
+                    if spec.required_table:
+                        problems.append(
+                            Problem(
+                                str(folder / table),
+                                None,
+                                None,
+                                "no file",
+                                f"a required table {table}.csv, {table}.parquet or {table}.xlsx (or a source in workspace.yml)",
+                            )
+                        )
+                    continue
+                if len(files) > 1:
+                    problems.append(
+                        Problem(str(files[0]), None, None, f"several files for table {table}: {', '.join(f.name for f in files)}", "exactly one")
+                    )
+                    continue
+                parsed[table] = read_file(files[0], header_hint=spec.required_columns)
+                sources[table] = files[0].name
+        except DataError as exc:
+            problems += exc.problems
+            continue
+        notes += parsed[table].notes
+        frame, table_problems = parse_and_validate(parsed[table], table)
+        problems += table_problems
+        parsed[table] = ParsedTable(frame, parsed[table].file, parsed[table].row_base)
+        if table == "people" and not table_problems:
+            people_for_xapi = frame
+
+    programs, program_errors = _load_programs(folder, problems)
+    tables = {name: p.frame for name, p in parsed.items()}
+    if not problems:
+        problems += _reference_problems(tables, parsed, programs, program_errors)
+        _program_data_problems(tables, programs, program_errors)
+    if on_program_error == "raise":
+        for err in program_errors.values():
+            problems += err.problems
+    if problems:
+        raise ValidationError(problems, summary=f"{len(problems)} problem(s) in workspace {folder}")
+    return Workspace(folder, tables, programs, sources, program_errors, notes, name=config.name)
+
+
+def _load_programs(folder: Path, problems: list[Problem]) -> tuple[dict[str, Program], dict[str, ProgramConfigError]]:
+    prog_dir = folder / "programs"
+    files = sorted(prog_dir.glob("*.yml")) + sorted(prog_dir.glob("*.yaml")) if prog_dir.is_dir() else []
+    if not files:
+        problems.append(Problem(str(prog_dir), None, None, "no program files", "at least one programs/<program_id>.yml"))
+        return {}, {}
+    programs: dict[str, Program] = {}
+    errors: dict[str, ProgramConfigError] = {}
+    for f in files:
+        try:
+            programs[f.stem] = load_program(f)
+        except ProgramConfigError as exc:
+            errors[f.stem] = exc
+    return programs, errors
+
+
+def _reference_problems(
+    tables: Mapping[str, pd.DataFrame],
+    parsed: Mapping[str, ParsedTable],
+    programs: Mapping[str, Program],
+    program_errors: Mapping[str, ProgramConfigError],
+) -> list[Problem]:
+    """Dangling references between tables (person ids, program ids, managers)."""
+    out: list[Problem] = []
+    people = tables.get("people")
+    person_ids = set(people["person_id"]) if people is not None else set()
+    program_ids = set(programs) | set(program_errors)
+
+    def check(table: str, column: str, known: set[str], expected: str) -> None:
+        frame = tables.get(table)
+        if frame is None or column not in frame:
+            return
+        values = frame[column]
+        bad = values.notna() & ~values.isin(known)
+        if bad.any():
+            out.extend(problems_for_rows(parsed[table].file, frame.loc[bad, "_row"], column, values[bad], expected))
+
+    for table in ("enrollments", "assessments", "behaviors", "estimates", "reactions"):
+        check(table, "person_id", person_ids, "a person_id listed in the people table")
+    for table in ("enrollments", "reactions", "assessments", "behaviors", "costs", "estimates"):
+        check(table, "program_id", program_ids, "a program with a file programs/<program_id>.yml")
+    check("people", "manager_id", person_ids, "a person_id listed in the people table")
+    if people is not None:
+        units = set(people["org_unit"].dropna())
+        check("kpis", "entity_id", person_ids | units, "a person_id or an org_unit from the people table")
+    return out
+
+
+def _program_data_problems(
+    tables: Mapping[str, pd.DataFrame], programs: dict[str, Program], errors: dict[str, ProgramConfigError]
+) -> None:
+    """Program fields that name data which does not exist (metrics, columns)."""
+    kpis = tables.get("kpis")
+    people = tables.get("people")
+    metrics = set(kpis["metric"].unique()) if kpis is not None else set()
+    people_cols = set(people.columns) - {"_row"} if people is not None else set()
+    for pid, prog in list(programs.items()):
+        label = f"programs/{pid}.yml"
+        found: list[Problem] = []
+        if prog.evaluation.design != "estimates" or prog.evaluation.also:
+            if prog.outcome not in metrics:
+                found.append(Problem(label, None, "evaluation.outcome", repr(prog.outcome), "a metric present in the kpis table"))
+        if prog.evaluation.entity == "person":
+            for cov in prog.evaluation.covariates:
+                if cov not in people_cols:
+                    found.append(Problem(label, None, "evaluation.covariates", repr(cov), "a column of the people table"))
+        for key in (prog.evaluation.comparison or {}):
+            if key not in people_cols:
+                found.append(Problem(label, None, f"evaluation.comparison.{key}", repr(key), "a column of the people table"))
+        if found:
+            errors[pid] = ProgramConfigError(found, summary=f"program {pid} refers to data that does not exist")
+            del programs[pid]
