@@ -195,6 +195,7 @@ class Program(_Strict):
     owner: str | None = None
     business_goal: str | None = None
     launch: dt.date | None = None
+    evaluate: bool = True
     chain: Chain
     reaction: ReactionConfig = ReactionConfig()
     learning: LearningConfig = LearningConfig()
@@ -202,6 +203,12 @@ class Program(_Strict):
     monetization: Monetization | None = None
     intangibles: tuple[str, ...] = ()
     privacy: Privacy = Privacy()
+
+    @model_validator(mode="after")
+    def _catalog(self) -> Program:
+        if not self.evaluate and "evaluation" in self.model_fields_set:
+            raise ValueError("a program with evaluate: false (catalog course, tracked for inputs only) takes no evaluation section")
+        return self
 
     @property
     def outcome(self) -> str:

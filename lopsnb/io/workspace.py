@@ -380,6 +380,8 @@ def _program_data_problems(
     for pid, prog in list(programs.items()):
         label = f"programs/{pid}.yml"
         found: list[Problem] = []
+        if not prog.evaluate:
+            continue
         if prog.evaluation.design != "estimates" or prog.evaluation.also:
             if prog.outcome not in metrics:
                 found.append(Problem(label, None, "evaluation.outcome", repr(prog.outcome), "a metric present in the kpis table"))

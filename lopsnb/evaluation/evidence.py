@@ -1,0 +1,122 @@
+"""Evidence grade: how far an executive can rely on the isolated effect.
+
+The grade starts from the primary design's strength and is capped by each
+rule that applies; every rule that fires adds a plain-language reason.
+
+=====================================================  =====================
+Rule                                                   Effect on the grade
+=====================================================  =====================
+No primary estimate, or fewer than 10 participating    **insufficient**
+entities (or fewer than 10 comparison entities for a
+comparison design)
+Design: did / ancova                                   start at strong
+Design: post_only / trend                              start at moderate
+Design: before_after / estimates                       start at weak
+Fewer than 30 participating entities                   at most moderate
+Baseline |SMD| > 0.25 (WWC "fails")                    at most moderate
+                                                       (weak for post_only)
+Baseline |SMD| in (0.05, 0.25] with post_only          at most moderate
+Pre-trend / placebo test p < 0.05 (did)                at most weak
+Interval wider than twice the break-even effect        at most moderate
+(or, without monetization, than twice the effect)
+Fewer than 70% of participants have outcome data       at most moderate
+=====================================================  =====================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from lopsnb.evaluation.methods import Estimate
+
+__all__ = ["EvidenceGrade", "grade_evidence", "GRADES", "MIN_PARTICIPANTS"]
+
+Grade = Literal["strong", "moderate", "weak", "insufficient"]
+GRADES: tuple[Grade, ...] = ("strong", "moderate", "weak", "insufficient")
+MIN_PARTICIPANTS = 10
+SMALL_SAMPLE = 30
+MIN_COVERAGE = 0.7
+COMPARISON_DESIGNS = frozenset({"did", "ancova", "post_only"})
+
+
+@dataclass
+class EvidenceGrade:
+    """The grade and the reasons behind it."""
+
+    grade: Grade
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable grade and reasons."""
+        return {"grade": self.grade, "reasons": list(self.reasons)}
+
+
+def _cap(current: Grade, limit: Grade) -> Grade:
+    return current if GRADES.index(current) >= GRADES.index(limit) else limit
+
+
+def grade_evidence(
+    primary: Estimate | None,
+    *,
+    design: str,
+    baseline_smd: float | None,
+    pre_trend_p: float | None,
+    participants: int,
+    with_outcome: int,
+    break_even_effect: float | None,
+    primary_error: str | None = None,
+) -> EvidenceGrade:
+    """Grade the evidence of a program's primary estimate (rules in the module docstring)."""
+    reasons: list[str] = []
+    if primary is None:
+        why = primary_error or "the primary method could not be estimated"
+        return EvidenceGrade("insufficient", [f"No estimate from the primary design ({design}): {why}."])
+    if primary.n_treated < MIN_PARTICIPANTS:
+        return EvidenceGrade(
+            "insufficient",
+            [f"Only {primary.n_treated} participating entities with outcome data (at least {MIN_PARTICIPANTS} needed for any claim)."],
+        )
+    if design in COMPARISON_DESIGNS and primary.n_comparison < MIN_PARTICIPANTS:
+        return EvidenceGrade(
+            "insufficient", [f"Only {primary.n_comparison} comparison entities (at least {MIN_PARTICIPANTS} needed)."]
+        )
+    grade: Grade = primary.strength
+    reasons.append(
+        {
+            "strong": f"Design '{design}' compares participants with a comparison group and adjusts for where they started.",
+            "moderate": f"Design '{design}' isolates the effect only under stronger assumptions.",
+            "weak": f"Design '{design}' cannot separate the program from other changes (weak by construction).",
+        }[grade]
+    )
+    if primary.n_treated < SMALL_SAMPLE:
+        grade = _cap(grade, "moderate")
+        reasons.append(f"Small sample: {primary.n_treated} participating entities (fewer than {SMALL_SAMPLE}).")
+    if baseline_smd is not None and np.isfinite(baseline_smd) and design in COMPARISON_DESIGNS:
+        a = abs(baseline_smd)
+        if a > 0.25:
+            grade = _cap(grade, "weak" if design == "post_only" else "moderate")
+            reasons.append(f"Large baseline imbalance (|SMD| = {a:.2f} > 0.25): groups differed before the program.")
+        elif a > 0.05 and design == "post_only":
+            grade = _cap(grade, "moderate")
+            reasons.append(f"Baseline imbalance (|SMD| = {a:.2f}) not adjusted for by a post-only comparison.")
+        else:
+            reasons.append(f"Baseline balance |SMD| = {a:.2f} ({'equivalent' if a <= 0.05 else 'adjusted for by the design'}).")
+    if pre_trend_p is not None and np.isfinite(pre_trend_p):
+        if pre_trend_p < 0.05:
+            grade = _cap(grade, "weak")
+            reasons.append(f"Pre-trends differ (placebo test p = {pre_trend_p:.3f}): parallel trends is doubtful.")
+        else:
+            reasons.append(f"No sign of different pre-trends (placebo test p = {pre_trend_p:.2f}).")
+    width = primary.ci_high - primary.ci_low
+    scale = abs(break_even_effect) if break_even_effect not in (None, 0) and np.isfinite(break_even_effect) else abs(primary.estimate)  # type: ignore[arg-type]
+    if np.isfinite(width) and scale > 0 and width > 2 * scale:
+        grade = _cap(grade, "moderate")
+        what = "the break-even effect" if break_even_effect not in (None, 0) else "the effect itself"
+        reasons.append(f"Imprecise: the 95% interval is wider than twice {what}.")
+    if participants > 0 and with_outcome / participants < MIN_COVERAGE:
+        grade = _cap(grade, "moderate")
+        reasons.append(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
+    return EvidenceGrade(grade, reasons)

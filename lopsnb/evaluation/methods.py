@@ -1,0 +1,432 @@
+"""Level 4 isolation methods: estimate the program's effect on the outcome.
+
+Every method returns an :class:`Estimate` in outcome units **per entity per
+period** (log points when the outcome is log-transformed). The methods work
+on an :class:`~lopsnb.evaluation.panel.ImpactPanel`: the entity × period
+observations of the outcome with each entity's treatment status, cohort and
+window means.
+
+Estimands (treated = participating entities, comparison = eligible
+non-participants):
+
+``post_only``
+    Difference in mean followup value, treated minus comparison
+    (OLS ``followup ~ treated``, HC1 standard errors). Unbiased only if the
+    groups would have had equal followup means without the program.
+``ancova``
+    Coefficient of ``treated`` in OLS ``followup ~ treated + baseline
+    [+ covariates]`` (HC1): the followup difference between entities with
+    the same baseline value and covariates.
+``did``
+    Two-way fixed-effects DiD: coefficient of ``treated × post`` in
+    ``y_it = α_i + λ_t + β·treated_i·post_t + ε_it`` on all entity-period
+    observations of both windows, standard errors clustered by entity (the
+    small-sample factor counts all fixed effects, as Stata's
+    ``regress … i.entity i.period, vce(cluster entity)``: conservative).
+    With cohort-relative windows (staggered adoption) the Callaway–Sant'Anna
+    estimator of :mod:`lopsnb.evaluation.staggered` is used instead.
+``before_after``
+    Participants only: mean of ``followup − baseline`` with a t interval.
+    It credits the program with every trend and shock: the weakest design.
+``trend``
+    Phillips trend-line analysis (interrupted time series): segmented OLS on
+    the participants' mean series (or, when a comparison exists, on the
+    participants-minus-comparison series), ``y_t = a + b·t + δ·post_t +
+    γ·(t − t_0)·post_t``; the effect is the mean over followup periods of
+    actual minus the projected pre-trend, ``δ + γ·mean(t − t_0)``, with
+    Newey–West (HAC) standard errors.
+``estimates``
+    Phillips participant estimates: mean over participants of improvement ×
+    attribution × confidence, non-respondents counted as zero (GP6), extreme
+    claims excluded (GP8); see :func:`lopsnb.evaluation.roi.adjust_estimates`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from lopsnb._result import jsonable
+from lopsnb.errors import InsufficientDataError
+
+__all__ = [
+    "Estimate",
+    "METHOD_LABELS",
+    "METHOD_STRENGTH",
+    "ASSUMPTIONS",
+    "post_only",
+    "ancova",
+    "twfe_did",
+    "before_after",
+    "trend_line",
+    "twfe",
+    "smd",
+    "smd_band",
+]
+
+Strength = Literal["strong", "moderate", "weak"]
+
+METHOD_LABELS: dict[str, str] = {
+    "did": "Difference-in-differences vs comparison group",
+    "ancova": "Regression adjustment (ANCOVA) vs comparison group",
+    "post_only": "Post-program comparison (no baseline adjustment)",
+    "before_after": "Before/after, participants only (weakest design)",
+    "trend": "Trend-line projection (interrupted time series)",
+    "estimates": "Participant estimates (adjusted for attribution and confidence)",
+}
+
+#: Design strength before any diagnostic is considered.
+METHOD_STRENGTH: dict[str, Strength] = {
+    "did": "strong",
+    "ancova": "strong",
+    "post_only": "moderate",
+    "trend": "moderate",
+    "before_after": "weak",
+    "estimates": "weak",
+}
+
+ASSUMPTIONS: dict[str, tuple[str, ...]] = {
+    "did": (
+        "Parallel trends: without the program, participants' outcome would have moved like the comparison group's.",
+        "No anticipation: the outcome did not change before completion because of the program.",
+        "No spill-over from participants to the comparison group.",
+    ),
+    "did_staggered": (
+        "Parallel trends between each completion cohort and its comparison group (never- or not-yet-treated).",
+        "No anticipation before each cohort's completion period.",
+        "No spill-over; effects may differ by cohort and over time (handled by the group-time estimator).",
+    ),
+    "ancova": (
+        "No unmeasured differences between groups once baseline outcome and covariates are held equal.",
+        "A linear relation between baseline and followup outcome.",
+    ),
+    "post_only": ("Participants and comparison would have had the same followup outcome without the program (no selection).",),
+    "before_after": (
+        "Nothing but the program changed the outcome between the windows (no trend, seasonality or other initiative).",
+    ),
+    "trend": (
+        "The pre-program trend would have continued unchanged through the followup window.",
+        "No other event changed the outcome at the launch.",
+    ),
+    "estimates": (
+        "Participants can judge their improvement, the program's share of it and their confidence.",
+        "Non-respondents improved by zero (GP6); extreme claims are excluded (GP8).",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An isolated effect estimate.
+
+    Attributes
+    ----------
+    method : str
+        Method key (``did``, ``ancova``, ``post_only``, ``before_after``,
+        ``trend``, ``estimates``).
+    estimate : float
+        Effect in outcome units per entity per period (log points when
+        ``transform == "log"``).
+    std_error, ci_low, ci_high, p_value : float
+        Standard error, 95% interval and two-sided p-value (H0: no effect).
+    n_treated, n_comparison : int
+        Entities used on each side (periods for ``trend``'s series are in
+        ``details``).
+    strength : {"strong", "moderate", "weak"}
+        Strength of the design before diagnostics.
+    assumptions : tuple of str
+        What must hold for the estimate to be the program's effect.
+    transform : {"none", "log"}
+    details : dict
+        Method-specific extras (degrees of freedom, covariance type, ...).
+    """
+
+    method: str
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n_treated: int
+    n_comparison: int
+    strength: Strength
+    assumptions: tuple[str, ...]
+    transform: Literal["none", "log"] = "none"
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Plain-language name of the method."""
+        return METHOD_LABELS.get(self.method, self.method)
+
+    @property
+    def pct(self) -> tuple[float, float, float]:
+        """Effect and CI as % change (log outcomes only; NaN otherwise)."""
+        if self.transform != "log":
+            return (np.nan, np.nan, np.nan)
+        return tuple(float(np.expm1(v) * 100) for v in (self.estimate, self.ci_low, self.ci_high))  # type: ignore[return-value]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable fields (the ``results.estimates.<method>`` entry)."""
+        pct, pct_lo, pct_hi = self.pct
+        return jsonable(
+            {
+                "method": self.method,
+                "label": self.label,
+                "estimate": self.estimate,
+                "std_error": self.std_error,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "p_value": self.p_value,
+                "n_treated": self.n_treated,
+                "n_comparison": self.n_comparison,
+                "pct_effect": pct,
+                "pct_ci_low": pct_lo,
+                "pct_ci_high": pct_hi,
+                "strength": self.strength,
+                "transform": self.transform,
+                "assumptions": list(self.assumptions),
+                "details": self.details,
+            }
+        )
+
+
+def _from_normal(method: str, est: float, se: float, n_t: int, n_c: int, *, df: float | None = None, **kw: Any) -> Estimate:
+    """Build an Estimate with a t (df given) or normal interval."""
+    dist = stats.t(df) if df is not None and np.isfinite(df) else stats.norm()
+    q = float(dist.ppf(0.975))
+    p = float(2 * dist.sf(abs(est / se))) if se > 0 else (0.0 if est != 0 else 1.0)
+    return Estimate(
+        method,
+        float(est),
+        float(se),
+        float(est - q * se),
+        float(est + q * se),
+        p,
+        int(n_t),
+        int(n_c),
+        METHOD_STRENGTH[method] if method in METHOD_STRENGTH else "weak",
+        kw.pop("assumptions", ASSUMPTIONS.get(method, ())),
+        kw.pop("transform", "none"),
+        dict(kw.pop("details", {}), **({"df": df} if df is not None else {})),
+    )
+
+
+def _require(n_treated: int, n_comparison: int | None, method: str, *, min_treated: int = 2, min_comparison: int = 2) -> None:
+    if n_treated < min_treated:
+        raise InsufficientDataError(f"{method}: {n_treated} participating entities with the data it needs (need at least {min_treated})")
+    if n_comparison is not None and n_comparison < min_comparison:
+        raise InsufficientDataError(
+            f"{method}: {n_comparison} comparison entities with the data it needs (need at least {min_comparison}); "
+            "check evaluation.comparison in the program file"
+        )
+
+
+def _ols_treated(y: np.ndarray, X: np.ndarray, method: str, n_t: int, n_c: int, **kw: Any) -> Estimate:
+    fit = sm.OLS(y, X).fit(cov_type="HC1")
+    est, se = float(fit.params[1]), float(fit.bse[1])
+    # HC1 with the residual degrees of freedom: t rather than normal
+    # quantiles, as small comparison groups are common in L&D data.
+    return _from_normal(method, est, se, n_t, n_c, df=float(fit.df_resid), details={"cov_type": "HC1", "r_squared": float(fit.rsquared)}, **kw)
+
+
+def post_only(entities: pd.DataFrame, *, transform: Literal["none", "log"] = "none") -> Estimate:
+    """Followup difference, treated minus comparison (OLS, HC1).
+
+    Parameters
+    ----------
+    entities : DataFrame
+        One row per entity with columns ``treated`` (bool) and ``followup``
+        (mean outcome in the followup window; NaN entities are dropped).
+    """
+    data = entities.dropna(subset=["followup"])
+    n_t, n_c = int(data["treated"].sum()), int((~data["treated"]).sum())
+    _require(n_t, n_c, "post_only")
+    X = np.column_stack([np.ones(len(data)), data["treated"].to_numpy(float)])
+    return _ols_treated(data["followup"].to_numpy(float), X, "post_only", n_t, n_c, transform=transform)
+
+
+def covariate_matrix(entities: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    """Numeric design columns for ``covariates``: numbers as is, text one-hot (first level dropped)."""
+    parts = []
+    for cov in covariates:
+        col = entities[cov]
+        if pd.api.types.is_numeric_dtype(col):
+            parts.append(col.astype(float).rename(cov))
+        else:
+            parts.append(pd.get_dummies(col.astype("str"), prefix=cov, drop_first=True, dtype=float))
+    return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=entities.index)
+
+
+def ancova(entities: pd.DataFrame, *, covariates: Sequence[str] = (), transform: Literal["none", "log"] = "none") -> Estimate:
+    """Regression adjustment: ``followup ~ treated + baseline [+ covariates]`` (OLS, HC1).
+
+    Entities missing the baseline, the followup or a covariate are dropped
+    (counted in ``details["n_dropped"]``).
+    """
+    data = entities.dropna(subset=["followup", "baseline", *covariates])
+    n_dropped = len(entities) - len(data)
+    n_t, n_c = int(data["treated"].sum()), int((~data["treated"]).sum())
+    _require(n_t, n_c, "ancova")
+    cov = covariate_matrix(data, covariates)
+    cov = cov.loc[:, cov.std(ddof=0) > 0] if len(cov.columns) else cov
+    X = np.column_stack([np.ones(len(data)), data["treated"].to_numpy(float), data["baseline"].to_numpy(float), cov.to_numpy(float)])
+    est = _ols_treated(data["followup"].to_numpy(float), X, "ancova", n_t, n_c, transform=transform)
+    est.details.update({"n_dropped": n_dropped, "covariates": list(covariates)})
+    return est
+
+
+def _demean_two_way(values: np.ndarray, ent: np.ndarray, per: np.ndarray, n_ent: int, n_per: int, *, tol: float = 1e-13, max_iter: int = 10_000) -> np.ndarray:
+    """Residualise columns on entity and period dummies by alternating projections.
+
+    Exact in one pass for balanced panels; for unbalanced panels the
+    iteration converges to the same projection the dummy regression makes.
+    """
+    out = values.astype(float).copy()
+    cnt_e = np.bincount(ent, minlength=n_ent).astype(float)
+    cnt_p = np.bincount(per, minlength=n_per).astype(float)
+    for _ in range(max_iter):
+        prev = out.copy()
+        for idx, cnt, n in ((ent, cnt_e, n_ent), (per, cnt_p, n_per)):
+            sums = np.zeros((n, out.shape[1]))
+            np.add.at(sums, idx, out)
+            out -= (sums / np.maximum(cnt, 1)[:, None])[idx]
+        if np.max(np.abs(out - prev)) < tol * max(1.0, np.max(np.abs(out))):
+            break
+    return out
+
+
+def twfe(obs: pd.DataFrame, regressors: Sequence[str], *, outcome: str = "value") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Two-way fixed-effects OLS with standard errors clustered by entity.
+
+    Parameters
+    ----------
+    obs : DataFrame
+        Entity-period observations with columns ``entity_id``, ``pidx``
+        (integer period), ``outcome`` and the ``regressors``.
+
+    Returns
+    -------
+    params, cov : ndarray
+        Coefficients of ``regressors`` and their clustered covariance, equal
+        to ``statsmodels`` OLS with entity and period dummies and
+        ``cov_type="cluster"`` (``G/(G−1)·(N−1)/(N−K)`` correction, K counting
+        every dummy).
+    info : dict
+        ``n_obs``, ``n_clusters``, ``df_resid``.
+    """
+    ent_codes, ent_uni = pd.factorize(obs["entity_id"], sort=True)
+    per_codes, per_uni = pd.factorize(obs["pidx"], sort=True)
+    n_ent, n_per = len(ent_uni), len(per_uni)
+    cols = np.column_stack([obs[outcome].to_numpy(float)] + [obs[r].to_numpy(float) for r in regressors])
+    dm = _demean_two_way(cols, ent_codes, per_codes, n_ent, n_per)
+    y, X = dm[:, 0], dm[:, 1:]
+    xtx_inv = np.linalg.pinv(X.T @ X)
+    params = xtx_inv @ X.T @ y
+    resid = y - X @ params
+    scores = np.zeros((n_ent, X.shape[1]))
+    np.add.at(scores, ent_codes, X * resid[:, None])
+    meat = scores.T @ scores
+    n, k = len(y), X.shape[1] + n_ent + n_per - 1
+    g = n_ent
+    factor = g / (g - 1) * (n - 1) / (n - k) if g > 1 and n > k else np.nan
+    cov = xtx_inv @ meat @ xtx_inv * factor
+    return params, cov, {"n_obs": n, "n_clusters": g, "df_resid": g - 1, "k": k}
+
+
+def twfe_did(obs: pd.DataFrame, *, transform: Literal["none", "log"] = "none") -> Estimate:
+    """Two-way fixed-effects DiD on observations of both windows.
+
+    Parameters
+    ----------
+    obs : DataFrame
+        Columns ``entity_id``, ``pidx``, ``value``, ``treated`` (bool) and
+        ``post`` (bool: the observation is in the followup window).
+    """
+    data = obs.assign(treated_post=(obs["treated"] & obs["post"]).astype(float))
+    ents = data.groupby("entity_id")["treated"].first()
+    n_t, n_c = int(ents.sum()), int((~ents).sum())
+    _require(n_t, n_c, "did")
+    params, cov, info = twfe(data, ["treated_post"])
+    se = float(np.sqrt(cov[0, 0]))
+    # Inference with G-1 degrees of freedom, as for cluster-robust t tests.
+    return _from_normal(
+        "did", float(params[0]), se, n_t, n_c, df=float(info["df_resid"]), transform=transform,
+        details={"cov_type": "cluster(entity)", "n_obs": info["n_obs"], "n_clusters": info["n_clusters"]},
+    )
+
+
+def before_after(entities: pd.DataFrame, *, transform: Literal["none", "log"] = "none") -> Estimate:
+    """Participants' mean change, followup minus baseline, with a paired t interval."""
+    data = entities[entities["treated"]].dropna(subset=["baseline", "followup"])
+    n_t = len(data)
+    _require(n_t, None, "before_after")
+    diff = (data["followup"] - data["baseline"]).to_numpy(float)
+    se = float(diff.std(ddof=1) / np.sqrt(n_t))
+    return _from_normal("before_after", float(diff.mean()), se, n_t, 0, df=float(n_t - 1), transform=transform,
+                        details={"paired_t": True})
+
+
+def newey_west_lags(n: int) -> int:
+    """Newey & West (1994) rule of thumb ``floor(4 (n/100)^(2/9))``, at least 1."""
+    return max(1, int(np.floor(4 * (n / 100) ** (2 / 9))))
+
+
+def trend_line(series: pd.DataFrame, *, n_treated: int, n_comparison: int = 0, transform: Literal["none", "log"] = "none") -> Estimate:
+    """Segmented-regression (interrupted time series) effect on a mean series.
+
+    Parameters
+    ----------
+    series : DataFrame
+        One row per period with columns ``pidx`` (integer period), ``y``
+        (the series) and ``post`` (bool; periods in neither window must be
+        removed beforehand). At least 3 pre and 2 post periods.
+    """
+    s = series.sort_values("pidx")
+    pre, post = s[~s["post"]], s[s["post"]]
+    if len(pre) < 3 or len(post) < 2:
+        raise InsufficientDataError(f"trend: {len(pre)} baseline and {len(post)} followup periods in the series (need at least 3 and 2)")
+    _require(n_treated, None, "trend", min_treated=1)
+    t0 = float(post["pidx"].min())
+    t = s["pidx"].to_numpy(float)
+    is_post = s["post"].to_numpy(float)
+    X = np.column_stack([np.ones(len(s)), t, is_post, (t - t0) * is_post])
+    lags = newey_west_lags(len(s))
+    fit = sm.OLS(s["y"].to_numpy(float), X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True})
+    w = np.array([0.0, 0.0, 1.0, float((post["pidx"] - t0).mean())])
+    est = float(w @ fit.params)
+    se = float(np.sqrt(w @ fit.cov_params() @ w))
+    return _from_normal(
+        "trend", est, se, n_treated, n_comparison, df=float(fit.df_resid), transform=transform,
+        details={"cov_type": f"HAC(Newey-West, {lags} lags)", "n_pre_periods": len(pre), "n_post_periods": len(post),
+                 "pre_slope": float(fit.params[1]), "series": "participants minus comparison" if n_comparison else "participants"},
+    )
+
+
+def smd(treated: pd.Series, comparison: pd.Series) -> float:
+    """Standardized mean difference ``(m_t − m_c) / sqrt((v_t + v_c) / 2)`` (sample variances)."""
+    t, c = treated.dropna().astype(float), comparison.dropna().astype(float)
+    if len(t) < 2 or len(c) < 2:
+        return float("nan")
+    pooled = np.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2)
+    if pooled == 0:
+        return 0.0 if t.mean() == c.mean() else float("inf")
+    return float((t.mean() - c.mean()) / pooled)
+
+
+def smd_band(value: float) -> str:
+    """What Works Clearinghouse band of an absolute SMD.
+
+    ≤ 0.05: "satisfies" (groups equivalent); 0.05–0.25: "needs adjustment"
+    (statistical adjustment required); > 0.25: "fails" (too different).
+    """
+    if not np.isfinite(value):
+        return "unknown"
+    a = abs(value)
+    return "satisfies" if a <= 0.05 else ("needs adjustment" if a <= 0.25 else "fails")

@@ -1,0 +1,252 @@
+"""Build the entity × period panel of a program's outcome.
+
+Definitions (see ``docs/data-contract.md``):
+
+* **Participants** are entities enrolled in the program with a status other
+  than ``dropped``. A person's *treatment date* is ``completed_on`` (else
+  ``enrolled_on``, else the program launch). An org unit participates when
+  the share of its people enrolled reaches ``evaluation.treated_share``; its
+  treatment date is the date the k-th of them completed, k = ⌈share ×
+  headcount⌉.
+* **Comparison** entities are eligible non-participants: people never
+  enrolled in the program (not even dropped) who match
+  ``evaluation.comparison``; for org units, units with no enrolled person.
+  Partially-enrolled units are excluded from both groups (contaminated).
+* An entity's **baseline value** is the mean of its observations in the
+  baseline window and its **followup value** the mean in the followup
+  window. Absolute windows are dates; offset windows count periods from each
+  entity's treatment period (0 = the completion period).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lopsnb.errors import EvaluationError
+from lopsnb.io.programs import Program, Window
+from lopsnb.io.workspace import Workspace
+
+__all__ = ["ImpactPanel", "build_panel", "period_index"]
+
+
+def period_index(dates: pd.Series, frequency: str) -> pd.Series:
+    """Consecutive integer index of each date's period (month, quarter or week)."""
+    d = pd.to_datetime(dates)
+    if frequency == "month":
+        return (d.dt.year * 12 + d.dt.month - 1).astype("Int64")
+    if frequency == "quarter":
+        return (d.dt.year * 4 + (d.dt.month - 1) // 3).astype("Int64")
+    if frequency == "week":
+        return ((d - pd.Timestamp("1970-01-05")).dt.days // 7).astype("Int64")
+    raise EvaluationError(f"unknown frequency {frequency!r}; expected month, quarter or week")
+
+
+@dataclass
+class ImpactPanel:
+    """The outcome panel of one program and the facts needed to evaluate it.
+
+    Attributes
+    ----------
+    obs : DataFrame
+        One row per entity and period: ``entity_id``, ``period`` (date),
+        ``pidx`` (integer period), ``value`` (log value when transformed),
+        ``treated`` (bool), ``cohort`` (treatment period index, NaN for the
+        comparison), ``window`` ("baseline", "followup" or NA), ``post``.
+    entities : DataFrame
+        One row per entity (index ``entity_id``): ``treated``, ``cohort``,
+        ``treat_date``, ``baseline``, ``followup``, ``n_baseline``,
+        ``n_followup`` and the covariates.
+    relative : bool
+        Whether the windows are cohort-relative offsets (staggered design).
+    attrition : dict
+        ``enrolled``, ``dropped``, ``participants``, ``completed``,
+        ``with_outcome``, ``with_baseline_and_followup``.
+    notes : list of str
+        Exclusions and their counts.
+    """
+
+    program: Program
+    obs: pd.DataFrame
+    entities: pd.DataFrame
+    relative: bool
+    attrition: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+    participants: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def n_treated(self) -> int:
+        """Participating entities with at least one outcome observation."""
+        return int(self.entities["treated"].sum())
+
+    @property
+    def n_comparison(self) -> int:
+        """Comparison entities with at least one outcome observation."""
+        return int((~self.entities["treated"]).sum())
+
+    def series(self) -> pd.DataFrame:
+        """Mean outcome per period and group: columns period, group, mean, n (entities)."""
+        if self.obs.empty:
+            return pd.DataFrame(columns=["period", "group", "mean", "n"])
+        grp = self.obs.assign(group=np.where(self.obs["treated"], "participants", "comparison"))
+        out = grp.groupby(["period", "group"], observed=True)["value"].agg(mean="mean", n="count").reset_index()
+        return out.sort_values(["group", "period"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _in_window(dates: pd.Series, w: Window) -> pd.Series:
+    return (dates >= pd.Timestamp(w.start)) & (dates <= pd.Timestamp(w.end))
+
+
+def _participants(ws: Workspace, program: Program) -> tuple[pd.DataFrame, dict[str, int], list[str], set[str]]:
+    """Participating entities with treatment dates; attrition counts; notes; every enrolled entity id."""
+    enr = ws.table("enrollments")
+    enr = enr[enr["program_id"] == program.id]
+    dropped = enr["status"].fillna("") == "dropped"
+    active = enr[~dropped]
+    completed = active["completed_on"].notna() | (active["status"].fillna("") == "completed")
+    launch = pd.Timestamp(program.launch) if program.launch else pd.NaT
+    treat_date = active["completed_on"].fillna(active["enrolled_on"]).fillna(launch)
+    persons = pd.DataFrame({"person_id": active["person_id"].to_numpy(), "treat_date": treat_date.to_numpy()})
+    attrition = {
+        "enrolled": int(len(enr)),
+        "dropped": int(dropped.sum()),
+        "participants": int(active["person_id"].nunique()),
+        "completed": int(completed.sum()),
+    }
+    notes: list[str] = []
+    if program.evaluation.entity == "person":
+        ents = persons.rename(columns={"person_id": "entity_id"}).drop_duplicates("entity_id")
+        return ents, attrition, notes, set(enr["person_id"])
+    people = ws.table("people")[["person_id", "org_unit"]]
+    headcount = people.groupby("org_unit")["person_id"].nunique()
+    joined = persons.merge(people, on="person_id", how="left")
+    share = program.evaluation.treated_share
+    rows = []
+    for unit, grp in joined.dropna(subset=["org_unit"]).groupby("org_unit"):
+        k = math.ceil(share * headcount.get(unit, 0))
+        if len(grp) >= max(k, 1):
+            rows.append((unit, grp["treat_date"].sort_values().iloc[max(k, 1) - 1]))
+    ents = pd.DataFrame(rows, columns=["entity_id", "treat_date"])
+    enrolled_units = set(people.loc[people["person_id"].isin(enr["person_id"]), "org_unit"].dropna())
+    partial = len(enrolled_units) - len(ents)
+    if partial:
+        notes.append(f"{partial} org unit(s) with some enrolled people below treated_share {share:g} excluded from both groups")
+    attrition["participating_units"] = len(ents)
+    return ents, attrition, notes, enrolled_units
+
+
+def _comparison(ws: Workspace, program: Program, enrolled: set[str]) -> set[str]:
+    people = ws.table("people")
+    filt = program.evaluation.comparison or {}
+    if program.evaluation.entity == "person":
+        mask = ~people["person_id"].isin(enrolled)
+        for col, values in filt.items():
+            mask &= people[col].astype("str").isin([str(v) for v in values])
+        return set(people.loc[mask, "person_id"])
+    units = set(people["org_unit"].dropna()) - enrolled
+    if "org_unit" in filt:
+        units &= {str(v) for v in filt["org_unit"]}
+    for col, values in filt.items():
+        if col != "org_unit":
+            ok = set(people.loc[people[col].astype("str").isin([str(v) for v in values]), "org_unit"].dropna())
+            units &= ok
+    return units
+
+
+def _covariates(ws: Workspace, program: Program, entity_ids: pd.Index) -> pd.DataFrame:
+    covs = list(program.evaluation.covariates)
+    if not covs:
+        return pd.DataFrame(index=entity_ids)
+    people = ws.table("people")
+    if program.evaluation.entity == "person":
+        return people.set_index("person_id")[covs].reindex(entity_ids)
+    numeric = [c for c in covs if pd.api.types.is_numeric_dtype(people[c])]
+    return people.groupby("org_unit")[numeric].mean().reindex(entity_ids)
+
+
+def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -> ImpactPanel:
+    """Assemble the outcome panel of ``program`` (optionally for another ``metric``).
+
+    Raises
+    ------
+    EvaluationError
+        When the metric has no observations at all.
+    """
+    ev = program.evaluation
+    metric = metric or program.outcome
+    parts, attrition, notes, enrolled = _participants(ws, program)
+    comparison = _comparison(ws, program, enrolled)
+    kpis = ws.table("kpis")
+    kpis = kpis[kpis["metric"] == metric]
+    if kpis.empty:
+        raise EvaluationError(f"metric {metric!r} has no rows in the kpis table")
+    treated_ids = set(parts["entity_id"])
+    obs = kpis[kpis["entity_id"].isin(treated_ids | comparison)][["entity_id", "period", "value"]]
+    n_missing = int(obs["value"].isna().sum())
+    obs = obs.dropna(subset=["value"])
+    if n_missing:
+        notes.append(f"{n_missing} blank outcome value(s) ignored")
+    if ev.transform == "log":
+        nonpos = obs["value"] <= 0
+        if nonpos.any():
+            notes.append(f"{int(nonpos.sum())} observation(s) ≤ 0 dropped for the log transform")
+        obs = obs[~nonpos].assign(value=lambda d: np.log(d["value"]))
+    obs = obs.assign(pidx=period_index(obs["period"], ev.frequency).astype("int64"), treated=obs["entity_id"].isin(treated_ids))
+    tdates = parts.set_index("entity_id")["treat_date"]
+    cohort = period_index(tdates.reindex(obs["entity_id"]).reset_index(drop=True), ev.frequency)
+    obs["cohort"] = cohort.to_numpy(dtype="float64", na_value=np.nan)
+    relative = bool(ev.baseline is not None and ev.baseline.relative)
+
+    window = pd.Series(pd.NA, index=obs.index, dtype="object")
+    if ev.baseline is not None and ev.followup is not None:
+        if relative:
+            rel = obs["pidx"] - obs["cohort"]
+            lo_b, hi_b = ev.baseline.offset  # type: ignore[misc]
+            lo_f, hi_f = ev.followup.offset  # type: ignore[misc]
+            window[obs["treated"] & rel.between(lo_b, hi_b)] = "baseline"
+            window[obs["treated"] & rel.between(lo_f, hi_f)] = "followup"
+        else:
+            window[_in_window(obs["period"], ev.baseline)] = "baseline"
+            window[_in_window(obs["period"], ev.followup)] = "followup"
+            # A participant who completed inside a window would be counted
+            # as treated before it was: exclude it rather than bias the effect.
+            tt = tdates.reindex(list(treated_ids))
+            early = tt[tt < pd.Timestamp(ev.baseline.end)]
+            late = tt[tt >= pd.Timestamp(ev.followup.start)]
+            bad = set(early.index) | set(late.index)
+            if bad:
+                notes.append(
+                    f"{len(bad)} participant(s) excluded: completed before the baseline ended ({len(early)}) "
+                    f"or after the followup began ({len(late)})"
+                )
+                keep = ~obs["entity_id"].isin(bad)
+                obs, window = obs[keep], window[keep]
+                treated_ids -= bad
+    obs = obs.assign(window=window, post=(window == "followup").fillna(False).astype(bool))
+
+    means = obs.dropna(subset=["window"]).pivot_table(index="entity_id", columns="window", values="value", aggfunc=["mean", "count"])
+    ent_index = pd.Index(sorted(obs["entity_id"].unique()), name="entity_id")
+    entities = pd.DataFrame(index=ent_index)
+    entities["treated"] = entities.index.isin(treated_ids)
+    entities["treat_date"] = tdates.reindex(ent_index)
+    entities["cohort"] = obs.groupby("entity_id")["cohort"].first().reindex(ent_index)
+    for w in ("baseline", "followup"):
+        entities[w] = means[("mean", w)].reindex(ent_index) if ("mean", w) in means.columns else np.nan
+        entities[f"n_{w}"] = means[("count", w)].reindex(ent_index).fillna(0).astype(int) if ("count", w) in means.columns else 0
+    entities = entities.join(_covariates(ws, program, ent_index))
+    tr = entities[entities["treated"]]
+    attrition["with_outcome"] = int(len(tr))
+    attrition["with_baseline_and_followup"] = int(((tr["n_baseline"] > 0) & (tr["n_followup"] > 0)).sum())
+    missing = len(treated_ids) - len(tr)
+    if missing > 0:
+        notes.append(f"{missing} participating entit{'y has' if missing == 1 else 'ies have'} no {metric} data")
+    return ImpactPanel(program, obs.reset_index(drop=True), entities, relative, attrition, notes, parts)
+
+
+def panel_summary(panel: ImpactPanel) -> dict[str, Any]:
+    """Counts describing the panel (for diagnostics)."""
+    return {"n_treated": panel.n_treated, "n_comparison": panel.n_comparison, "n_obs": len(panel.obs), **panel.attrition}

@@ -1,0 +1,160 @@
+"""Report charts: one consistent palette, labelled units, ``ax=None`` returns the Axes.
+
+None of these functions calls ``plt.show()``; they draw on the Axes given
+(or a new one) and return it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PALETTE", "plot_trend", "plot_forest", "plot_event_study", "plot_chain", "new_ax"]
+
+#: Participants, comparison, neutral, positive, negative, highlight.
+PALETTE: dict[str, str] = {
+    "participants": "#1f5f8b",
+    "comparison": "#9aa5b1",
+    "neutral": "#5b6770",
+    "positive": "#2e8b57",
+    "negative": "#c0392b",
+    "highlight": "#e59f23",
+}
+
+
+def new_ax(ax: Any = None, *, figsize: tuple[float, float] = (7.5, 3.6)) -> Any:
+    """Return ``ax`` or a fresh Axes on a new figure."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, constrained_layout=True)
+    return ax
+
+
+def _clean(ax: Any) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#e6e9ec", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def plot_trend(series: pd.DataFrame, *, launch: Any = None, unit: str | None = None, outcome: str = "outcome", ax: Any = None,
+               windows: Mapping[str, tuple[Any, Any]] | None = None) -> Any:
+    """Mean outcome per period for participants and comparison, launch marked.
+
+    Parameters
+    ----------
+    series : DataFrame
+        Columns ``period``, ``group`` ("participants"/"comparison"), ``mean``;
+        groups flagged ``suppressed`` are not drawn.
+    """
+    ax = new_ax(ax)
+    if series is None or len(series) == 0:
+        ax.text(0.5, 0.5, "Not measured", ha="center", va="center", transform=ax.transAxes, color=PALETTE["neutral"])
+        ax.set_axis_off()
+        return ax
+    for group, style in (("comparison", "--"), ("participants", "-")):
+        g = series[series["group"] == group].sort_values("period")
+        if "suppressed" in g:
+            g = g[~g["suppressed"].astype(bool)]
+        if len(g):
+            ax.plot(pd.to_datetime(g["period"]), g["mean"], style, marker="o", markersize=3, color=PALETTE[group], label=group.capitalize())
+    if windows:
+        for name, (start, end) in windows.items():
+            ax.axvspan(pd.Timestamp(start), pd.Timestamp(end), color="#f3f5f7" if name == "baseline" else "#eaf2f8", zorder=0)
+    if launch is not None:
+        ax.axvline(pd.Timestamp(launch), color=PALETTE["highlight"], linewidth=1.5)
+        ax.annotate("launch", (pd.Timestamp(launch), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -10), textcoords="offset points",
+                    color=PALETTE["highlight"], fontsize=8)
+    ax.set_ylabel(f"{outcome}" + (f" ({unit})" if unit else ""))
+    ax.legend(frameon=False, fontsize=8, loc="best")
+    _clean(ax)
+    return ax
+
+
+def plot_forest(estimates: pd.DataFrame, *, unit: str | None = None, primary: str | None = None, ax: Any = None,
+                break_even: float | None = None) -> Any:
+    """Every method's estimate with its 95% CI (forest plot), primary method highlighted.
+
+    ``estimates`` has columns ``label`` (or ``method``), ``estimate``, ``ci_low``, ``ci_high``.
+    """
+    ax = new_ax(ax, figsize=(7.5, 0.6 + 0.5 * max(len(estimates), 1)))
+    if estimates is None or len(estimates) == 0:
+        ax.text(0.5, 0.5, "No estimate", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    est = estimates.reset_index(drop=True)
+    y = np.arange(len(est))[::-1]
+    for yi, (_, r) in zip(y, est.iterrows(), strict=True):
+        color = PALETTE["participants"] if r.get("method") == primary else PALETTE["neutral"]
+        ax.plot([r["ci_low"], r["ci_high"]], [yi, yi], color=color, linewidth=2)
+        ax.plot(r["estimate"], yi, "o", color=color, markersize=7 if r.get("method") == primary else 5)
+    ax.axvline(0, color="#333", linewidth=0.8)
+    if break_even is not None and np.isfinite(break_even):
+        ax.axvline(break_even, color=PALETTE["highlight"], linestyle=":", linewidth=1.2, label="break-even effect")
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
+    labels = est["label"] if "label" in est else est["method"]
+    ax.set_yticks(y, [str(v) for v in labels], fontsize=8)
+    ax.set_xlabel("Effect per entity per period" + (f" ({unit})" if unit else ""))
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def plot_event_study(event_study: pd.DataFrame, *, unit: str | None = None, ax: Any = None) -> Any:
+    """Event-study estimates by period relative to completion (placebo periods grey)."""
+    ax = new_ax(ax)
+    if event_study is None or len(event_study) == 0:
+        ax.text(0.5, 0.5, "No event study", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    es = event_study.sort_values("relative_period")
+    for kind, color in (("placebo", PALETTE["comparison"]), ("effect", PALETTE["participants"])):
+        g = es[es["kind"] == kind]
+        ax.errorbar(g["relative_period"], g["estimate"], yerr=[g["estimate"] - g["ci_low"], g["ci_high"] - g["estimate"]],
+                    fmt="o", color=color, capsize=2, label="before completion (placebo)" if kind == "placebo" else "after completion")
+    ax.axhline(0, color="#333", linewidth=0.8)
+    ax.axvline(-0.5, color=PALETTE["highlight"], linestyle="--", linewidth=1)
+    ax.set_xlabel("Periods relative to completion")
+    ax.set_ylabel("Effect" + (f" ({unit})" if unit else ""))
+    ax.legend(frameon=False, fontsize=8)
+    _clean(ax)
+    return ax
+
+
+def plot_chain(chain: pd.DataFrame, *, ax: Any = None) -> Any:
+    """The chain of evidence as a row of level boxes, measured in colour, missing in grey."""
+    import textwrap
+
+    ax = new_ax(ax, figsize=(10, 2.4))
+    levels = list(dict.fromkeys(chain["level"].str[0])) if len(chain) else []
+    names = {"0": "Inputs", "1": "Reaction", "2": "Learning", "3": "Behavior", "4": "Results", "5": "ROI"}
+    for i, lv in enumerate(levels):
+        rows = chain[chain["level"].str[0] == lv]
+        measured = (rows["status"] == "measured").any()
+        ax.add_patch(__import__("matplotlib").patches.FancyBboxPatch((i + 0.05, 0.05), 0.9, 0.9, boxstyle="round,pad=0.02",
+                     facecolor="#eaf2f8" if measured else "#f1f1f1", edgecolor=PALETTE["participants"] if measured else "#bbb"))
+        ax.text(i + 0.5, 0.82, f"L{lv} {names.get(lv, '')}", ha="center", va="center", fontsize=9, weight="bold")
+        lines = []
+        for _, r in rows.head(3).iterrows():
+            val = r["change"] if pd.notna(r["change"]) else r["value"]
+            txt = "not measured" if r["status"] != "measured" else (f"{val:,.3g} {r['unit'] or ''}".strip() if pd.notna(val) else "—")
+            lines.append(textwrap.shorten(f"{r['measure']}: {txt}", 34))
+        ax.text(i + 0.5, 0.45, "\n".join(lines), ha="center", va="center", fontsize=7, color="#333" if measured else "#888")
+        if i < len(levels) - 1:
+            ax.annotate("", (i + 1.05, 0.5), (i + 0.95, 0.5), arrowprops={"arrowstyle": "->", "color": "#888"})
+    ax.set_xlim(0, max(len(levels), 1))
+    ax.set_ylim(0, 1)
+    ax.set_axis_off()
+    return ax
+
+
+def plot_bars(labels: Sequence[str], values: Sequence[float], *, ax: Any = None, xlabel: str = "") -> Any:
+    """Simple horizontal bars (used for cost categories)."""
+    ax = new_ax(ax)
+    ax.barh(list(labels)[::-1], list(values)[::-1], color=PALETTE["participants"])
+    ax.set_xlabel(xlabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
