@@ -19,6 +19,7 @@ from lopsnb.errors import (
     ValidationError,
 )
 from lopsnb.io import Program, Workspace, load_program, load_workspace
+from lopsnb.evaluation import ProgramEvaluation, evaluate
 
 __all__ = [
     "__version__",
@@ -28,9 +29,11 @@ __all__ = [
     "LopsnbError",
     "Program",
     "ProgramConfigError",
+    "ProgramEvaluation",
     "SourceError",
     "ValidationError",
     "Workspace",
+    "evaluate",
     "load_program",
     "load_workspace",
 ]

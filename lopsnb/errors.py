@@ -60,7 +60,8 @@ class Problem:
         where = [self.file]
         if self.row is not None:
             # YAML and JSONL problems point at a text line, tables at a row.
-            unit = "line" if self.file.lower().endswith((".yml", ".yaml", ".jsonl", ".json")) else "row"
+            name = self.file.lower()
+            unit = "line" if name.endswith((".yml", ".yaml", ".jsonl")) else ("record" if name.endswith(".json") else "row")
             where.append(f"{unit} {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")

@@ -128,7 +128,7 @@ def plot_chain(chain: pd.DataFrame, *, ax: Any = None) -> Any:
     """The chain of evidence as a row of level boxes, measured in colour, missing in grey."""
     import textwrap
 
-    ax = new_ax(ax, figsize=(10, 2.4))
+    ax = new_ax(ax, figsize=(11, 2.6))
     levels = list(dict.fromkeys(chain["level"].str[0])) if len(chain) else []
     names = {"0": "Inputs", "1": "Reaction", "2": "Learning", "3": "Behavior", "4": "Results", "5": "ROI"}
     for i, lv in enumerate(levels):
@@ -141,8 +141,10 @@ def plot_chain(chain: pd.DataFrame, *, ax: Any = None) -> Any:
         for _, r in rows.head(3).iterrows():
             val = r["change"] if pd.notna(r["change"]) else r["value"]
             txt = "not measured" if r["status"] != "measured" else (f"{val:,.3g} {r['unit'] or ''}".strip() if pd.notna(val) else "—")
-            lines.append(textwrap.shorten(f"{r['measure']}: {txt}", 34))
-        ax.text(i + 0.5, 0.45, "\n".join(lines), ha="center", va="center", fontsize=7, color="#333" if measured else "#888")
+            lines.append(textwrap.shorten(str(r["measure"]), 22, placeholder="…"))
+            lines.append(textwrap.shorten(txt, 22, placeholder="…"))
+        ax.text(i + 0.5, 0.42, "\n".join(lines), ha="center", va="center", fontsize=7.5, color="#333" if measured else "#888",
+                linespacing=1.3)
         if i < len(levels) - 1:
             ax.annotate("", (i + 1.05, 0.5), (i + 0.95, 0.5), arrowprops={"arrowstyle": "->", "color": "#888"})
     ax.set_xlim(0, max(len(levels), 1))

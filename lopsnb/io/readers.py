@@ -107,6 +107,9 @@ def _read_csv(path: Path, label: str) -> ParsedTable:
             na_values=[""],
             skipinitialspace=True,
             quoting=csv.QUOTE_MINIMAL,
+            # Keep blank lines so the index still maps to the file's line
+            # numbers; they are dropped below without renumbering.
+            skip_blank_lines=False,
         )
     except pd.errors.ParserError as exc:
         row = _parser_error_line(str(exc))
@@ -115,6 +118,7 @@ def _read_csv(path: Path, label: str) -> ParsedTable:
             summary=f"cannot read {label}",
         ) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.dropna(how="all")
     return ParsedTable(frame, label, row_base=2, notes=notes)
 
 

@@ -24,6 +24,9 @@ __all__ = [
     "ENROLLMENT_STATUSES",
     "ASSESSMENT_PHASES",
     "OBSERVERS",
+    "SCORECARD_GROUPS",
+    "SCORECARD_CATEGORIES",
+    "REQUEST_STATUSES",
     "empty_frame",
     "pandera_schema",
 ]
@@ -45,6 +48,30 @@ COST_CATEGORIES: tuple[str, ...] = (
 ENROLLMENT_STATUSES: tuple[str, ...] = ("enrolled", "in_progress", "completed", "dropped")
 ASSESSMENT_PHASES: tuple[str, ...] = ("pre", "post", "followup")
 OBSERVERS: tuple[str, ...] = ("self", "manager", "peer")
+SCORECARD_GROUPS: tuple[str, ...] = ("employee", "leader")
+#: The two learning-culture instruments and their categories, in report order.
+SCORECARD_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "experience": (
+        "access_to_learning",
+        "embedded_learning",
+        "personalized_development",
+        "psychological_safety",
+        "learner_autonomy",
+        "collaboration_knowledge_sharing",
+        "recognition_rewards",
+    ),
+    "support": (
+        "executive_buy_in",
+        "manager_involvement",
+        "budget_investment",
+        "business_alignment",
+        "time_for_learning",
+        "feedback_improvement",
+        "innovation_experimentation",
+    ),
+}
+#: Open statuses first (new, approved, in_progress), then closed ones.
+REQUEST_STATUSES: tuple[str, ...] = ("new", "approved", "in_progress", "delivered", "rejected", "cancelled")
 
 # Dates outside this range are almost always typos (2206 for 2026) or Excel
 # serial-number accidents, so they are treated as impossible.
@@ -308,6 +335,46 @@ TABLES: dict[str, TableSpec] = {
             ),
             unique=("person_id", "program_id", "metric"),
             level="Level 4 isolation (estimates)",
+        ),
+        TableSpec(
+            "scorecards",
+            "Learning-culture scorecard answers: one row per respondent, category and survey period.",
+            (
+                _s("respondent_id", required=True, description="Respondent (a person identifier: used to count people, never shown)."),
+                _s("group", required=True, allowed=SCORECARD_GROUPS, description="employee or leader."),
+                _s("scorecard", required=True, allowed=tuple(SCORECARD_CATEGORIES), description="experience (Employee Learning Experience) or support (Leadership and Organizational Support)."),
+                _s(
+                    "category",
+                    required=True,
+                    allowed=tuple(c for cats in SCORECARD_CATEGORIES.values() for c in cats),
+                    description="Category code of the scorecard (see docs/culture-and-operations.md).",
+                ),
+                _f("score", "Rating from 1 (not at all true) to 5 (fully true).", required=True, ge=1, le=5),
+                _d("period", "Survey date or period start; results are grouped by calendar quarter.", required=True),
+            ),
+            unique=("respondent_id", "scorecard", "category", "period"),
+            level="Learning culture",
+        ),
+        TableSpec(
+            "requests",
+            "Training requests received by L&D (intake log).",
+            (
+                _s("request_id", required=True, description="Unique request identifier."),
+                _d("requested_on", "Date the request was received.", required=True),
+                _d("decided_on", "Date it was approved or rejected."),
+                _d("delivered_on", "Date the solution was delivered."),
+                _s("status", required=True, allowed=REQUEST_STATUSES, description="new, approved, in_progress, delivered, rejected or cancelled."),
+                _s("priority", description="Priority as recorded by the intake process (free text, e.g. low/medium/high)."),
+                _s("business_goal", description="Business goal the request serves (blank: none stated)."),
+                _s("program_id", description="Program that answered the request (blank: none yet)."),
+                _f("sla_days", "Agreed days from request to delivery (blank: no SLA).", ge=0),
+            ),
+            unique=("request_id",),
+            row_rules=(
+                RowRule("decided_on", ">=", "requested_on", "decided_on on or after requested_on"),
+                RowRule("delivered_on", ">=", "requested_on", "delivered_on on or after requested_on"),
+            ),
+            level="L&D operations",
         ),
     )
 }

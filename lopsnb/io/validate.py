@@ -79,7 +79,9 @@ def parse_and_validate(parsed: ParsedTable, table: str) -> tuple[pd.DataFrame, l
         Everything wrong, in file order by check; empty when the table is valid.
     """
     spec = TABLES[table]
-    raw = parsed.frame.reset_index(drop=True)
+    # The index maps each record to its place in the source (blank lines
+    # dropped by the reader leave gaps), so row numbers stay true.
+    raw = parsed.frame.copy()
     raw.columns = [str(c).strip() for c in raw.columns]
     file, base = parsed.file, parsed.row_base
     problems: list[Problem] = []
@@ -135,7 +137,7 @@ def parse_and_validate(parsed: ParsedTable, table: str) -> tuple[pd.DataFrame, l
 
     frame = _canonical(typed, raw, spec)
     frame["_row"] = (frame.index + base).astype("int64")
-    return frame, problems
+    return frame.reset_index(drop=True), problems
 
 
 def _parse_column(raw: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:

@@ -360,7 +360,7 @@ def _reference_problems(
 
     for table in ("enrollments", "assessments", "behaviors", "estimates", "reactions"):
         check(table, "person_id", person_ids, "a person_id listed in the people table")
-    for table in ("enrollments", "reactions", "assessments", "behaviors", "costs", "estimates"):
+    for table in ("enrollments", "reactions", "assessments", "behaviors", "costs", "estimates", "requests"):
         check(table, "program_id", program_ids, "a program with a file programs/<program_id>.yml")
     check("people", "manager_id", person_ids, "a person_id listed in the people table")
     if people is not None:

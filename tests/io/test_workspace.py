@@ -264,3 +264,14 @@ def test_sample_workspace_loads_clean() -> None:
     assert not ws.program_errors
     assert len(ws.programs) >= 7
     assert 1500 <= len(ws.people) <= 2500
+
+
+def test_row_numbers_survive_blank_lines(make_workspace) -> None:
+    root = make_workspace()
+    lines = (root / "enrollments.csv").read_text().splitlines()
+    lines.insert(2, "")  # a blank line after the first data row
+    lines[4] = lines[4].replace("2026-03-01", "2026-13-01", 1)  # the third data row is now on line 5
+    (root / "enrollments.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValidationError) as exc:
+        load_workspace(root)
+    assert _one(_problems(exc), "enrolled_on").row == 5

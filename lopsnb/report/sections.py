@@ -1,0 +1,369 @@
+"""HTML building blocks of the impact report, generated from a ProgramEvaluation.
+
+Every user-supplied string (program names, metric names, items, notes) goes
+through :func:`esc`; numbers are formatted with their unit. Small groups are
+never shown: rows flagged ``suppressed`` are replaced by a marker.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from lopsnb.evaluation.evaluate import ProgramEvaluation
+from lopsnb.evaluation.methods import ASSUMPTIONS
+
+__all__ = [
+    "esc",
+    "fmt",
+    "SUPPRESSED",
+    "executive_summary",
+    "tiles",
+    "alignment",
+    "chain_table",
+    "table",
+    "reaction_table",
+    "learning_table",
+    "behavior_table",
+    "estimates_table",
+    "balance_table",
+    "roi_summary",
+    "method_section",
+    "not_measured",
+]
+
+SUPPRESSED = "suppressed (n < {n})"
+PERIOD_WORD = {"month": "a month", "quarter": "a quarter", "week": "a week"}
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (quotes included)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def fmt(value: Any, unit: str | None = None, *, digits: int = 3, signed: bool = False, pct: bool = False) -> str:
+    """Format a number for executives: thousands separators, sensible precision, unit."""
+    if not _finite(value):
+        return "—"
+    v = float(value)
+    if pct:
+        s = f"{v:+,.0f}%" if signed else f"{v:,.0f}%"
+        return s
+    a = abs(v)
+    if v == int(v) and a < 1e15:
+        body = f"{int(v):+,d}" if signed else f"{int(v):,d}"
+    elif a >= 1000:
+        body = f"{v:+,.0f}" if signed else f"{v:,.0f}"
+    elif a >= 10:
+        body = f"{v:+,.1f}" if signed else f"{v:,.1f}"
+    else:
+        body = f"{v:+.{digits}g}" if signed else f"{v:.{digits}g}"
+    return f"{body} {esc(unit)}".strip() if unit else body
+
+
+def money(value: Any, currency: str | None) -> str:
+    """Money with its currency."""
+    if not _finite(value):
+        return "—"
+    return f"{esc(currency or '')} {float(value):,.0f}".strip()
+
+
+def table(frame: pd.DataFrame, *, columns: dict[str, str] | None = None, cls: str = "lopsnb-table") -> str:
+    """An escaped HTML table of ``frame`` (optionally renaming/selecting ``columns``)."""
+    if frame is None or len(frame) == 0:
+        return "<p><em>No rows.</em></p>"
+    f = frame[list(columns)] .rename(columns=columns) if columns else frame
+    head = "".join(f"<th>{esc(c)}</th>" for c in f.columns)
+    body = []
+    for _, row in f.iterrows():
+        cells = []
+        for v in row.tolist():
+            cells.append(f"<td class='num'>{fmt(v)}</td>" if _finite(v) else f"<td>{esc('—' if v is None or (isinstance(v, float) and math.isnan(v)) else v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def not_measured(level: str, consequence: str) -> str:
+    """The standard "not measured" notice and what it costs the evidence."""
+    return f"<div class='lopsnb-note not-measured'><strong>{esc(level)}: not measured.</strong> {esc(consequence)}</div>"
+
+
+def _comparison_phrase(ev: ProgramEvaluation) -> str:
+    p = ev.program
+    method = ev.impact.primary_method if ev.impact else p.evaluation.design
+    who = "people" if p.evaluation.entity == "person" else "units"
+    if method in ("did", "ancova", "post_only"):
+        filt = p.evaluation.comparison or {}
+        desc = " and ".join(f"{esc(k)} {esc(', '.join(map(str, v)))}" for k, v in filt.items())
+        return f"Compared with similar {who} who did not take part" + (f" ({desc})" if desc else "")
+    if method == "trend":
+        return "Compared with where the pre-program trend was heading"
+    if method == "estimates":
+        return "According to participants' own estimates, adjusted for attribution and confidence"
+    return "Comparing participants with themselves before the program (no comparison group, weakest design)"
+
+
+def executive_summary(ev: ProgramEvaluation) -> str:
+    """The generated plain-language paragraph of the executive summary."""
+    p = ev.program
+    parts: list[str] = []
+    primary = ev.impact.primary if ev.impact else None
+    currency = p.monetization.currency if p.monetization else ""
+    period = PERIOD_WORD.get(p.evaluation.frequency, "a period")
+    per_entity = "per person" if p.evaluation.entity == "person" else "per unit"
+    unit = ev.impact.unit if ev.impact else None
+    if primary is not None:
+        lo, hi = primary.ci_low, primary.ci_high
+        if p.evaluation.transform == "log":
+            effect_txt = f"{fmt(primary.pct[0], pct=True, signed=True)} (95% CI {fmt(primary.pct[1], pct=True, signed=True)} to {fmt(primary.pct[2], pct=True, signed=True)})"
+        else:
+            effect_txt = f"{fmt(abs(primary.estimate), unit)} {per_entity} {period} (95% CI {fmt(lo, unit, signed=True)} to {fmt(hi, unit, signed=True)})"
+        verb = "raised" if primary.estimate > 0 else "lowered"
+        if lo <= 0 <= hi:
+            sentence = (
+                f"{_comparison_phrase(ev)}, participants in <strong>{esc(p.name)}</strong> showed no measurable change in "
+                f"{esc(p.outcome)}: the estimate is {fmt(primary.estimate, unit, signed=True)} {per_entity} {period} and the 95% interval "
+                f"({fmt(lo, unit, signed=True)} to {fmt(hi, unit, signed=True)}) includes zero."
+            )
+        else:
+            good = (primary.estimate > 0) == (p.direction == "increase")
+            sentence = (
+                f"{_comparison_phrase(ev)}, <strong>{esc(p.name)}</strong> {verb} {esc(p.outcome)} by {effect_txt}"
+                + ("." if good else f" — the opposite of the intended direction ({esc(p.direction)}).")
+            )
+        parts.append(sentence)
+    else:
+        why = ev.impact.failures.get(p.evaluation.design) if ev.impact else ev.impact_error
+        parts.append(f"The effect of <strong>{esc(p.name)}</strong> on {esc(p.outcome)} could not be isolated: {esc(why)}.")
+    if ev.roi is not None:
+        r = ev.roi
+        if r.roi_pct is None:
+            parts.append("ROI is undefined because the recorded total cost is zero.")
+        elif ev.evidence.grade == "insufficient":
+            parts.append(
+                f"A first-year ROI of {fmt(r.roi_pct, pct=True)} was computed but is <strong>not a claim</strong>: the evidence is insufficient."
+            )
+        else:
+            iv = r.roi_interval or (None, None)
+            parts.append(
+                f"First-year net benefit {money(r.net_benefit, currency)}; ROI {fmt(r.roi_pct, pct=True)} "
+                f"(95% interval {fmt(iv[0], pct=True)} to {fmt(iv[1], pct=True)}; conservative {fmt(r.conservative_roi_pct, pct=True)}), "
+                f"benefit–cost ratio {fmt(r.bcr)}; chance that ROI is positive {fmt((r.prob_positive or 0) * 100, pct=True)}. "
+                f"Isolation: {esc(r.isolation_method)}."
+            )
+    else:
+        parts.append(f"ROI was not computed: {esc(ev.roi_reason)}.")
+    reasons = ev.evidence.reasons
+    because = "; ".join(esc(r.rstrip(".")) for r in reasons[:3])
+    parts.append(f"Evidence: <strong class='grade grade-{esc(ev.evidence.grade)}'>{esc(ev.evidence.grade)}</strong>" + (f", because {because}." if because else "."))
+    return "<div class='lopsnb-summary'><p>" + "</p><p>".join(parts) + "</p></div>"
+
+
+def tiles(ev: ProgramEvaluation) -> str:
+    """Headline tiles: participants, effect, ROI, BCR, payback, evidence grade."""
+    primary = ev.impact.primary if ev.impact else None
+    unit = ev.impact.unit if ev.impact else None
+    r = ev.roi
+    insufficient = ev.evidence.grade == "insufficient"
+    items = [
+        ("Participants", fmt(ev.inputs.participants), f"{fmt(ev.inputs.completion_rate * 100, pct=True)} completed" if ev.inputs.measured else ""),
+        ("Effect", fmt(primary.estimate, unit, signed=True) if primary else "—",
+         f"95% CI {fmt(primary.ci_low, signed=True)} to {fmt(primary.ci_high, signed=True)}" if primary else "not isolated"),
+        ("ROI", "—" if r is None or insufficient else fmt(r.roi_pct, pct=True),
+         "not claimed: insufficient evidence" if insufficient and r is not None else (
+             f"conservative {fmt(r.conservative_roi_pct, pct=True)}" if r is not None else "not computed")),
+        ("Benefit–cost ratio", "—" if r is None or insufficient else fmt(r.bcr), "benefits ÷ fully loaded costs"),
+        ("Payback", "—" if r is None or insufficient or r.payback_months is None else f"{r.payback_months:.1f} months", "first-year benefits"),
+        ("Evidence", esc(ev.evidence.grade), esc(ev.impact.primary_method if ev.impact else ev.program.evaluation.design)),
+    ]
+    cells = "".join(
+        f"<div class='tile'><div class='tile-label'>{esc(label)}</div><div class='tile-value'>{value}</div><div class='tile-sub'>{sub}</div></div>"
+        for label, value, sub in items
+    )
+    return f"<div class='lopsnb-tiles grade-{esc(ev.evidence.grade)}'>{cells}</div>"
+
+
+def alignment(ev: ProgramEvaluation) -> str:
+    """Business goal, business metric, performance metrics, leading indicators."""
+    p = ev.program
+    bm = p.chain.business_metric
+    perf = "".join(f"<li>{esc(m.metric)} ({esc(m.direction)}{', ' + esc(m.unit) if m.unit else ''})</li>" for m in p.chain.performance_metrics)
+    lead = "".join(f"<li>{esc(m)}</li>" for m in p.chain.leading_indicators)
+    target = f"; target {fmt(bm.target, bm.unit)}" if bm.target is not None else ""
+    return (
+        "<dl class='lopsnb-dl'>"
+        f"<dt>Owner</dt><dd>{esc(p.owner or '—')}</dd>"
+        f"<dt>Business goal</dt><dd>{esc(p.business_goal or '—')}</dd>"
+        f"<dt>Business metric</dt><dd>{esc(bm.metric)} ({esc(bm.direction)}{', ' + esc(bm.unit) if bm.unit else ''}{target})</dd>"
+        f"<dt>Performance metrics</dt><dd>{'<ul>' + perf + '</ul>' if perf else '—'}</dd>"
+        f"<dt>Leading indicators</dt><dd>{'<ul>' + lead + '</ul>' if lead else '—'}</dd>"
+        f"<dt>Launch</dt><dd>{esc(p.launch or '—')}</dd>"
+        "</dl>"
+    )
+
+
+def chain_table(ev: ProgramEvaluation) -> str:
+    """The chain of evidence as a table in business language."""
+    rows = []
+    for _, r in ev.chain.iterrows():
+        value = fmt(r["value"], r["unit"]) if _finite(r["value"]) else ""
+        change = fmt(r["change"], r["unit"], signed=True) if _finite(r["change"]) else ""
+        status = esc(r["status"])
+        rows.append(
+            f"<tr class='status-{esc(str(r['status']).split(' ')[0])}'><td>{esc(r['level'])}</td><td>{esc(r['measure'])}</td>"
+            f"<td class='num'>{value}</td><td class='num'>{change}</td><td>{status}</td><td>{esc(r['note'])}</td></tr>"
+        )
+    return (
+        "<table class='lopsnb-table chain'><thead><tr><th>Level</th><th>Measure</th><th>Value</th><th>Change / effect</th>"
+        "<th>Status</th><th>Note</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _suppress(frame: pd.DataFrame, value_cols: Iterable[str], n: int) -> pd.DataFrame:
+    f = frame.copy()
+    if "suppressed" in f.columns:
+        mask = f["suppressed"].astype(bool)
+        for c in value_cols:
+            if c in f.columns:
+                f[c] = f[c].astype(object)
+                f.loc[mask, c] = SUPPRESSED.format(n=n)
+        f = f.drop(columns=["suppressed"])
+    return f
+
+
+def reaction_table(ev: ProgramEvaluation) -> str:
+    """Per item: group, n, mean with CI, top-2-box share (suppressed rows marked)."""
+    items = ev.reaction.items
+    n = ev.program.privacy.min_group_size
+    cols = {"item": "Item", "group": "Group", "n": "n", "mean": "Mean", "ci_low": "CI low", "ci_high": "CI high", "top2_share": "Top-2-box share", "scale_max": "Scale max", "suppressed": "suppressed"}
+    f = _suppress(items[[c for c in cols if c in items.columns]], ["mean", "ci_low", "ci_high", "top2_share"], n)
+    return table(f.rename(columns=cols))
+
+
+def learning_table(ev: ProgramEvaluation) -> str:
+    """Level 2 statistics (paired pre/post)."""
+    lr = ev.learning
+    rows = [
+        ("People with pre and post scores", lr.n_paired, ""),
+        ("Mean pre-test score", lr.mean_pre, ""),
+        ("Mean post-test score", lr.mean_post, ""),
+        ("Mean gain (95% CI)", lr.mean_gain, f"{fmt(lr.gain_ci_low)} to {fmt(lr.gain_ci_high)}"),
+        ("Paired t test p-value", lr.t_pvalue, ""),
+        ("Wilcoxon signed-rank p-value", lr.wilcoxon_pvalue, ""),
+        ("Cohen's d_z (95% CI)", lr.cohen_dz, f"{fmt(lr.dz_ci_low)} to {fmt(lr.dz_ci_high)}"),
+        ("Hedges' g_z (small-sample corrected d_z)", lr.hedges_gz, f"{fmt(lr.gz_ci_low)} to {fmt(lr.gz_ci_high)}"),
+        ("Class normalized gain ⟨g⟩ (on class means)", lr.class_gain, ""),
+        ("Mean of individual normalized gains", lr.mean_individual_gain, ""),
+        ("Pass rate (95% CI)", lr.pass_rate * 100 if _finite(lr.pass_rate) else None, f"{fmt(lr.pass_ci_low * 100, pct=True)} to {fmt(lr.pass_ci_high * 100, pct=True)}" if _finite(lr.pass_ci_low) else ""),
+    ]
+    body = "".join(f"<tr><td>{esc(a)}</td><td class='num'>{fmt(b)}</td><td>{esc(c)}</td></tr>" for a, b, c in rows)
+    return f"<table class='lopsnb-table'><thead><tr><th>Statistic</th><th>Value</th><th>Interval</th></tr></thead><tbody>{body}</tbody></table>"
+
+
+def behavior_table(ev: ProgramEvaluation) -> str:
+    """Application rate per behavior and observer (suppressed rows marked)."""
+    rates = ev.behavior.rates
+    n = ev.program.privacy.min_group_size
+    cols = {"behavior": "Behavior", "observer": "Observer", "n": "People", "mean": "Mean", "ci_low": "CI low", "ci_high": "CI high", "share_applying": "Share applying", "suppressed": "suppressed"}
+    f = _suppress(rates[[c for c in cols if c in rates.columns]], ["mean", "ci_low", "ci_high", "share_applying"], n)
+    return table(f.rename(columns=cols))
+
+
+def estimates_table(ev: ProgramEvaluation) -> str:
+    """Every method side by side, primary first, with strength; failures listed."""
+    if ev.impact is None:
+        return not_measured("Level 4", f"no outcome panel: {ev.impact_error}")
+    f = ev.impact.to_frame()
+    cols = {"label": "Method", "estimate": "Effect", "ci_low": "CI low", "ci_high": "CI high", "p_value": "p-value", "n_treated": "Participants", "n_comparison": "Comparison", "strength": "Design strength"}
+    out = table(f[list(cols)].rename(columns=cols)) if len(f) else "<p><em>No method could be estimated.</em></p>"
+    if ev.impact.failures:
+        out += "<ul class='failures'>" + "".join(f"<li>{esc(m)}: {esc(why)}</li>" for m, why in ev.impact.failures.items()) + "</ul>"
+    return out
+
+
+def balance_table(ev: ProgramEvaluation) -> str:
+    """Baseline balance: SMD per variable with its What Works Clearinghouse band."""
+    if ev.impact is None or len(ev.impact.balance) == 0:
+        return "<p><em>No comparison group: balance does not apply.</em></p>"
+    cols = {"variable": "Variable", "mean_treated": "Participants", "mean_comparison": "Comparison", "smd": "Std. mean difference", "band": "WWC band"}
+    return table(ev.impact.balance.rename(columns=cols))
+
+
+def roi_summary(ev: ProgramEvaluation) -> str:
+    """ROI figures with interval, break-even effect and intangibles."""
+    if ev.roi is None:
+        return not_measured("Level 5 ROI", str(ev.roi_reason))
+    r = ev.roi
+    cur = ev.program.monetization.currency if ev.program.monetization else ""
+    warn = ("<div class='lopsnb-note warning'><strong>Not a claim:</strong> the evidence grade is insufficient, so these figures "
+            "only show what the data would imply.</div>") if ev.evidence.grade == "insufficient" else ""
+    iv = r.roi_interval or (None, None)
+    rows = [
+        ("Monetary benefits (first year)" if ev.program.monetization and ev.program.monetization.horizon_years == 1 else "Monetary benefits", money(r.benefits, cur)),
+        ("Fully loaded costs", money(r.costs, cur)),
+        ("Net benefit", money(r.net_benefit, cur)),
+        ("ROI", fmt(r.roi_pct, pct=True) if r.roi_pct is not None else "undefined (zero cost)"),
+        ("ROI 95% interval", f"{fmt(iv[0], pct=True)} to {fmt(iv[1], pct=True)}"),
+        ("Conservative ROI (least favourable CI bound, low unit value)", fmt(r.conservative_roi_pct, pct=True)),
+        ("Chance ROI > 0", fmt((r.prob_positive or 0) * 100, pct=True) if r.prob_positive is not None else "—"),
+        ("Benefit–cost ratio (not an ROI)", fmt(r.bcr)),
+        ("Payback", f"{r.payback_months:.1f} months" if r.payback_months is not None else "—"),
+        ("Break-even effect per entity per period", fmt(r.break_even_effect, ev.impact.unit if ev.impact else None, signed=True)),
+        ("Isolation method", esc(r.isolation_method)),
+    ]
+    body = "".join(f"<tr><td>{esc(a)}</td><td class='num'>{b}</td></tr>" for a, b in rows)
+    intang = "".join(f"<li>{esc(i)}</li>" for i in r.intangibles)
+    return (
+        warn + f"<table class='lopsnb-table'><tbody>{body}</tbody></table>"
+        + (f"<p><strong>Intangible benefits</strong> (not converted to money, not in the ROI):</p><ul>{intang}</ul>" if intang else "")
+    )
+
+
+def method_section(ev: ProgramEvaluation) -> str:
+    """Isolation method, assumptions, audit log, coverage and exclusions, evidence reasons."""
+    p = ev.program
+    primary = ev.impact.primary if ev.impact else None
+    key = "did_staggered" if primary is not None and primary.details.get("estimator", "").startswith("Callaway") else p.evaluation.design
+    assumptions = "".join(f"<li>{esc(a)}</li>" for a in (primary.assumptions if primary else ASSUMPTIONS.get(key, ())))
+    audit = "".join(f"<tr><td>{esc(a.principle)}</td><td>{esc(a.action)}</td></tr>" for a in ev.audit)
+    reasons = "".join(f"<li>{esc(r)}</li>" for r in ev.evidence.reasons)
+    coverage = ""
+    if ev.impact is not None:
+        att = ev.impact.attrition
+        coverage = "".join(f"<tr><td>{esc(k.replace('_', ' '))}</td><td class='num'>{fmt(v)}</td></tr>" for k, v in att.items())
+        notes = "".join(f"<li>{esc(n)}</li>" for n in ev.impact.notes)
+        pre = ev.impact.pre_trend
+        pre_txt = (f"<p>Pre-trend (placebo) test: χ² = {fmt(pre.get('statistic'))} on {esc(pre.get('df'))} df, p = {fmt(pre.get('p_value'))}.</p>"
+                   if pre and _finite(pre.get("p_value")) else "")
+    else:
+        notes, pre_txt = "", ""
+    details = ""
+    if primary is not None:
+        details = "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in primary.details.items())
+    return (
+        f"<h3>Isolation method</h3><p>{esc(primary.label if primary else p.evaluation.design)}</p>"
+        + (f"<ul class='details'>{details}</ul>" if details else "")
+        + f"<h3>Assumptions</h3><ul>{assumptions}</ul>{pre_txt}"
+        + f"<h3>Evidence grade: {esc(ev.evidence.grade)}</h3><ul>{reasons}</ul>"
+        + f"<h3>Guiding principles applied (Phillips)</h3><table class='lopsnb-table'><thead><tr><th>Principle</th><th>What it changed</th></tr></thead><tbody>{audit}</tbody></table>"
+        + (f"<h3>Data coverage and exclusions</h3><table class='lopsnb-table'><tbody>{coverage}</tbody></table>" if coverage else "")
+        + (f"<ul>{notes}</ul>" if notes else "")
+    )
+
+
+def suppress_series(series: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """Mark series points averaging fewer than ``min_group_size`` entities as suppressed."""
+    return series.assign(suppressed=series["n"] < min_group_size) if len(series) else series.assign(suppressed=pd.Series(dtype=bool))
+
+
+def names(values: Sequence[Any]) -> list[str]:
+    """Escaped labels."""
+    return [esc(v) for v in values]
