@@ -23,7 +23,13 @@ demo: $(STAMP)
 	$(BIN)/lopsnb demo $(WORKSPACE) --out $(OUT)
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbmake tests notebooks
+
+lab: $(STAMP)
+	LOPSNB_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

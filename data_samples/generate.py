@@ -6,7 +6,8 @@ Usage::
     python data_samples/generate.py [--out DIR] [--people N] [--seed S] [--extra-programs K]
 
 Writes every table of the lopsnb data contract (people, enrollments,
-reactions, assessments, behaviors, kpis, costs, estimates), one
+reactions, assessments, behaviors, kpis, costs, estimates, scorecards,
+requests), one
 ``programs/<id>.yml`` per program and ``truth.json`` with the true effects
 that were planted in the KPIs.  A fixed seed gives byte-identical files.
 
@@ -553,6 +554,101 @@ def _catalog_yaml(pid: str, name: str) -> str:
 # the generator
 # ----------------------------------------------------------------------------------------------
 
+# ----------------------------------------------------------------------------------------------
+# learning culture scorecards and the L&D request log
+# ----------------------------------------------------------------------------------------------
+
+#: Category: (employee mean in the first wave, change per quarter, leader minus employee).
+SCORECARD_PLAN: dict[str, dict[str, tuple[float, float, float]]] = {
+    "experience": {
+        "access_to_learning": (3.9, 0.00, 0.2),
+        "embedded_learning": (2.9, 0.10, 0.4),
+        "personalized_development": (2.6, 0.15, 0.5),
+        "psychological_safety": (3.7, 0.00, 0.3),
+        "learner_autonomy": (3.4, 0.05, 0.2),
+        "collaboration_knowledge_sharing": (3.6, 0.00, 0.1),
+        "recognition_rewards": (2.3, 0.05, 0.6),
+    },
+    "support": {
+        "executive_buy_in": (3.0, 0.00, 1.0),
+        "manager_involvement": (2.7, 0.10, 0.9),
+        "budget_investment": (2.9, 0.00, 0.4),
+        "business_alignment": (3.3, 0.10, 0.6),
+        "time_for_learning": (2.0, 0.10, 0.7),
+        "feedback_improvement": (3.1, 0.05, 0.3),
+        "innovation_experimentation": (3.0, 0.05, 0.2),
+    },
+}
+#: Quarterly pulse survey dates; the first wave reached only 4 leaders (suppressed in reports).
+SURVEY_DATES = ("2025-11-14", "2026-02-13", "2026-05-15", "2026-08-14")
+LEADER_ROLES = frozenset({"Sales Manager", "Team Lead", "Line Supervisor", "Office Manager", "Site Manager", "Department Manager",
+                          "Analytics Manager", "VP Sales", "VP Operations", "VP Manufacturing", "VP Logistics",
+                          "VP Finance & Administration", "Head of Analytics", "Chief Executive Officer"})
+
+
+def _scorecards(rng: np.random.Generator, pid: np.ndarray, role: np.ndarray, hire: np.ndarray) -> pd.DataFrame:
+    """Quarterly culture pulse: 60 sampled employees and 12 leaders (4 in the first wave) rate every category 1-5."""
+    is_leader = np.isin(role.astype(str), list(LEADER_ROLES))
+    rows: list[pd.DataFrame] = []
+    for q, day in enumerate(SURVEY_DATES):
+        hired = hire <= _d(day)
+        for group, pool, size in (("employee", np.flatnonzero(~is_leader & hired), 60),
+                                  ("leader", np.flatnonzero(is_leader & hired), 4 if q == 0 else 12)):
+            who = np.sort(rng.choice(pool, size=min(size, len(pool)), replace=False))
+            mood = rng.normal(0, 0.4, len(who))  # a respondent's general optimism, shared by all answers
+            for scorecard, plan in SCORECARD_PLAN.items():
+                for category, (mu, slope, gap) in plan.items():
+                    latent = mu + slope * q + (gap if group == "leader" else 0.0) + mood + rng.normal(0, 0.8, len(who))
+                    rows.append(pd.DataFrame({
+                        "respondent_id": pid[who], "group": group, "scorecard": scorecard, "category": category,
+                        "score": np.clip(np.round(latent), 1, 5).astype(np.int64), "period": day,
+                    }))
+    return pd.concat(rows, ignore_index=True)
+
+
+REQUEST_GOALS = (
+    "Increase revenue per account executive",
+    "Cut the time new hires need to reach full productivity",
+    "Reduce days of inventory on hand per production line",
+    "Reduce recordable incidents at distribution sites",
+    "Grow more internal promotions from managers' teams",
+    "Improve customer satisfaction scores",
+    "More work delivered on time",
+)
+
+
+def _requests(rng: np.random.Generator, evaluated: list[str], catalog: list[str]) -> pd.DataFrame:
+    """L&D intake log: 160 requests from 2025-01 to the snapshot, with decisions, deliveries and SLAs."""
+    n = 160
+    start = _d("2025-01-06")
+    requested = np.sort(start + rng.integers(0, int((SNAPSHOT - start).astype(np.int64)) + 1, n).astype("timedelta64[D]"))
+    priority = rng.choice(np.array(["high", "medium", "low"], dtype=object), n, p=[0.25, 0.5, 0.25])
+    sla = np.select([priority == "high", priority == "medium"], [30, 60], 90).astype(np.int64)
+    has_goal = rng.random(n) < 0.62
+    goal = np.where(has_goal, rng.choice(np.array(REQUEST_GOALS, dtype=object), n), "")
+    decided = requested + rng.integers(2, 21, n).astype("timedelta64[D]")
+    # Goal-linked work is delivered a little faster; cycle times drift down as the intake process matures.
+    drift = 1.0 - 0.25 * (requested - start).astype(np.int64) / (SNAPSHOT - start).astype(np.int64)
+    cycle = np.round(sla * drift * np.exp(rng.normal(-0.05 - 0.15 * has_goal, 0.45, n))).astype(np.int64)
+    delivered = np.maximum(requested + np.maximum(cycle, 7).astype("timedelta64[D]"), decided + np.timedelta64(3, "D"))
+    u = rng.random(n)
+    status = np.where(u < 0.12, "rejected", np.where(u < 0.17, "cancelled", "delivered")).astype(object)
+    undecided = decided > SNAPSHOT
+    status = np.where(undecided & (status != "cancelled"), "new", status)
+    late = (status == "delivered") & (delivered > SNAPSHOT)
+    status = np.where(late, np.where(rng.random(n) < 0.7, "in_progress", "approved"), status)
+    decided_out = np.where((status == "new") | ((status == "cancelled") & undecided), np.datetime64("NaT"), decided)
+    delivered_out = np.where(status == "delivered", delivered, np.datetime64("NaT"))
+    pool_goal = np.array(evaluated + catalog[:4], dtype=object)
+    pool_other = np.array(catalog, dtype=object)
+    prog = np.where(has_goal, rng.choice(pool_goal, n), rng.choice(pool_other, n))
+    prog = np.where(np.isin(status, ["delivered", "in_progress"]), prog, "")
+    return pd.DataFrame({
+        "request_id": [f"REQ-{i:04d}" for i in range(1, n + 1)],
+        "requested_on": _dates_str(requested), "decided_on": _dates_str(decided_out), "delivered_on": _dates_str(delivered_out),
+        "status": status, "priority": priority, "business_goal": goal, "program_id": prog, "sla_days": sla,
+    })
+
 
 @dataclass
 class _Out:
@@ -563,6 +659,8 @@ class _Out:
     panels: list[_Panel] = field(default_factory=list)
     costs: list[pd.DataFrame] = field(default_factory=list)
     estimates: list[pd.DataFrame] = field(default_factory=list)
+    scorecards: pd.DataFrame | None = None
+    requests: pd.DataFrame | None = None
     yaml: dict[str, str] = field(default_factory=dict)
     truth: dict[str, Any] = field(default_factory=dict)
 
@@ -1250,6 +1348,10 @@ def generate(out: str | Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_
     prod.present = (mstarts[None, :] >= _mstart(hire_all.astype("datetime64[M]"))[:, None])
     o.panels.append(prod)
 
+    # ================= learning culture scorecards + L&D request log (own streams) =================
+    o.scorecards = _scorecards(R("scorecards"), pid, P.cols["role"], hire_all)
+    o.requests = _requests(R("requests"), sorted(k for k in o.truth if not k.startswith("bench-")), [c[0] for c in CATALOG])
+
     # ================= write =================
     return _write(Path(out), seed, people_df, pid, o)
 
@@ -1285,6 +1387,10 @@ def _write(out: Path, seed: int, people_df: pd.DataFrame, pid: np.ndarray, o: _O
     est = pd.concat(o.estimates, ignore_index=True)
     est = pd.DataFrame({"person_id": pid[est["idx"].to_numpy()], **{c: est[c] for c in ("program_id", "metric", "improvement", "attribution", "confidence")}})
     csv("estimates", est, ["program_id", "person_id"])
+    if o.scorecards is not None:
+        csv("scorecards", o.scorecards, ["period", "scorecard", "group", "respondent_id", "category"])
+    if o.requests is not None:
+        csv("requests", o.requests, ["request_id"])
 
     for prog, text in sorted(o.yaml.items()):
         (out / "programs" / f"{prog}.yml").write_text(text, encoding="utf-8")

@@ -21,9 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="load and validate a workspace, print its summary")
     p.add_argument("workspace")
 
-    p = sub.add_parser("demo", help="the main job on a workspace (what `make demo` runs)")
-    p.add_argument("workspace")
-    p.add_argument("--out", default="reports")
+    from lopsnb.runner.command import add_run_arguments
+
+    add_run_arguments(sub.add_parser("run", help="render an impact report per program and the portfolio index"))
+    add_run_arguments(sub.add_parser("demo", help="validate the workspace, print its summary, then run every program (make demo)"))
     return parser
 
 
@@ -46,8 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args.workspace)
-        if args.command == "demo":
-            return _validate(args.workspace)
+        if args.command in ("run", "demo"):
+            from lopsnb.runner.command import run_command
+
+            if args.command == "demo":
+                status = _validate(args.workspace)
+                if status:
+                    return status
+                print()
+            return run_command(args)
     except LopsnbError as exc:
         print(f"lopsnb: error: {exc}", file=sys.stderr)
         return 1

@@ -30,6 +30,9 @@ CONTRACT = {
     "kpis": ["entity_id", "metric", "period", "value"],
     "costs": ["program_id", "category", "amount", "description", "prorate_share"],
     "estimates": ["person_id", "program_id", "metric", "improvement", "attribution", "confidence"],
+    "scorecards": ["respondent_id", "group", "scorecard", "category", "score", "period"],
+    "requests": ["request_id", "requested_on", "decided_on", "delivered_on", "status", "priority", "business_goal", "program_id",
+                 "sla_days"],
 }
 COST_CATEGORIES = {"needs_assessment", "design_development", "acquisition", "delivery", "materials", "facilities",
                    "participant_time", "evaluation", "overhead", "other"}
@@ -133,6 +136,15 @@ def test_contract_and_integrity(make, people):
     assert (r["score"] <= r["scale_max"]).all() and set(r["scale_max"]) == {5, 10}
     s = t["estimates"]
     assert s["attribution"].between(0, 1).all() and s["confidence"].between(0, 1).all()
+    sc = t["scorecards"]
+    assert sc["score"].between(1, 5).all() and set(sc["group"]) == {"employee", "leader"}
+    assert sc["respondent_id"].isin(p["person_id"]).all()
+    assert not sc.duplicated(["respondent_id", "scorecard", "category", "period"]).any()
+    rq = t["requests"]
+    assert rq["request_id"].is_unique and set(rq["program_id"].dropna()) <= prog_files
+    assert set(rq["status"]) <= {"new", "approved", "in_progress", "delivered", "rejected", "cancelled"}
+    assert ((rq["status"] == "delivered") == rq["delivered_on"].notna()).all()
+    assert (rq["delivered_on"].dropna() >= rq.loc[rq["delivered_on"].notna(), "decided_on"]).all()
 
 
 def test_program_files_follow_schema(make):

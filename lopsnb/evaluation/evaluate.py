@@ -120,7 +120,10 @@ class ImpactResult(ResultMixin):
                     "primary": m == self.primary_method,
                 }
             )
-        return pd.DataFrame(rows)
+        # Explicit columns: with every method failed the frame is empty but
+        # still has the documented columns (callers filter on them).
+        cols = ["method", "label", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n_treated", "n_comparison", "strength", "primary"]
+        return pd.DataFrame(rows, columns=cols)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``results`` section of ``results.json``."""
@@ -469,6 +472,14 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
     return result, None, panel
 
 
+def _baseline_smd(impact: ImpactResult | None) -> float | None:
+    """The raw baseline-outcome SMD (infinite when both groups are constant at different levels)."""
+    if impact is None:
+        return None
+    rows = impact.balance[impact.balance["variable"] == "baseline " + impact.outcome]
+    return float(rows["smd"].iloc[0]) if len(rows) else None
+
+
 def _count_participants(ws: Workspace, program: Program) -> int:
     enr = ws.table("enrollments")
     enr = enr[(enr["program_id"] == program.id) & (enr["status"].fillna("") != "dropped")]
@@ -641,11 +652,13 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     performance, perf_errors = _performance(ws, prog)
     roi, roi_reason = _roi(prog, impact, panel, costs, audit)
     participants = panel.attrition.get("participating_units", panel.attrition["participants"]) if panel is not None else inputs.participants
-    with_outcome = panel.attrition["with_outcome"] if panel is not None else participants
+    # Coverage counts participants usable by the window designs (data in both
+    # windows), not merely anyone with some outcome observation.
+    with_outcome = panel.attrition["with_baseline_and_followup"] if panel is not None else participants
     evidence = grade_evidence(
         impact.primary if impact is not None else None,
         design=prog.evaluation.design,
-        baseline_smd=(impact.to_dict()["balance"]["baseline_smd"] if impact is not None else None),
+        baseline_smd=_baseline_smd(impact),
         pre_trend_p=(impact.pre_trend or {}).get("p_value") if impact is not None and prog.evaluation.design == "did" else None,
         participants=participants,
         with_outcome=with_outcome,

@@ -94,7 +94,7 @@ def grade_evidence(
     if primary.n_treated < SMALL_SAMPLE:
         grade = _cap(grade, "moderate")
         reasons.append(f"Small sample: {primary.n_treated} participating entities (fewer than {SMALL_SAMPLE}).")
-    if baseline_smd is not None and np.isfinite(baseline_smd) and design in COMPARISON_DESIGNS:
+    if baseline_smd is not None and not np.isnan(baseline_smd) and design in COMPARISON_DESIGNS:
         a = abs(baseline_smd)
         if a > 0.25:
             grade = _cap(grade, "weak" if design == "post_only" else "moderate")

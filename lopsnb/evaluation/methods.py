@@ -199,6 +199,10 @@ class Estimate:
 
 def _from_normal(method: str, est: float, se: float, n_t: int, n_c: int, *, df: float | None = None, **kw: Any) -> Estimate:
     """Build an Estimate with a t (df given) or normal interval."""
+    if not (np.isfinite(est) and np.isfinite(se) and se >= 0) or (df is not None and not df > 0):
+        # An estimate without a usable standard error is not reportable:
+        # NaN compares False with 0 and would otherwise yield p = 0.
+        raise InsufficientDataError(f"{method}: the standard error is undefined (too few observations for the model)")
     dist = stats.t(df) if df is not None and np.isfinite(df) else stats.norm()
     q = float(dist.ppf(0.975))
     p = float(2 * dist.sf(abs(est / se))) if se > 0 else (0.0 if est != 0 else 1.0)
@@ -229,6 +233,13 @@ def _require(n_treated: int, n_comparison: int | None, method: str, *, min_treat
 
 
 def _ols_treated(y: np.ndarray, X: np.ndarray, method: str, n_t: int, n_c: int, **kw: Any) -> Estimate:
+    rank = np.linalg.matrix_rank(X)
+    if rank == np.linalg.matrix_rank(np.delete(X, 1, axis=1)):
+        # treated lies in the span of the covariates (e.g. every participant in
+        # one category): OLS would return an arbitrary pinv split of the effect.
+        raise InsufficientDataError(f"{method}: the effect is not identified: the covariates determine who participated (drop or coarsen them)")
+    if len(y) - rank < 1:
+        raise InsufficientDataError(f"{method}: {len(y)} entities for {rank} parameters leave no residual degrees of freedom")
     fit = sm.OLS(y, X).fit(cov_type="HC1")
     est, se = float(fit.params[1]), float(fit.bse[1])
     # HC1 with the residual degrees of freedom: t rather than normal
@@ -348,10 +359,18 @@ def twfe_did(obs: pd.DataFrame, *, transform: Literal["none", "log"] = "none") -
     obs : DataFrame
         Columns ``entity_id``, ``pidx``, ``value``, ``treated`` (bool) and
         ``post`` (bool: the observation is in the followup window).
+
+    ``n_treated`` / ``n_comparison`` count the entities observed in both
+    windows (the ones that identify the effect); at least 2 of each are needed.
     """
     data = obs.assign(treated_post=(obs["treated"] & obs["post"]).astype(float))
-    ents = data.groupby("entity_id")["treated"].first()
-    n_t, n_c = int(ents.sum()), int((~ents).sum())
+    by_ent = data.groupby("entity_id")
+    ents = by_ent["treated"].first().astype(bool)
+    # Only entities observed in both windows identify β; counting the others
+    # would let a panel without any followup data pass as a precise zero
+    # effect (treated × post is all zero) and inflate n for the ROI.
+    both = by_ent["post"].any() & ~by_ent["post"].all()
+    n_t, n_c = int((ents & both).sum()), int((~ents & both).sum())
     _require(n_t, n_c, "did")
     params, cov, info = twfe(data, ["treated_post"])
     se = float(np.sqrt(cov[0, 0]))

@@ -215,7 +215,7 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
             # A participant who completed inside a window would be counted
             # as treated before it was: exclude it rather than bias the effect.
             tt = tdates.reindex(list(treated_ids))
-            early = tt[tt < pd.Timestamp(ev.baseline.end)]
+            early = tt[tt <= pd.Timestamp(ev.baseline.end)]
             late = tt[tt >= pd.Timestamp(ev.followup.start)]
             bad = set(early.index) | set(late.index)
             if bad:

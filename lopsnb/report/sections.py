@@ -125,7 +125,9 @@ def executive_summary(ev: ProgramEvaluation) -> str:
         if p.evaluation.transform == "log":
             effect_txt = f"{fmt(primary.pct[0], pct=True, signed=True)} (95% CI {fmt(primary.pct[1], pct=True, signed=True)} to {fmt(primary.pct[2], pct=True, signed=True)})"
         else:
-            effect_txt = f"{fmt(abs(primary.estimate), unit)} {per_entity} {period} (95% CI {fmt(lo, unit, signed=True)} to {fmt(hi, unit, signed=True)})"
+            # Units such as "USD per month" already name the period.
+            when = "" if unit and " per " in f" {unit.lower()} " else f" {period}"
+            effect_txt = f"{fmt(abs(primary.estimate), unit)} {per_entity}{when} (95% CI {fmt(lo, unit, signed=True)} to {fmt(hi, unit, signed=True)})"
         verb = "raised" if primary.estimate > 0 else "lowered"
         if lo <= 0 <= hi:
             sentence = (

@@ -1,0 +1,193 @@
+"""Export an executed program notebook to a self-contained HTML report.
+
+The report is meant to be e-mailed to executives and opened offline: the
+``lopsnb`` nbconvert template (``templates/lopsnb``) emits no scripts and no
+external references, hides code, prompts, stderr streams and tracebacks, and
+adds a header, a table of contents and a footer built from the notebook's
+``lopsnb`` metadata (``title``, ``program_id``, ``generated_at``,
+``data_as_of``, ``version``).
+
+When a program's notebook cannot be produced, :func:`failure_page` renders a
+small standalone page that says so and why.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+from nbformat import NotebookNode
+
+from lopsnb import __version__
+
+__all__ = ["TEMPLATE_DIR", "TEMPLATE_NAME", "CSS_PATH", "make_exporter", "export_html", "failure_page", "toc_entries", "report_css"]
+
+#: Folder holding the nbconvert templates shipped with the repository.
+TEMPLATE_DIR: Path = Path(__file__).resolve().parents[2] / "templates"
+#: Name of the report template (a folder of :data:`TEMPLATE_DIR`).
+TEMPLATE_NAME = "lopsnb"
+#: The stylesheet shared by reports, failure pages and the portfolio index.
+CSS_PATH: Path = TEMPLATE_DIR / TEMPLATE_NAME / "lopsnb.css"
+
+_HEADING = re.compile(r"<h([23])\b[^>]*\bid=\"([^\"]*)\"[^>]*>(.*?)</h\1>", re.IGNORECASE | re.DOTALL)
+_ANCHOR_LINK = re.compile(r"<a\b[^>]*class=\"anchor-link\"[^>]*>.*?</a>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def report_css() -> str:
+    """The report stylesheet (one palette for reports and the portfolio index)."""
+    return CSS_PATH.read_text(encoding="utf-8")
+
+
+def _markdown_sources(nb: NotebookNode) -> list[str]:
+    # Headings come from markdown cells and from markdown the notebook
+    # displays at run time (e.g. a section titled with the program's name).
+    out: list[str] = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            src = cell.get("source", "")
+            out.append("".join(src) if isinstance(src, list) else str(src))
+        elif cell.get("cell_type") == "code":
+            for output in cell.get("outputs", []):
+                data = output.get("data", {}) if output.get("output_type") in ("display_data", "execute_result") else {}
+                md = data.get("text/markdown")
+                if md:
+                    out.append("".join(md) if isinstance(md, list) else str(md))
+    return out
+
+
+def toc_entries(nb: NotebookNode) -> list[dict[str, Any]]:
+    """Table-of-contents entries of the notebook's level-2 and level-3 headings.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        The notebook.
+
+    Returns
+    -------
+    list of dict
+        ``{"level": 2 | 3, "anchor": str, "text": str}`` in document order.
+        ``anchor`` is the ``id`` nbconvert gives the rendered heading; ``text``
+        is plain (unescaped) text, so the template must escape both.
+    """
+    entries: list[dict[str, Any]] = []
+    for source in _markdown_sources(nb):
+        # Render with nbconvert's own markdown renderer so anchors match the
+        # ids of the headings in the page body exactly.
+        rendered = markdown2html_mistune(source)
+        for level, anchor, inner in _HEADING.findall(rendered):
+            text = html.unescape(_TAG.sub("", _ANCHOR_LINK.sub("", inner))).strip()
+            if text:
+                entries.append({"level": int(level), "anchor": html.unescape(anchor), "text": text})
+    return entries
+
+
+def make_exporter() -> HTMLExporter:
+    """An HTML exporter configured for lopsnb reports (reusable across notebooks).
+
+    Code inputs, input and output prompts are excluded; stderr streams,
+    tracebacks, JavaScript and widget outputs are dropped by the template;
+    images stay embedded as base64 data URIs (nbconvert's default).
+    """
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_raw=True,
+        exclude_unknown=True,
+        embed_images=True,
+    )
+    exporter.register_filter("lopsnb_toc", toc_entries)
+    return exporter
+
+
+def export_html(nb: NotebookNode, *, exporter: HTMLExporter | None = None, resources_meta: Mapping[str, Any] | None = None) -> str:
+    """Render an executed notebook as a self-contained HTML report.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        The executed notebook; its ``metadata["lopsnb"]`` fills the header.
+    exporter : HTMLExporter, optional
+        A reusable exporter from :func:`make_exporter` (one is made if omitted).
+    resources_meta : mapping, optional
+        nbconvert ``resources["metadata"]`` (e.g. ``{"name": ...}``, used as the
+        title when the notebook has no ``lopsnb.title``).
+
+    Returns
+    -------
+    str
+        The HTML page.
+    """
+    exporter = exporter if exporter is not None else make_exporter()
+    resources = {"metadata": dict(resources_meta or {})}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def failure_page(program_id: str, program_name: str | None, error: str, *, duration_s: float | None, log_tail: str = "") -> str:
+    """A small standalone HTML page saying a program's report could not be produced.
+
+    Parameters
+    ----------
+    program_id, program_name : str
+        The program (the name may be None when its file could not be read).
+    error : str
+        What went wrong, in one or a few lines.
+    duration_s : float or None
+        How long the attempt took.
+    log_tail : str
+        The end of the log or traceback (plain text; ANSI codes are removed).
+
+    Returns
+    -------
+    str
+        The page; every value is HTML-escaped.
+    """
+    e = html.escape
+    title = program_name or program_id
+    took = "" if duration_s is None else f"<div><dt>Duration</dt><dd>{duration_s:.1f} s</dd></div>"
+    tail = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", log_tail or "").strip()
+    tail_html = f"<h2>Log (last lines)</h2>\n<pre>{e(tail)}</pre>\n" if tail else ""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>Report not produced: {e(title)}</title>
+<style>
+{report_css()}
+</style>
+</head>
+<body>
+<div class="lp-page lp-nobreak">
+<header class="lp-header">
+<p class="lp-kicker">Training impact report</p>
+<h1>{e(title)}</h1>
+<dl class="lp-meta">
+<div><dt>Program</dt><dd>{e(program_id)}</dd></div>
+{took}
+<div><dt>lopsnb</dt><dd>{e(__version__)}</dd></div>
+</dl>
+</header>
+<main>
+<div class="lp-alert">
+<p><strong>The report for this program could not be produced.</strong></p>
+<p>{e(error)}</p>
+</div>
+<p>The other programs of the batch are not affected. Fix the cause above (often the program file or its data),
+then run the batch again; an analyst can open <code>report.ipynb</code> (when present) to see where it stopped.</p>
+{tail_html}</main>
+<footer class="lp-footer"><p>Program {e(program_id)} &middot; lopsnb {e(__version__)}. This page works offline and contains no scripts.</p></footer>
+</div>
+</body>
+</html>
+"""

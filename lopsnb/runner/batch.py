@@ -1,0 +1,647 @@
+"""Run the impact-report notebook for every program of a workspace.
+
+``run_batch`` executes ``notebooks/impact_report.ipynb`` once per program
+with papermill, in parallel worker processes (or on a dask cluster), renders
+each executed notebook to a self-contained HTML report and finishes with a
+portfolio index of all programs. Output layout::
+
+    <out>/index.html            portfolio (recommendations, links)
+    <out>/portfolio.csv|.xlsx   the same table for spreadsheets
+    <out>/<program_id>/report.html   the report, or a failure page
+    <out>/<program_id>/report.ipynb  the executed notebook (when there is one)
+    <out>/<program_id>/results.json  what the notebook computed (ok only)
+    <out>/<program_id>/status.json   ok/failed, error, timings, versions, input fingerprint
+
+One program failing (an exception, a timeout, a dead kernel, a crashed
+worker) never stops the others; it gets a failure page and ``status.json``
+with ``"status": "failed"``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import lopsnb
+from lopsnb import __version__
+from lopsnb.errors import RunError
+from lopsnb.runner.files import SLUG, atomic_write, program_dir, replace_dir
+from lopsnb.runner.worker import ProgramRun, ProgramTask, crashed_run, execute_program, init_worker
+
+__all__ = ["run_batch", "BatchResult", "ProgramOutcome", "DEFAULT_NOTEBOOK", "input_fingerprint", "default_workers"]
+
+Executor = Literal["local", "dask"]
+_EXECUTORS = ("local", "dask")
+
+#: The repository root (templates/ and notebooks/ live there).
+ROOT = Path(__file__).resolve().parents[2]
+#: The notebook run for every program unless ``notebook=`` says otherwise.
+DEFAULT_NOTEBOOK = ROOT / "notebooks" / "impact_report.ipynb"
+#: Learning-function pages run with a full batch: id -> (notebook, table, title).
+#: Their ids are reserved: no program may use them.
+PAGES: dict[str, tuple[str, str, str]] = {
+    "scorecards": ("scorecards.ipynb", "scorecards", "Learning culture scorecards"),
+    "operations": ("operations.ipynb", "requests", "L&D operations"),
+}
+
+#: Memory one worker plus its kernel may need; caps the default worker count.
+_MEMORY_PER_WORKER = int(1.5 * 2**30)
+
+
+@dataclass(frozen=True)
+class ProgramOutcome:
+    """What happened to one program in a batch.
+
+    Attributes
+    ----------
+    program_id : str
+    status : {"ok", "failed", "skipped"}
+        ``skipped``: inputs unchanged since a previous successful run.
+    error : str or None
+    error_type : str or None
+    duration_s : float or None
+    report : Path or None
+        ``<out>/<program_id>/report.html`` (a failure page when failed);
+        None when no folder could be written (a program file name that is
+        not a valid id).
+    """
+
+    program_id: str
+    status: Literal["ok", "failed", "skipped"]
+    error: str | None = None
+    error_type: str | None = None
+    duration_s: float | None = None
+    report: Path | None = None
+
+
+@dataclass
+class BatchResult:
+    """Outcome of :func:`run_batch`."""
+
+    out: Path
+    index_path: Path
+    programs: list[ProgramOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        """Programs whose report was produced in this run."""
+        return sum(p.status == "ok" for p in self.programs)
+
+    @property
+    def failed(self) -> int:
+        """Programs whose report could not be produced."""
+        return sum(p.status == "failed" for p in self.programs)
+
+    @property
+    def skipped(self) -> int:
+        """Programs left as they were (inputs unchanged since a successful run)."""
+        return sum(p.status == "skipped" for p in self.programs)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no program failed, 1 otherwise."""
+        return 1 if self.failed else 0
+
+    def summary(self) -> str:
+        """Plain-text summary: counts, then one line per program."""
+        lines = [f"{len(self.programs)} program(s): {self.ok} ok, {self.failed} failed, {self.skipped} skipped (unchanged)"]
+        for p in sorted(self.programs, key=lambda p: p.program_id):
+            took = f"{p.duration_s:7.1f} s" if p.duration_s is not None else " " * 9
+            msg = ""
+            if p.status == "failed":
+                error = (p.error or "unknown error").splitlines()[0]
+                kind = p.error_type or "error"
+                msg = f"  {error}" if error.startswith(kind) else f"  {kind}: {error}"
+            lines.append(f"  {p.program_id:<28} {p.status:<8}{took}{msg}")
+        lines.append(f"Portfolio: {self.index_path}")
+        return "\n".join(lines)
+
+
+def default_workers(n_programs: int) -> int:
+    """min(cores, programs, memory cap): workers worth starting for ``n_programs``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        import psutil
+
+        available = psutil.virtual_memory().available
+    except Exception:  # no psutil: do not let memory cap anything
+        available = cores * _MEMORY_PER_WORKER
+    by_memory = max(1, available // _MEMORY_PER_WORKER)
+    return int(max(1, min(cores, max(1, n_programs), by_memory)))
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"lopsnb": __version__, "python": platform.python_version()}
+    for pkg in ("pandas", "statsmodels", "papermill", "nbconvert"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _program_file(workspace: Path, program_id: str) -> Path | None:
+    for ext in (".yml", ".yaml"):
+        path = workspace / "programs" / f"{program_id}{ext}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _template_files() -> list[Path]:
+    from lopsnb.report.export import TEMPLATE_DIR, TEMPLATE_NAME
+
+    return sorted(p for p in (TEMPLATE_DIR / TEMPLATE_NAME).rglob("*") if p.is_file())
+
+
+def input_fingerprint(workspace_fingerprint: str, program_yaml: bytes, notebook: bytes, version: str = __version__, templates: Iterable[tuple[str, bytes]] = ()) -> str:
+    """sha256 of everything a program's report depends on.
+
+    The workspace's data files, the program file, the notebook, the lopsnb
+    version and the report template files; a program is skipped only when
+    this is unchanged and its previous run was ok.
+    """
+    digest = hashlib.sha256()
+    for part in (b"lopsnb-input-v1", workspace_fingerprint.encode(), program_yaml, notebook, version.encode()):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    for name, data in templates:
+        digest.update(name.encode() + b"\0")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class _Batch:
+    """State of one run: writes outputs as programs finish."""
+
+    def __init__(self, out: Path, tmp_root: Path, versions: dict[str, str | None], progress: Any) -> None:
+        self.out = out
+        self.tmp_root = tmp_root
+        self.versions = versions
+        self.progress = progress
+        self.outcomes: dict[str, ProgramOutcome] = {}
+
+    def status_dict(self, pid: str, name: str | None, run: ProgramRun, parameters: dict[str, Any], fingerprint: str | None) -> dict[str, Any]:
+        return {
+            "program_id": pid,
+            "program_name": name,
+            "status": run.status,
+            "error": run.error,
+            "error_type": run.error_type,
+            "duration_s": run.duration_s,
+            "parameters": parameters,
+            "versions": self.versions,
+            "input_fingerprint": fingerprint,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+        }
+
+    def record(self, pid: str, name: str | None, run: ProgramRun, parameters: dict[str, Any], fingerprint: str | None) -> None:
+        from lopsnb.report.export import failure_page
+
+        status = self.status_dict(pid, name, run, parameters, fingerprint)
+        if run.extra:
+            status.update(run.extra)
+        report: Path | None = None
+        try:
+            target = program_dir(self.out, pid)
+        except RunError as exc:
+            run = ProgramRun(pid, "failed", error=f"{run.error or ''} {exc}".strip(), error_type=run.error_type or "RunError", duration_s=run.duration_s)
+        else:
+            files: dict[str, str | bytes] = {}
+            if run.status == "ok" and run.html is not None:
+                files["report.html"] = run.html
+            else:
+                files["report.html"] = failure_page(pid, name, run.error or "unknown error", duration_s=run.duration_s, log_tail=run.log_tail)
+            if run.ipynb is not None:
+                files["report.ipynb"] = run.ipynb
+            if run.status == "ok" and run.results is not None:
+                files["results.json"] = run.results
+            files["status.json"] = json.dumps(status, indent=2, ensure_ascii=False) + "\n"
+            replace_dir(target, files, staging_root=self.tmp_root)
+            report = target / "report.html"
+        self.outcomes[pid] = ProgramOutcome(pid, run.status, run.error, run.error_type, run.duration_s, report)
+        self.progress.set_postfix_str(f"{pid}: {run.status}", refresh=False)
+        self.progress.update(1)
+
+    def skip(self, pid: str, previous: dict[str, Any]) -> None:
+        self.outcomes[pid] = ProgramOutcome(pid, "skipped", None, None, previous.get("duration_s"), program_dir(self.out, pid) / "report.html")
+        self.progress.update(1)
+
+
+def _spawn_pool(workers: int, package_root: str) -> cf.ProcessPoolExecutor:
+    # "spawn": a fresh interpreter per worker, no inherited threads or locks
+    # (the parent may hold tqdm's monitor thread, pandas/BLAS thread pools).
+    ctx = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker, initargs=(package_root,))
+
+
+def _descendants() -> set[int]:
+    try:
+        import psutil
+
+        return {p.pid for p in psutil.Process().children(recursive=True)}
+    except Exception:  # pragma: no cover - psutil ships with distributed/ipykernel
+        return set()
+
+
+def _kill_pool(pool: cf.ProcessPoolExecutor, before: set[int]) -> None:
+    """Kill a pool's workers and everything they started (kernels), then shut it down.
+
+    ``before``: this process's descendants before the pool existed; every
+    newer descendant is killed too, which also catches a worker that was
+    still starting and kernels whose worker had already exited.
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    try:
+        import psutil
+
+        victims: list[psutil.Process] = []
+        for proc in procs:
+            try:
+                victims.append(psutil.Process(proc.pid))
+                victims += psutil.Process(proc.pid).children(recursive=True)
+            except psutil.Error:
+                pass
+        victims += [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+        for victim in victims:
+            try:
+                victim.kill()
+            except psutil.Error:
+                pass
+    except ImportError:  # pragma: no cover - psutil ships with distributed/ipykernel
+        for proc in procs:
+            proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _as_completed(futures: Iterable[cf.Future[Any]]) -> Iterable[cf.Future[Any]]:
+    """Like ``concurrent.futures.as_completed``, but wakes up twice a second.
+
+    A blocking wait without a timeout is not interrupted by Ctrl-C when the
+    signal lands on one of the executor's helper threads; polling lets the
+    main thread see the KeyboardInterrupt promptly.
+    """
+    pending = set(futures)
+    while pending:
+        finished, pending = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+        yield from finished
+
+
+def _run_local(tasks: Sequence[ProgramTask], workers: int, done: Callable[[ProgramRun], None], tmp_root: Path) -> None:
+    """Run tasks in a process pool; survive workers that die.
+
+    When a worker dies (killed, segfault, out of memory) the whole pool is
+    broken and every unfinished future fails. Programs that had not started
+    are simply resubmitted to a fresh pool. Programs that were running — each
+    leaves its scratch folder behind — are suspects: a lone suspect is the
+    culprit and fails; several are re-run one at a time, and one that kills
+    its worker again fails.
+    """
+    package_root = tasks[0].package_root if tasks else ""
+    queue = list(tasks)
+    isolate: list[ProgramTask] = []
+    while queue:
+        before = _descendants()
+        pool = _spawn_pool(min(workers, len(queue)), package_root)
+        futures = {pool.submit(execute_program, t): t for t in queue}
+        queue = []
+        broken: list[ProgramTask] = []
+        try:
+            for fut in _as_completed(futures):
+                task = futures[fut]
+                try:
+                    done(fut.result())
+                except BrokenProcessPool:
+                    broken.append(task)
+                except Exception as exc:  # unpicklable result and the like
+                    done(crashed_run(task, f"the worker could not return a result ({type(exc).__name__}: {exc})", type(exc).__name__))
+        except BaseException:
+            _kill_pool(pool, before)
+            raise
+        pool.shutdown(wait=True)
+        if not broken:
+            break
+        suspects = [t for t in broken if (tmp_root / f"work-{t.program_id}").exists()]
+        for t in suspects:
+            shutil.rmtree(tmp_root / f"work-{t.program_id}", ignore_errors=True)
+        queue = [t for t in broken if t not in suspects]
+        if len(suspects) == 1:
+            done(crashed_run(suspects[0], "the worker process running this program died (killed, crashed or out of memory)"))
+        else:
+            isolate += suspects
+    for task in isolate:
+        before = _descendants()
+        pool = _spawn_pool(1, package_root)
+        try:
+            fut = pool.submit(execute_program, task)
+            for _ in _as_completed([fut]):
+                pass
+            try:
+                done(fut.result())
+            except BrokenProcessPool:
+                shutil.rmtree(tmp_root / f"work-{task.program_id}", ignore_errors=True)
+                done(crashed_run(task, "the worker process running this program died (killed, crashed or out of memory)"))
+        except BaseException:
+            _kill_pool(pool, before)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _run_dask(tasks: Sequence[ProgramTask], workers: int, scheduler: str | None, done: Callable[[ProgramRun], None]) -> None:
+    """Run tasks on a dask cluster (a scheduler address, or a local cluster of processes)."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - optional dependency
+        raise RunError("--executor dask needs dask.distributed: pip install 'lopsnb[dask]'") from exc
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, env=dict(_worker_env()))
+        client = Client(cluster)
+    try:
+        futures = {client.submit(execute_program, t, key=f"lopsnb-{t.program_id}-{os.urandom(4).hex()}", pure=False): t for t in tasks}
+        for fut in as_completed(list(futures)):
+            task = futures[fut]
+            try:
+                done(fut.result())
+            except Exception as exc:  # KilledWorker, lost connection, ...
+                done(crashed_run(task, f"the dask worker running this program failed ({type(exc).__name__}: {exc})", type(exc).__name__))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _worker_env() -> dict[str, str]:
+    from lopsnb.runner.worker import THREAD_ENV
+
+    return dict(THREAD_ENV)
+
+
+def run_batch(
+    workspace: str | os.PathLike[str],
+    *,
+    programs: Sequence[str] | None = None,
+    out: str | os.PathLike[str] = "reports",
+    workers: int | None = None,
+    timeout: float = 600,
+    executor: Executor = "local",
+    scheduler: str | None = None,
+    force: bool = False,
+    notebook: str | os.PathLike[str] | None = None,
+    kernel_name: str = "python3",
+    progress: bool = True,
+) -> BatchResult:
+    """Render the impact report of every program (or of ``programs``) and the portfolio index.
+
+    Parameters
+    ----------
+    workspace : path
+        The workspace folder (loaded once; invalid program files become failed
+        programs with a failure page).
+    programs : sequence of str, optional
+        Program ids to run (default: all). Unknown ids raise :class:`RunError`.
+        The portfolio index always lists every program with a status in ``out``.
+    out : path
+        Output folder (created if needed).
+    workers : int, optional
+        Parallel worker processes; default ``min(cores, programs, memory cap)``
+        with about 1.5 GiB per worker.
+    timeout : float
+        Seconds allowed per program (whole notebook, kernel start included;
+        also the per-cell limit). A program over it is stopped and failed.
+    executor : {"local", "dask"}
+        A local process pool, or dask.distributed.
+    scheduler : str, optional
+        Dask scheduler address; default: a ``LocalCluster`` of ``workers`` processes.
+    force : bool
+        Re-run programs whose inputs are unchanged since their last ok run.
+    notebook : path, optional
+        The notebook to execute (default ``notebooks/impact_report.ipynb``);
+        it must take the papermill parameters ``workspace``, ``program_id``
+        and ``results_path`` and write ``results.json`` to ``results_path``.
+    kernel_name : str
+        Jupyter kernel to run the notebook with.
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    BatchResult
+        ``exit_code`` is 1 when any program failed.
+
+    Raises
+    ------
+    RunError
+        Bad arguments, unknown program ids, missing notebook.
+    ValidationError, SourceError
+        The workspace's tables are invalid (nothing can run).
+    """
+    from tqdm.auto import tqdm
+
+    from lopsnb.io.workspace import load_workspace
+
+    if executor not in _EXECUTORS:
+        raise RunError(f"executor must be one of {list(_EXECUTORS)}, got {executor!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise RunError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise RunError(f"workers must be a positive integer, got {workers!r}")
+    if isinstance(programs, str):
+        programs = [programs]
+
+    ws = load_workspace(workspace, on_program_error="collect")
+    ws_path = Path(ws.path).resolve()
+    # Catalog courses (evaluate: false) are tracked for inputs only: no report.
+    catalog = sorted(pid for pid, prog in ws.programs.items() if not prog.evaluate)
+    known = sorted((set(ws.programs) - set(catalog)) | set(ws.program_errors))
+    reserved = sorted(set(known) & set(PAGES))
+    if reserved:
+        raise RunError(f"program id(s) {', '.join(map(repr, reserved))} are reserved for the learning-function pages; rename the program file(s)")
+    selected = list(dict.fromkeys(programs)) if programs else known
+    not_evaluated = [p for p in selected if p in catalog]
+    if not_evaluated:
+        raise RunError(f"program(s) {', '.join(map(repr, not_evaluated))} are catalog courses (evaluate: false): there is no impact report to render")
+    unknown = [p for p in selected if p not in known]
+    if unknown:
+        raise RunError(f"unknown program id(s) {', '.join(map(repr, unknown))}; programs in {ws_path}: {', '.join(known) or 'none'}")
+
+    nb_path = Path(notebook).resolve() if notebook is not None else DEFAULT_NOTEBOOK
+    if not nb_path.is_file():
+        raise RunError(f"notebook {nb_path} not found")
+    out_path = Path(out).resolve()
+    try:
+        out_path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create output folder {out_path}: {exc}") from exc
+
+    if executor == "local":
+        _check_kernel(kernel_name)
+    nb_bytes = nb_path.read_bytes()
+    from lopsnb.report.export import TEMPLATE_DIR
+
+    templates = [(str(p.relative_to(TEMPLATE_DIR)), p.read_bytes()) for p in _template_files()]
+    ws_fp = ws.fingerprint()
+    data_as_of = ws.data_as_of.strftime("%Y-%m-%d") if ws.data_as_of is not None else None
+    versions = _versions()
+    package_root = str(Path(lopsnb.__file__).resolve().parents[1])
+
+    tmp_root = Path(tempfile.mkdtemp(prefix=".lopsnb-tmp-", dir=out_path))
+    bar = tqdm(total=len(selected), desc="lopsnb", unit="program", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    batch = _Batch(out_path, tmp_root, versions, bar)
+    try:
+        tasks: list[ProgramTask] = []
+        meta: dict[str, tuple[str | None, dict[str, Any], str | None]] = {}
+        for pid in selected:
+            prog_file = _program_file(ws_path, pid)
+            fp = input_fingerprint(ws_fp, prog_file.read_bytes() if prog_file else b"", nb_bytes, __version__, templates)
+            name = ws.programs[pid].name if pid in ws.programs else None
+            params = {"workspace": str(ws_path), "program_id": pid, "notebook": str(nb_path), "kernel_name": kernel_name, "timeout": timeout}
+            meta[pid] = (name, params, fp)
+            if pid in ws.program_errors:
+                err = ws.program_errors[pid]
+                run = ProgramRun(pid, "failed", error=str(err), error_type=type(err).__name__)
+                run.started_at = run.finished_at = _now_iso()
+                batch.record(pid, name, run, params, fp)
+                continue
+            if not force and SLUG.fullmatch(pid):
+                previous = _read_json(program_dir(out_path, pid) / "status.json")
+                if (
+                    previous is not None
+                    and previous.get("status") == "ok"
+                    and previous.get("input_fingerprint") == fp
+                    and (program_dir(out_path, pid) / "report.html").is_file()
+                ):
+                    batch.skip(pid, previous)
+                    continue
+            tasks.append(
+                ProgramTask(pid, name or pid, str(ws_path), str(nb_path), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root)
+            )
+
+        # The learning-function pages run with a full batch (not with --program),
+        # when the workspace holds their table.
+        page_ids: list[str] = []
+        if not programs and notebook is None:
+            for pid, (nb_name, table, title) in PAGES.items():
+                if not ws.has(table):
+                    continue
+                page_nb = DEFAULT_NOTEBOOK.parent / nb_name
+                fp = input_fingerprint(ws_fp, b"", page_nb.read_bytes(), __version__, templates)
+                params = {"workspace": str(ws_path), "notebook": str(page_nb), "kernel_name": kernel_name, "timeout": timeout}
+                meta[pid] = (title, params, fp)
+                page_ids.append(pid)
+                previous = _read_json(program_dir(out_path, pid) / "status.json")
+                if not force and previous is not None and previous.get("status") == "ok" and previous.get("input_fingerprint") == fp:
+                    batch.skip(pid, previous)
+                    continue
+                tasks.append(
+                    ProgramTask(pid, title, str(ws_path), str(page_nb), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root)
+                )
+            bar.total = len(selected) + len(page_ids)
+            bar.refresh()
+
+        def done(run: ProgramRun) -> None:
+            name, params, fp = meta[run.program_id]
+            batch.record(run.program_id, name, run, params, fp)
+
+        if tasks:
+            n = workers if workers is not None else default_workers(len(tasks))
+            if executor == "dask":
+                _run_dask(tasks, n, scheduler, done)
+            else:
+                _run_local(tasks, n, done, tmp_root)
+
+        index_path = _write_portfolio(out_path, known, ws, data_as_of, catalog=catalog)
+    finally:
+        bar.close()
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    ordered = [batch.outcomes[p] for p in [*selected, *PAGES] if p in batch.outcomes]
+    return BatchResult(out_path, index_path, ordered)
+
+
+def _now_iso() -> str:
+    from lopsnb.runner.worker import _now
+
+    return _now()
+
+
+def _pages(out: Path, ws: Any) -> list[dict[str, str]]:
+    """Links to the learning-function pages for the index (status from their folders)."""
+    pages = []
+    for pid, (_, table, title) in PAGES.items():
+        status = _read_json(program_dir(out, pid) / "status.json")
+        if not ws.has(table):
+            pages.append({"title": title, "link": "", "status": "not measured", "note": f"no {table} table in the workspace"})
+        elif status is not None:
+            pages.append({"title": title, "link": f"{pid}/report.html", "status": str(status.get("status")), "note": str(status.get("error") or "")})
+    return pages
+
+
+def _write_portfolio(out: Path, known: Sequence[str], ws: Any, data_as_of: str | None, *, catalog: Sequence[str] = ()) -> Path:
+    """Write index.html, portfolio.csv and portfolio.xlsx from every program folder in ``out``."""
+    from lopsnb.report.portfolio import EXPORT_COLUMNS, portfolio_frame, render_index
+
+    results: dict[str, dict[str, Any] | None] = {}
+    statuses: dict[str, dict[str, Any]] = {}
+    for pid in known:
+        if not SLUG.fullmatch(pid):
+            continue
+        folder = program_dir(out, pid)
+        status = _read_json(folder / "status.json")
+        if status is None:
+            continue
+        statuses[pid] = status
+        results[pid] = _read_json(folder / "results.json") if status.get("status") == "ok" else None
+    frame = portfolio_frame(results, statuses)
+    title = f"Training portfolio — {ws.name or Path(ws.path).name}"
+    index = out / "index.html"
+    pages = _pages(out, ws)
+    if catalog:
+        pages.append({"title": f"{len(catalog)} catalog course(s) tracked for completion only (evaluate: false)", "link": "",
+                      "status": "not evaluated", "note": ", ".join(ws.programs[c].name for c in catalog)})
+    atomic_write(index, render_index(frame, title=title, generated_at=_now_iso(), data_as_of=data_as_of, pages=pages))
+    export = frame[[c for c in EXPORT_COLUMNS if c in frame.columns]]
+    atomic_write(out / "portfolio.csv", export.to_csv(index=False))
+    buf = io.BytesIO()
+    try:
+        export.to_excel(buf, index=False, sheet_name="portfolio", engine="openpyxl")
+    except ImportError:  # openpyxl is an optional extra
+        pass
+    else:
+        atomic_write(out / "portfolio.xlsx", buf.getvalue())
+    return index
+
+
+def _check_kernel(kernel_name: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel as exc:
+        raise RunError(f"no Jupyter kernel named {kernel_name!r}; install one with: python -m ipykernel install --sys-prefix --name {kernel_name}") from exc
+

@@ -1,0 +1,338 @@
+"""Execute one program's notebook and render its report (runs in a worker process).
+
+:func:`execute_program` is the unit of work the batch runner sends to a
+``ProcessPoolExecutor`` worker or a dask worker. It never raises for a
+program failure: it returns a :class:`ProgramRun` whose ``status`` says what
+happened, with the report HTML (or nothing, the parent then writes a failure
+page), the executed notebook and the notebook's ``results.json`` text. The
+parent process does all writing to the output folder, so a worker that dies
+can never leave a half-written report behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["ProgramTask", "ProgramRun", "execute_program", "init_worker", "THREAD_ENV", "crashed_run"]
+
+#: One BLAS/OpenMP thread per worker and per kernel: parallelism comes from
+#: running programs side by side, and oversubscribed BLAS pools slow it down.
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+#: Kernel start-up failures worth one retry (a busy machine, a slow disk).
+_STARTUP_MESSAGES = ("kernel died before replying to kernel_info", "kernel didn't respond", "didn't respond to heartbeats")
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_LOG_CHARS = 6000
+
+# One exporter per worker process: building one loads and compiles the
+# templates, which costs more than rendering a report.
+_EXPORTER: Any = None
+
+
+@dataclass(frozen=True)
+class ProgramTask:
+    """Everything a worker needs to run one program (picklable)."""
+
+    program_id: str
+    program_name: str
+    workspace: str
+    notebook: str
+    tmp_root: str
+    timeout: float
+    kernel_name: str
+    data_as_of: str | None
+    version: str
+    package_root: str
+
+
+@dataclass
+class ProgramRun:
+    """What a worker returns for one program."""
+
+    program_id: str
+    status: Literal["ok", "failed"]
+    error: str | None = None
+    error_type: str | None = None
+    duration_s: float = 0.0
+    started_at: str = ""
+    finished_at: str = ""
+    html: str | None = None
+    ipynb: str | None = None
+    results: str | None = None
+    log_tail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def init_worker(package_root: str | None = None) -> None:
+    """Prepare a worker process's environment (inherited by the kernels it starts)."""
+    os.environ.update(THREAD_ENV)
+    # Kernels must show figures inline even when the batch itself was started
+    # with MPLBACKEND=Agg (as `make test` does): the report needs the images.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    if package_root:
+        # The kernel imports the same lopsnb as the runner, installed or not.
+        parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if package_root not in parts:
+            os.environ["PYTHONPATH"] = os.pathsep.join([package_root, *parts])
+
+
+def _exporter() -> Any:
+    global _EXPORTER
+    if _EXPORTER is None:
+        from lopsnb.report.export import make_exporter
+
+        _EXPORTER = make_exporter()
+    return _EXPORTER
+
+
+def crashed_run(task: ProgramTask, error: str, error_type: str = "WorkerCrashed", duration_s: float = 0.0) -> ProgramRun:
+    """A failed run for a program whose worker died or could not return."""
+    now = _now()
+    return ProgramRun(task.program_id, "failed", error=error, error_type=error_type, duration_s=duration_s, started_at=now, finished_at=now)
+
+
+def _is_startup_error(exc: BaseException) -> bool:
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    if isinstance(exc, (CellTimeoutError, DeadKernelError)):
+        return False
+    msg = str(exc).lower()
+    return isinstance(exc, (RuntimeError, TimeoutError)) and any(m in msg for m in _STARTUP_MESSAGES)
+
+
+def _kill_new_children(before: set[int]) -> None:
+    """Kill processes this worker started since ``before`` (the kernels of a hung run)."""
+    import psutil
+
+    me = psutil.Process()
+    victims = [p for p in me.children(recursive=True) if p.pid not in before]
+    for proc in victims:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(victims, timeout=5)
+
+
+def _run_papermill(task: ProgramTask, out_nb: Path, results: Path, budget: float) -> tuple[BaseException | None, bool]:
+    """Run papermill in a thread under a watchdog; return (exception or None, timed_out)."""
+    import papermill as pm
+    import psutil
+
+    box: dict[str, BaseException] = {}
+
+    def target() -> None:
+        try:
+            pm.execute_notebook(
+                task.notebook,
+                str(out_nb),
+                parameters={"workspace": task.workspace, "program_id": task.program_id, "results_path": str(results)},
+                kernel_name=task.kernel_name,
+                progress_bar=False,
+                request_save_on_cell_execute=False,
+                execution_timeout=max(1, int(task.timeout)),
+                start_timeout=max(1, int(min(120.0, task.timeout))),
+                cwd=str(out_nb.parent),
+            )
+        except BaseException as exc:  # reported to the caller, whatever it is
+            box["exc"] = exc
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    thread = threading.Thread(target=target, name=f"lopsnb-{task.program_id}", daemon=True)
+    thread.start()
+    thread.join(max(0.1, budget))
+    if thread.is_alive():
+        # The watchdog: kill the kernel so nbclient notices a dead kernel and
+        # papermill returns; the worker stays usable for the next program.
+        _kill_new_children(before)
+        thread.join(30)
+        return box.get("exc"), True
+    return box.get("exc"), False
+
+
+class _CaptureFds:
+    """Send this process's stdout/stderr file descriptors to a log file for a while.
+
+    Kernels inherit the worker's descriptors: without this their warnings
+    would scroll over the progress bar. The log's end goes on failure pages.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.saved: list[tuple[int, int]] = []
+
+    def __enter__(self) -> _CaptureFds:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        log = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            for fd in (1, 2):
+                try:
+                    self.saved.append((fd, os.dup(fd)))
+                    os.dup2(log, fd)
+                except OSError:  # no such descriptor (some embedded interpreters)
+                    pass
+        finally:
+            os.close(log)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        for fd, copy in self.saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+        self.saved.clear()
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _tail(text: str) -> str:
+    text = _ANSI.sub("", text)
+    return text[-_LOG_CHARS:]
+
+
+def _describe(exc: BaseException, timeout: float) -> tuple[str, str, str]:
+    """(error, error_type, log tail) of a notebook failure."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        where = f" (cell {exc.exec_count})" if getattr(exc, "exec_count", None) is not None else ""
+        tb = "\n".join(exc.traceback or [])
+        return f"{exc.ename}: {exc.evalue}{where}", str(exc.ename), _tail(tb)
+    log = _tail("".join(traceback.format_exception(exc)))
+    if isinstance(exc, CellTimeoutError):
+        return f"a notebook cell ran longer than the {timeout:g} s limit and was stopped", "Timeout", log
+    if isinstance(exc, DeadKernelError):
+        return "the notebook's kernel died (out of memory, or killed)", "DeadKernelError", log
+    return f"{type(exc).__name__}: {exc}", type(exc).__name__, log
+
+
+def _set_metadata(nb: Any, task: ProgramTask) -> None:
+    nb.metadata["lopsnb"] = {
+        "title": task.program_name,
+        "program_id": task.program_id,
+        "generated_at": _now(),
+        "data_as_of": task.data_as_of,
+        "version": task.version,
+    }
+
+
+def _execute_with_retry(task: ProgramTask, out_nb: Path, results: Path, t0: float, run: ProgramRun) -> tuple[BaseException | None, bool]:
+    """papermill under the watchdog, retried once when the kernel fails to start."""
+    exc: BaseException | None = None
+    timed_out = False
+    for attempt in range(2):
+        remaining = task.timeout - (time.monotonic() - t0)
+        exc, timed_out = _run_papermill(task, out_nb, results, remaining)
+        if exc is None or timed_out or attempt == 1 or not _is_startup_error(exc):
+            break
+        run.extra["kernel_start_retries"] = 1
+    return exc, timed_out
+
+
+def execute_program(task: ProgramTask) -> ProgramRun:
+    """Execute the notebook for one program and render its report.
+
+    Parameters
+    ----------
+    task : ProgramTask
+        The program, notebook, limits and a scratch folder root.
+
+    Returns
+    -------
+    ProgramRun
+        ``status="ok"`` with ``html``, ``ipynb`` and ``results`` text, or
+        ``status="failed"`` with ``error``/``error_type``/``log_tail`` (and the
+        partially executed notebook when there is one). Program failures never
+        raise; ``KeyboardInterrupt`` does.
+    """
+    import nbformat
+
+    init_worker(task.package_root)
+    started_at, t0 = _now(), time.monotonic()
+    # A fixed scratch folder per program: if this process dies, the parent
+    # finds it and knows this program was running at the time.
+    work = Path(task.tmp_root) / f"work-{task.program_id}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    out_nb, results = work / "report.ipynb", work / "results.json"
+    run = ProgramRun(task.program_id, "failed", started_at=started_at)
+    capture = _CaptureFds(work / "kernel.log")
+    try:
+        with capture:
+            exc, timed_out = _execute_with_retry(task, out_nb, results, t0, run)
+        if isinstance(exc, KeyboardInterrupt):
+            raise exc
+        if timed_out:
+            run.error = f"the program ran longer than the {task.timeout:g} s limit and was stopped"
+            run.error_type = "Timeout"
+        elif exc is not None:
+            run.error, run.error_type, run.log_tail = _describe(exc, task.timeout)
+        elif not results.is_file():
+            run.error, run.error_type = "the notebook finished without writing results.json", "MissingResults"
+        else:
+            text = results.read_text(encoding="utf-8")
+            try:
+                json.loads(text)
+            except ValueError as err:
+                run.error, run.error_type = f"results.json is not valid JSON ({err})", "InvalidResults"
+            else:
+                nb = nbformat.read(str(out_nb), as_version=4)
+                _set_metadata(nb, task)
+                from lopsnb.report.export import export_html
+
+                run.html = export_html(nb, exporter=_exporter(), resources_meta={"name": task.program_name})
+                run.ipynb = nbformat.writes(nb)
+                run.results = text
+                run.status = "ok"
+        if run.status == "failed":
+            kernel_log = _ANSI.sub("", capture.tail()).strip()
+            if kernel_log:
+                run.log_tail = _tail(f"{run.log_tail}\n\n--- kernel log ---\n{kernel_log}".strip())
+            if out_nb.is_file():
+                try:
+                    nb = nbformat.read(str(out_nb), as_version=4)
+                    _set_metadata(nb, task)
+                    run.ipynb = nbformat.writes(nb)
+                except Exception:  # a truncated notebook is not worth failing over
+                    run.ipynb = None
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:  # export or I/O trouble: still a per-program failure
+        run.status, run.html = "failed", None
+        run.error, run.error_type = f"{type(err).__name__}: {err}", type(err).__name__
+        run.log_tail = _tail("".join(traceback.format_exception(err)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    run.duration_s = round(time.monotonic() - t0, 3)
+    run.finished_at = _now()
+    return run
