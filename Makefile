@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WORKSPACE ?= data_samples/acme
 OUT ?= reports
 
-.PHONY: demo test lab bench install clean
+.PHONY: demo test lab bench install browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/lopsnb demo $(WORKSPACE) --out $(OUT)
 
-test: $(STAMP)
+# Headless Chromium for the browser tests of the shared reports (Debian package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: install it (Debian: sudo apt-get install chromium) to run the browser tests" >&2; \
+	  fi; }
+
+test: $(STAMP) browser
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbmake tests notebooks
 
 lab: $(STAMP)
