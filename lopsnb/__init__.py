@@ -36,4 +36,15 @@ __all__ = [
     "evaluate",
     "load_program",
     "load_workspace",
+    "run_batch",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
+    # The batch runner pulls in papermill and nbconvert: import it on first use
+    # so that `import lopsnb` in a notebook stays light.
+    if name == "run_batch":
+        from lopsnb.runner import run_batch
+
+        return run_batch
+    raise AttributeError(f"module 'lopsnb' has no attribute {name!r}")

@@ -362,3 +362,24 @@ def test_html_escapes_user_text(make_workspace: Callable[..., Path]) -> None:
     h = ev._repr_html_()
     assert "<script>" not in h and "&lt;script&gt;" in h
     assert math.isfinite(ev.impact.primary.estimate)  # type: ignore[union-attr]
+
+
+def test_log_transform_reports_percent_effects(sample_ws: Workspace) -> None:
+    """On log outcomes the effect reads as % change; it must agree with the additive truth.
+
+    truth.json records sales-enablement's effect both in USD and as a % of the
+    participants' baseline mean; the log-model's % effect must cover the latter,
+    and ROI must convert the % back to money at the participants' baseline level.
+    """
+    truth = json.loads((SAMPLE / "truth.json").read_text())["programs"]["sales-enablement"]
+    prog = sample_ws.program("sales-enablement")
+    logged = prog.model_copy(update={"evaluation": prog.evaluation.model_copy(update={"transform": "log"})})
+    ev = evaluate(sample_ws, "sales-enablement", program=logged)
+    did = ev.to_dict()["results"]["estimates"]["did"]
+    assert did["transform"] == "log"
+    assert did["pct_effect"] == pytest.approx(math.expm1(did["estimate"]) * 100)
+    assert did["pct_ci_low"] <= truth["true_effect_pct"] <= did["pct_ci_high"]
+    additive = evaluate(sample_ws, "sales-enablement").roi
+    assert ev.roi is not None and additive is not None
+    # Same program, two scales: the money benefits agree within the intervals' precision (±15%).
+    assert ev.roi.benefits == pytest.approx(additive.benefits, rel=0.15)

@@ -275,3 +275,36 @@ def test_row_numbers_survive_blank_lines(make_workspace) -> None:
     with pytest.raises(ValidationError) as exc:
         load_workspace(root)
     assert _one(_problems(exc), "enrolled_on").row == 5
+
+
+def test_xapi_source_supplies_enrollments_and_assessments(make_workspace) -> None:
+    import json
+
+    root = make_workspace(enrollments=None, assessments=None)
+    course = "https://lms.acme.example/course/demo"
+    statements = [
+        {"id": "s1", "actor": {"mbox": "mailto:P0@acme.example"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/launched"},
+         "object": {"id": course}, "timestamp": "2026-03-01T09:00:00Z", "result": {"duration": "PT2H"}},
+        {"id": "s2", "actor": {"mbox": "mailto:p0@acme.example"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+         "object": {"id": course}, "timestamp": "2026-03-10T17:00:00+02:00", "result": {"duration": "PT1H30M"}},
+        {"id": "s3", "actor": {"account": {"homePage": "https://hr.acme.example", "name": "P01"}},
+         "verb": {"id": "http://adlnet.gov/expapi/verbs/scored"}, "object": {"id": course + "/post"},
+         "timestamp": "2026-03-12T10:00:00Z", "result": {"score": {"scaled": 0.82}}},
+        {"id": "s4", "actor": {"account": {"homePage": "https://hr.acme.example", "name": "P01"}},
+         "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}, "object": {"id": course}, "timestamp": "2026-03-12T10:00:00Z"},
+        {"id": "v1", "actor": {"mbox": "mailto:p0@acme.example"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+         "object": {"objectType": "StatementRef", "id": "s4"}, "timestamp": "2026-03-13T10:00:00Z"},
+    ]
+    (root / "lrs.jsonl").write_text("\n".join(json.dumps(s) for s in statements) + "\n")
+    (root / "workspace.yml").write_text(
+        "sources:\n"
+        f"  enrollments: {{xapi: lrs.jsonl, activities: {{'{course}': demo, '{course}/post': {{program: demo, phase: post}}}}}}\n"
+        f"  assessments: {{xapi: lrs.jsonl, activities: {{'{course}': demo, '{course}/post': {{program: demo, phase: post}}}}}}\n"
+    )
+    ws = load_workspace(root)
+    enr = ws.enrollments.set_index("person_id")
+    assert enr.loc["P00", "status"] == "completed" and enr.loc["P00", "hours"] == pytest.approx(3.5)
+    assert enr.loc["P00", "completed_on"] == pd.Timestamp("2026-03-10")
+    assert enr.loc["P01", "status"] == "in_progress"  # its completion was voided
+    assert ws.assessments.loc[0, "score"] == pytest.approx(82.0) and ws.assessments.loc[0, "phase"] == "post"
+    assert ws.sources["enrollments"] == "xapi:lrs.jsonl"
