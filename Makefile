@@ -34,8 +34,9 @@ browser:
 test: $(STAMP) browser
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbmake tests notebooks
 
+# Notebooks open on the sample workspace by default (their `workspace` parameter).
 lab: $(STAMP)
-	LOPSNB_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -158,9 +158,8 @@ class Workspace:
         counts = enr[enr["status"].fillna("") != "dropped"].groupby("program_id")["person_id"].nunique()
         for pid, prog in sorted(self.programs.items()):
             ev = prog.evaluation
-            lines.append(
-                f"  {pid:<24} {int(counts.get(pid, 0)):>6} participants  outcome {prog.outcome} ({ev.entity}), design {ev.design}"
-            )
+            what = f"outcome {prog.outcome} ({ev.entity}), design {ev.design}" if prog.evaluate else "catalog course: inputs only (evaluate: false)"
+            lines.append(f"  {pid:<24} {int(counts.get(pid, 0)):>6} participants  {what}")
         for pid, err in sorted(self.program_errors.items()):
             lines.append(f"  {pid:<24} INVALID: {len(err.problems)} problem(s)")
         if self.notes:
