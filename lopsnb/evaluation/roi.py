@@ -29,6 +29,7 @@ from scipy import stats
 
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
+from lopsnb.io.schemas import COST_CATEGORIES  # the data contract's reporting order (re-exported)
 
 __all__ = [
     "PRINCIPLES",
@@ -61,19 +62,6 @@ PRINCIPLES: dict[str, str] = {
     "GP12": "Communicate the results of the ROI Methodology to all key stakeholders.",
 }
 
-#: Canonical cost categories of the ``costs`` table, in reporting order.
-COST_CATEGORIES: tuple[str, ...] = (
-    "needs_assessment",
-    "design_development",
-    "acquisition",
-    "delivery",
-    "materials",
-    "facilities",
-    "participant_time",
-    "evaluation",
-    "overhead",
-    "other",
-)
 
 ZERO_COST_NOTE = "ROI undefined: zero total cost"
 
