@@ -337,10 +337,13 @@ def _event_study_twfe(panel: ImpactPanel) -> tuple[pd.DataFrame | None, dict[str
     rows = []
     periods_map = data.groupby("pidx")["period"].first()
     for i, (p, _) in enumerate(cols):
-        se = float(np.sqrt(cov[i, i]))
+        # A degenerate period (no variation left after the fixed effects) has
+        # no usable variance: report NaN rather than the root of a negative.
+        se = float(np.sqrt(cov[i, i])) if cov[i, i] > 0 else float("nan")
         rows.append(
             {
-                "relative_period": int(p - ref - 1) if p > ref else int(p - ref - 1),
+                # The reference (last baseline) period is -1; the first followup-side period 0.
+                "relative_period": int(p - ref - 1),
                 "period": periods_map[p],
                 "estimate": float(params[i]),
                 "std_error": se,
@@ -478,6 +481,14 @@ def _baseline_smd(impact: ImpactResult | None) -> float | None:
         return None
     rows = impact.balance[impact.balance["variable"] == "baseline " + impact.outcome]
     return float(rows["smd"].iloc[0]) if len(rows) else None
+
+
+def _covariate_smd(impact: ImpactResult | None) -> dict[str, float]:
+    """SMD of each covariate (balance rows other than the baseline outcome)."""
+    if impact is None:
+        return {}
+    rows = impact.balance[impact.balance["variable"] != "baseline " + impact.outcome]
+    return {str(r.variable): float(r.smd) for r in rows.itertuples()}
 
 
 def _count_participants(ws: Workspace, program: Program) -> int:
@@ -659,6 +670,8 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         impact.primary if impact is not None else None,
         design=prog.evaluation.design,
         baseline_smd=_baseline_smd(impact),
+        covariate_smd=_covariate_smd(impact),
+        adjusted=impact.estimates.get("ancova") if impact is not None and prog.evaluation.covariates else None,
         pre_trend_p=(impact.pre_trend or {}).get("p_value") if impact is not None and prog.evaluation.design == "did" else None,
         participants=participants,
         with_outcome=with_outcome,

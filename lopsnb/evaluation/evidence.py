@@ -16,6 +16,9 @@ Fewer than 30 participating entities                   at most moderate
 Baseline |SMD| > 0.25 (WWC "fails")                    at most moderate
                                                        (weak for post_only)
 Baseline |SMD| in (0.05, 0.25] with post_only          at most moderate
+A covariate with |SMD| > 0.25 (did / post_only), unless  at most moderate
+an ANCOVA adjusting for the covariates agrees (its
+interval overlaps the primary interval)
 Pre-trend / placebo test p < 0.05 (did)                at most weak
 Interval wider than twice the break-even effect        at most moderate
 (or, without monetization, than twice the effect)
@@ -25,6 +28,7 @@ Fewer than 70% of participants have outcome data       at most moderate
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -68,6 +72,8 @@ def grade_evidence(
     with_outcome: int,
     break_even_effect: float | None,
     primary_error: str | None = None,
+    covariate_smd: Mapping[str, float] | None = None,
+    adjusted: Estimate | None = None,
 ) -> EvidenceGrade:
     """Grade the evidence of a program's primary estimate (rules in the module docstring)."""
     reasons: list[str] = []
@@ -104,6 +110,15 @@ def grade_evidence(
             reasons.append(f"Baseline imbalance (|SMD| = {a:.2f}) not adjusted for by a post-only comparison.")
         else:
             reasons.append(f"Baseline balance |SMD| = {a:.2f} ({'equivalent' if a <= 0.05 else 'adjusted for by the design'}).")
+    unbalanced = {k: v for k, v in (covariate_smd or {}).items() if not np.isnan(v) and abs(v) > 0.25}
+    if unbalanced and design in ("did", "post_only"):
+        names = ", ".join(f"{k} (|SMD| = {abs(v):.2f})" for k, v in unbalanced.items())
+        agrees = adjusted is not None and adjusted.ci_low <= primary.ci_high and primary.ci_low <= adjusted.ci_high
+        if agrees:
+            reasons.append(f"Groups differ on {names}, but the covariate-adjusted ANCOVA estimate agrees ({adjusted.estimate:,.4g}).")  # type: ignore[union-attr]
+        else:
+            grade = _cap(grade, "moderate")
+            reasons.append(f"Groups differ on {names} and no covariate-adjusted estimate confirms the effect.")
     if pre_trend_p is not None and np.isfinite(pre_trend_p):
         if pre_trend_p < 0.05:
             grade = _cap(grade, "weak")

@@ -1017,9 +1017,13 @@ class BehaviorResult(_LevelResult):
         r = self.rates
         labels = [f"{b} · {o}" + (" (suppressed)" if s else "")
                   for b, o, s in zip(r["behavior"], r["observer"], r["suppressed"], strict=True)]
+        # A suppressed group's value must not be readable off the figure
+        # either: its bar and interval are not drawn, only its labelled row.
+        hidden = r["suppressed"].astype(bool).to_numpy()
+        means = np.where(hidden, 0.0, r["mean"].astype(float).to_numpy())
         err = np.nan_to_num(np.vstack([r["mean"] - r["ci_low"], r["ci_high"] - r["mean"]]).astype(float))
-        colours = ["0.8" if s else "#2a9d8f" for s in r["suppressed"]]
-        ax.barh(np.arange(len(r)), r["mean"].astype(float), xerr=err, color=colours, capsize=3)
+        err[:, hidden] = 0.0
+        ax.barh(np.arange(len(r)), means, xerr=err, color="#2a9d8f", capsize=3)
         ax.set_yticks(np.arange(len(r)), labels)
         ax.invert_yaxis()
         ax.set_xlabel("mean application (share or rating) with 95% CI")

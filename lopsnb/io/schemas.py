@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
-import pandera.pandas as pa
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandera.pandas as pa
 
 __all__ = [
     "ColumnSpec",
@@ -134,6 +136,10 @@ class ColumnSpec:
 
     def checks(self) -> list[pa.Check]:
         """Pandera checks for the parsed column."""
+        # pandera is imported only when validating: reading a validated
+        # workspace from the cache does not pay for it.
+        import pandera.pandas as pa
+
         checks: list[pa.Check] = []
         if self.allowed is not None:
             checks.append(pa.Check.isin(list(self.allowed)))
@@ -401,6 +407,8 @@ def pandera_schema(table: str, *, present: frozenset[str] | None = None) -> pa.D
         Columns present in the frame; optional columns that are absent are not
         checked (required ones are, and fail as ``column_in_dataframe``).
     """
+    import pandera.pandas as pa
+
     spec = TABLES[table]
     columns: dict[str, pa.Column] = {}
     for col in spec.columns:

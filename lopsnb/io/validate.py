@@ -14,7 +14,6 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from lopsnb.errors import Problem
 from lopsnb.io.schemas import TABLES, ColumnSpec, ParsedTable, TableSpec, pandera_schema
@@ -121,9 +120,11 @@ def parse_and_validate(parsed: ParsedTable, table: str) -> tuple[pd.DataFrame, l
     checked = typed.copy()
     # Values that failed to parse are already reported; drop them from the
     # blank check so that a bad date is not reported twice.
+    from pandera.errors import SchemaErrors
+
     try:
         schema.validate(checked, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except SchemaErrors as exc:
         problems += _pandera_problems(exc.failure_cases, spec, file, base, typed, raw)
 
     for rule in spec.row_rules:

@@ -34,6 +34,8 @@ __all__ = [
     "roi_summary",
     "method_section",
     "not_measured",
+    "comments_block",
+    "suppress_series",
 ]
 
 SUPPRESSED = "suppressed (n < {n})"
@@ -253,6 +255,12 @@ def reaction_table(ev: ProgramEvaluation) -> str:
 def learning_table(ev: ProgramEvaluation) -> str:
     """Level 2 statistics (paired pre/post)."""
     lr = ev.learning
+    n = ev.program.privacy.min_group_size
+    # Some statistics use fewer people than the paired group (individual gains
+    # exclude people already at the maximum; the pass rate uses every post
+    # score): each honours its own suppression flag.
+    flags = dict(zip(lr.to_frame()["metric"], lr.to_frame()["suppressed"], strict=True)) if lr.measured else {}
+    marker = SUPPRESSED.format(n=n)
     rows = [
         ("People with pre and post scores", lr.n_paired, ""),
         ("Mean pre-test score", lr.mean_pre, ""),
@@ -266,7 +274,14 @@ def learning_table(ev: ProgramEvaluation) -> str:
         ("Mean of individual normalized gains", lr.mean_individual_gain, ""),
         ("Pass rate (95% CI)", lr.pass_rate * 100 if _finite(lr.pass_rate) else None, f"{fmt(lr.pass_ci_low * 100, pct=True)} to {fmt(lr.pass_ci_high * 100, pct=True)}" if _finite(lr.pass_ci_low) else ""),
     ]
-    body = "".join(f"<tr><td>{esc(a)}</td><td class='num'>{fmt(b)}</td><td>{esc(c)}</td></tr>" for a, b, c in rows)
+    hide = {"Mean of individual normalized gains": flags.get("mean_individual_gain", False), "Pass rate (95% CI)": flags.get("pass_rate", False)}
+    if lr.suppressed:  # the notebook withholds the table then; never show it by mistake
+        hide = {a: True for a, _, _ in rows if a != "People with pre and post scores"}
+    body = "".join(
+        f"<tr class='suppressed'><td>{esc(a)}</td><td class='num'>{esc(marker)}</td><td></td></tr>" if hide.get(a)
+        else f"<tr><td>{esc(a)}</td><td class='num'>{fmt(b)}</td><td>{esc(c)}</td></tr>"
+        for a, b, c in rows
+    )
     return f"<table class='lopsnb-table'><thead><tr><th>Statistic</th><th>Value</th><th>Interval</th></tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -296,7 +311,32 @@ def balance_table(ev: ProgramEvaluation) -> str:
     if ev.impact is None or len(ev.impact.balance) == 0:
         return "<p><em>No comparison group: balance does not apply.</em></p>"
     cols = {"variable": "Variable", "mean_treated": "Participants", "mean_comparison": "Comparison", "smd": "Std. mean difference", "band": "WWC band"}
-    return table(ev.impact.balance.rename(columns=cols))
+    n = ev.program.privacy.min_group_size
+    f = ev.impact.balance.copy()
+    # Group means of fewer than min_group_size entities describe individuals
+    # (a single participant's baseline revenue): suppressed, like the SMD
+    # that would let a reader solve for them.
+    n_treated, n_comparison = _group_sizes(ev)
+    small = [c for c, k in (("mean_treated", n_treated), ("mean_comparison", n_comparison)) if k is not None and 0 < k < n]
+    if small:
+        for c in [*small, "smd"]:
+            f[c] = f[c].astype(object)
+            f[c] = SUPPRESSED.format(n=n)
+    return table(f.rename(columns=cols))
+
+
+def _group_sizes(ev: ProgramEvaluation) -> tuple[int | None, int | None]:
+    """Entities behind the participant and comparison figures of Level 4 (None: unknown)."""
+    if ev.impact is None:
+        return None, None
+    primary = ev.impact.primary
+    if primary is not None:
+        return int(primary.n_treated), int(primary.n_comparison)
+    series = ev.impact.series
+    if len(series):
+        sizes = series.groupby("group")["n"].max()
+        return (int(sizes["participants"]) if "participants" in sizes else 0, int(sizes["comparison"]) if "comparison" in sizes else 0)
+    return None, None
 
 
 def roi_summary(ev: ProgramEvaluation) -> str:
@@ -359,6 +399,33 @@ def method_section(ev: ProgramEvaluation) -> str:
         + (f"<h3>Data coverage and exclusions</h3><table class='lopsnb-table'><tbody>{coverage}</tbody></table>" if coverage else "")
         + (f"<ul>{notes}</ul>" if notes else "")
     )
+
+
+def comments_block(ev: ProgramEvaluation) -> str:
+    """Free-text reaction comments, only when the program sets ``privacy.include_comments``.
+
+    Returns ``""`` when comments are excluded (the default): nothing in the
+    page then hints at their content. When included, the comments are the
+    ones :func:`lopsnb.evaluation.levels.reaction_summary` returned, with
+    e-mail addresses and phone numbers already redacted (redaction is applied
+    again here, so a comment list built elsewhere cannot slip through), and
+    escaped; with fewer respondents than ``privacy.min_group_size`` they are
+    withheld and the block says so.
+    """
+    from lopsnb.evaluation.levels import redact
+
+    if not ev.program.privacy.include_comments:
+        return ""
+    r = ev.reaction
+    n = ev.program.privacy.min_group_size
+    head = "<h4>Comments</h4>"
+    if r.comments_suppressed:
+        return head + f"<p class='lopsnb-note'>Comments withheld: {esc(SUPPRESSED.format(n=n))} respondents.</p>"
+    if not r.comments:
+        return head + "<p><em>No comments.</em></p>"
+    items = "".join(f"<li>{esc(redact(str(c)))}</li>" for c in r.comments)
+    return (head + "<p class='lopsnb-note'>Free-text comments as written, with e-mail addresses and phone numbers redacted.</p>"
+            f"<ul class='lopsnb-comments'>{items}</ul>")
 
 
 def suppress_series(series: pd.DataFrame, min_group_size: int) -> pd.DataFrame:

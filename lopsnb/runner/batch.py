@@ -475,7 +475,8 @@ def run_batch(
     if isinstance(programs, str):
         programs = [programs]
 
-    ws = load_workspace(workspace, on_program_error="collect")
+    # A valid cache from an earlier run spares re-validating unchanged sources.
+    ws = load_workspace(workspace, on_program_error="collect", cache=True)
     ws_path = Path(ws.path).resolve()
     # Catalog courses (evaluate: false) are tracked for inputs only: no report.
     catalog = sorted(pid for pid, prog in ws.programs.items() if not prog.evaluate)
@@ -515,6 +516,7 @@ def run_batch(
     bar = tqdm(total=len(selected), desc="lopsnb", unit="program", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     batch = _Batch(out_path, tmp_root, versions, bar)
     try:
+        cache = _batch_cache(ws, tmp_root)
         tasks: list[ProgramTask] = []
         meta: dict[str, tuple[str | None, dict[str, Any], str | None]] = {}
         for pid in selected:
@@ -540,7 +542,7 @@ def run_batch(
                     batch.skip(pid, previous)
                     continue
             tasks.append(
-                ProgramTask(pid, name or pid, str(ws_path), str(nb_path), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root)
+                ProgramTask(pid, name or pid, str(ws_path), str(nb_path), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root, cache=cache)
             )
 
         # The learning-function pages run with a full batch (not with --program),
@@ -560,7 +562,7 @@ def run_batch(
                     batch.skip(pid, previous)
                     continue
                 tasks.append(
-                    ProgramTask(pid, title, str(ws_path), str(page_nb), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root)
+                    ProgramTask(pid, title, str(ws_path), str(page_nb), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root, cache=cache)
                 )
             bar.total = len(selected) + len(page_ids)
             bar.refresh()
@@ -582,6 +584,25 @@ def run_batch(
         shutil.rmtree(tmp_root, ignore_errors=True)
     ordered = [batch.outcomes[p] for p in [*selected, *PAGES] if p in batch.outcomes]
     return BatchResult(out_path, index_path, ordered)
+
+
+def _batch_cache(ws: Any, tmp_root: Path) -> str | None:
+    """The validated workspace as a Parquet cache for the notebooks (None: they read the sources).
+
+    Written once per batch into ``<workspace>/.lopsnb-cache`` (reused while the
+    sources are unchanged); a read-only workspace gets a cache in the batch's
+    scratch folder instead.
+    """
+    from lopsnb.io.cache import CacheError, build_cache
+
+    if ws.cache_dir is not None:
+        return str(ws.cache_dir)
+    for root in (None, tmp_root / "cache"):
+        try:
+            return str(build_cache(ws, root=root))
+        except CacheError:
+            continue
+    return None
 
 
 def _now_iso() -> str:
@@ -625,7 +646,7 @@ def _write_portfolio(out: Path, known: Sequence[str], ws: Any, data_as_of: str |
         pages.append({"title": f"{len(catalog)} catalog course(s) tracked for completion only (evaluate: false)", "link": "",
                       "status": "not evaluated", "note": ", ".join(ws.programs[c].name for c in catalog)})
     atomic_write(index, render_index(frame, title=title, generated_at=_now_iso(), data_as_of=data_as_of, pages=pages))
-    export = frame[[c for c in EXPORT_COLUMNS if c in frame.columns]]
+    export = _no_formulas(frame[[c for c in EXPORT_COLUMNS if c in frame.columns]])
     atomic_write(out / "portfolio.csv", export.to_csv(index=False))
     buf = io.BytesIO()
     try:
@@ -635,6 +656,25 @@ def _write_portfolio(out: Path, known: Sequence[str], ws: Any, data_as_of: str |
     else:
         atomic_write(out / "portfolio.xlsx", buf.getvalue())
     return index
+
+
+#: First characters that make a spreadsheet read a cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _no_formulas(frame: Any) -> Any:
+    """Text cells that a spreadsheet would evaluate as formulas, prefixed with ``'``.
+
+    Program names, outcomes and error messages are user data: a name such as
+    ``=HYPERLINK("http://…")`` must stay text in portfolio.csv/.xlsx (CSV
+    injection), and openpyxl would otherwise write it as a live formula.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype.kind in "biufcmM":
+            continue
+        out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return out
 
 
 def _check_kernel(kernel_name: str) -> None:

@@ -55,6 +55,9 @@ class ProgramTask:
     data_as_of: str | None
     version: str
     package_root: str
+    #: The batch's validated Parquet cache (lopsnb.io.cache), handed to the
+    #: kernel as LOPSNB_CACHE; None: the notebook reads the sources.
+    cache: str | None = None
 
 
 @dataclass
@@ -237,6 +240,12 @@ def _describe(exc: BaseException, timeout: float) -> tuple[str, str, str]:
 
 
 def _set_metadata(nb: Any, task: ProgramTask) -> None:
+    # papermill gives its injected-parameters cell a random id, which the
+    # report carries as an HTML id: two runs on the same inputs must give the
+    # same page, so the id is made fixed (ids only need to be unique).
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []) and "id" in cell:
+            cell["id"] = "injected-parameters"
     nb.metadata["lopsnb"] = {
         "title": task.program_name,
         "program_id": task.program_id,
@@ -278,6 +287,12 @@ def execute_program(task: ProgramTask) -> ProgramRun:
     import nbformat
 
     init_worker(task.package_root)
+    # Set or cleared per task: a worker runs programs of one batch only, but
+    # must never hand a kernel a cache from an earlier task.
+    if task.cache:
+        os.environ["LOPSNB_CACHE"] = task.cache
+    else:
+        os.environ.pop("LOPSNB_CACHE", None)
     started_at, t0 = _now(), time.monotonic()
     # A fixed scratch folder per program: if this process dies, the parent
     # finds it and knows this program was running at the time.

@@ -167,3 +167,22 @@ def test_caps_never_raise_a_grade_and_combine_to_the_lowest() -> None:
     assert g.grade == "weak"
     assert len(g.reasons) == 5  # design + small sample + imbalance + pre-trend + coverage
     assert GRADES == ("strong", "moderate", "weak", "insufficient")
+
+
+def test_covariate_imbalance_caps_unless_ancova_agrees() -> None:
+    from lopsnb.evaluation.evidence import grade_evidence
+    from lopsnb.evaluation.methods import ASSUMPTIONS, Estimate
+
+    def est(method: str, e: float, lo: float, hi: float) -> Estimate:
+        return Estimate(method, e, (hi - lo) / 3.92, lo, hi, 0.001, 100, 200, "strong", ASSUMPTIONS[method])
+
+    primary = est("did", 10.0, 8.0, 12.0)
+    common = dict(design="did", baseline_smd=0.02, pre_trend_p=0.5, participants=100, with_outcome=100, break_even_effect=5.0)
+    alone = grade_evidence(primary, covariate_smd={"tenure": 0.4}, **common)
+    assert alone.grade == "moderate" and any("tenure" in r for r in alone.reasons)
+    confirmed = grade_evidence(primary, covariate_smd={"tenure": 0.4}, adjusted=est("ancova", 9.0, 7.5, 10.5), **common)
+    assert confirmed.grade == "strong" and any("agrees" in r for r in confirmed.reasons)
+    refuted = grade_evidence(primary, covariate_smd={"tenure": 0.4}, adjusted=est("ancova", 2.0, 1.0, 3.0), **common)
+    assert refuted.grade == "moderate"
+    balanced = grade_evidence(primary, covariate_smd={"tenure": 0.1}, **common)
+    assert balanced.grade == "strong"
