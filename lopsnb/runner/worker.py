@@ -40,6 +40,36 @@ _LOG_CHARS = 6000
 # templates, which costs more than rendering a report.
 _EXPORTER: Any = None
 
+#: Set LOPSNB_REUSE_KERNELS=0 to start a new kernel for every program.
+REUSE_ENV = "LOPSNB_REUSE_KERNELS"
+# Kernels kept warm by this worker process, by kernel name. A kernel is reused
+# only after a successful program, and each program starts from the same
+# state: an empty namespace, execution count 1, the matplotlib settings and
+# warning filters the kernel had before its first program, its own working
+# folder and cache setting. Starting a kernel and importing the scientific
+# stack costs more than most programs' whole evaluation.
+_KERNELS: dict[str, Any] = {}
+
+_PREPARE = """
+import os as _os, warnings as _w
+import matplotlib as _mpl
+import matplotlib.pyplot as _plt
+if not hasattr(_mpl, "_lopsnb_rc0"):
+    _mpl._lopsnb_rc0 = _mpl.rcParams.copy()
+    _w._lopsnb_filters0 = list(_w.filters)
+_plt.close("all")
+_mpl.rcParams.update(_mpl._lopsnb_rc0)
+_w.filters[:] = _w._lopsnb_filters0
+_os.chdir({cwd!r})
+_cache = {cache!r}
+if _cache:
+    _os.environ["LOPSNB_CACHE"] = _cache
+else:
+    _os.environ.pop("LOPSNB_CACHE", None)
+# A new session: empty namespace, fresh history session, execution count 1.
+get_ipython().reset(new_session=True)
+"""
+
 
 @dataclass(frozen=True)
 class ProgramTask:
@@ -119,6 +149,74 @@ def _is_startup_error(exc: BaseException) -> bool:
     return isinstance(exc, (RuntimeError, TimeoutError)) and any(m in msg for m in _STARTUP_MESSAGES)
 
 
+def _reuse_kernels() -> bool:
+    return os.environ.get(REUSE_ENV, "1").strip().lower() not in ("0", "false", "no")
+
+
+def _discard_kernel(kernel_name: str) -> None:
+    """Stop and forget this worker's warm kernel (killed at once: its state is suspect)."""
+    km = _KERNELS.pop(kernel_name, None)
+    if km is None:
+        return
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # already dead, or half started: make sure the process is gone
+        _kill_pid(getattr(getattr(km, "provisioner", None), "pid", None))
+
+
+def _kill_pid(pid: int | None) -> None:
+    if not pid:
+        return
+    import psutil
+
+    try:
+        psutil.Process(pid).kill()
+    except psutil.Error:
+        pass
+
+
+def _shutdown_kernels() -> None:
+    for name in list(_KERNELS):
+        _discard_kernel(name)
+
+
+def _warm_kernel(task: ProgramTask, cwd: Path) -> Any:
+    """This worker's kernel for ``task``, started if needed and reset to the common starting state."""
+    from jupyter_client.blocking import BlockingKernelClient
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    km = _KERNELS.get(task.kernel_name)
+    if km is not None and not run_sync(km.is_alive)():
+        _discard_kernel(task.kernel_name)
+        km = None
+    if km is None:
+        if not _KERNELS:
+            import atexit
+
+            atexit.register(_shutdown_kernels)
+        km = AsyncKernelManager(kernel_name=task.kernel_name)
+        run_sync(km.start_kernel)(cwd=str(cwd))
+        _KERNELS[task.kernel_name] = km
+    kc = BlockingKernelClient()
+    kc.load_connection_info(km.get_connection_info())
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=max(10.0, min(120.0, task.timeout)))
+        code = _PREPARE.format(cwd=str(cwd), cache=task.cache or "")
+        reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=60, output_hook=lambda msg: None)
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError(f"kernel didn't respond to preparation: {reply['content'].get('evalue', reply['content'])}")
+    except BaseException:
+        _discard_kernel(task.kernel_name)
+        raise
+    finally:
+        kc.stop_channels()
+    return km
+
+
 def _kill_new_children(before: set[int]) -> None:
     """Kill processes this worker started since ``before`` (the kernels of a hung run)."""
     import psutil
@@ -140,8 +238,13 @@ def _run_papermill(task: ProgramTask, out_nb: Path, results: Path, budget: float
 
     box: dict[str, BaseException] = {}
 
+    reuse = _reuse_kernels()
+
     def target() -> None:
         try:
+            # A warm kernel (reused, never shut down by nbclient) or, with reuse
+            # off, a kernel of papermill's own, shut down at once when done.
+            km = _warm_kernel(task, out_nb.parent) if reuse else None
             pm.execute_notebook(
                 task.notebook,
                 str(out_nb),
@@ -152,9 +255,13 @@ def _run_papermill(task: ProgramTask, out_nb: Path, results: Path, budget: float
                 execution_timeout=max(1, int(task.timeout)),
                 start_timeout=max(1, int(min(120.0, task.timeout))),
                 cwd=str(out_nb.parent),
+                km=km,
+                shutdown_kernel="immediate",
             )
         except BaseException as exc:  # reported to the caller, whatever it is
             box["exc"] = exc
+            # A kernel that saw a failure is not handed to the next program.
+            _discard_kernel(task.kernel_name)
 
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     thread = threading.Thread(target=target, name=f"lopsnb-{task.program_id}", daemon=True)
@@ -163,6 +270,8 @@ def _run_papermill(task: ProgramTask, out_nb: Path, results: Path, budget: float
     if thread.is_alive():
         # The watchdog: kill the kernel so nbclient notices a dead kernel and
         # papermill returns; the worker stays usable for the next program.
+        warm = _KERNELS.get(task.kernel_name)
+        _kill_pid(getattr(getattr(warm, "provisioner", None), "pid", None))
         _kill_new_children(before)
         thread.join(30)
         return box.get("exc"), True
