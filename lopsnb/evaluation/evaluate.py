@@ -27,7 +27,6 @@ from lopsnb.evaluation.levels import (
 )
 from lopsnb.evaluation.methods import (
     ASSUMPTIONS,
-    METHOD_LABELS,
     Estimate,
     _from_normal,
     ancova,

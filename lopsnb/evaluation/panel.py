@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -246,7 +245,3 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
         notes.append(f"{missing} participating entit{'y has' if missing == 1 else 'ies have'} no {metric} data")
     return ImpactPanel(program, obs.reset_index(drop=True), entities, relative, attrition, notes, parts)
 
-
-def panel_summary(panel: ImpactPanel) -> dict[str, Any]:
-    """Counts describing the panel (for diagnostics)."""
-    return {"n_treated": panel.n_treated, "n_comparison": panel.n_comparison, "n_obs": len(panel.obs), **panel.attrition}

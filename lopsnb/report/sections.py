@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -432,7 +432,3 @@ def suppress_series(series: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
     """Mark series points averaging fewer than ``min_group_size`` entities as suppressed."""
     return series.assign(suppressed=series["n"] < min_group_size) if len(series) else series.assign(suppressed=pd.Series(dtype=bool))
 
-
-def names(values: Sequence[Any]) -> list[str]:
-    """Escaped labels."""
-    return [esc(v) for v in values]
