@@ -571,6 +571,11 @@ def run_batch(
             name, params, fp = meta[run.program_id]
             batch.record(run.program_id, name, run, params, fp)
 
+        # The notebooks read the cache (or the sources), not this process's copy:
+        # release the tables so the parent does not hold a second workspace in
+        # memory for the whole batch. Only which tables exist is still needed.
+        present = frozenset(t for t in ws.tables if ws.has(t))
+        ws.tables = {}
         if tasks:
             n = workers if workers is not None else default_workers(len(tasks))
             if executor == "dask":
@@ -578,7 +583,7 @@ def run_batch(
             else:
                 _run_local(tasks, n, done, tmp_root)
 
-        index_path = _write_portfolio(out_path, known, ws, data_as_of, catalog=catalog)
+        index_path = _write_portfolio(out_path, known, ws, data_as_of, catalog=catalog, present=present)
     finally:
         bar.close()
         shutil.rmtree(tmp_root, ignore_errors=True)
@@ -611,19 +616,21 @@ def _now_iso() -> str:
     return _now()
 
 
-def _pages(out: Path, ws: Any) -> list[dict[str, str]]:
+def _pages(out: Path, present: frozenset[str]) -> list[dict[str, str]]:
     """Links to the learning-function pages for the index (status from their folders)."""
     pages = []
     for pid, (_, table, title) in PAGES.items():
         status = _read_json(program_dir(out, pid) / "status.json")
-        if not ws.has(table):
+        if table not in present:
             pages.append({"title": title, "link": "", "status": "not measured", "note": f"no {table} table in the workspace"})
         elif status is not None:
             pages.append({"title": title, "link": f"{pid}/report.html", "status": str(status.get("status")), "note": str(status.get("error") or "")})
     return pages
 
 
-def _write_portfolio(out: Path, known: Sequence[str], ws: Any, data_as_of: str | None, *, catalog: Sequence[str] = ()) -> Path:
+def _write_portfolio(
+    out: Path, known: Sequence[str], ws: Any, data_as_of: str | None, *, catalog: Sequence[str] = (), present: frozenset[str] = frozenset()
+) -> Path:
     """Write index.html, portfolio.csv and portfolio.xlsx from every program folder in ``out``."""
     from lopsnb.report.portfolio import EXPORT_COLUMNS, portfolio_frame, render_index
 
@@ -641,7 +648,7 @@ def _write_portfolio(out: Path, known: Sequence[str], ws: Any, data_as_of: str |
     frame = portfolio_frame(results, statuses)
     title = f"Training portfolio — {ws.name or Path(ws.path).name}"
     index = out / "index.html"
-    pages = _pages(out, ws)
+    pages = _pages(out, present)
     if catalog:
         pages.append({"title": f"{len(catalog)} catalog course(s) tracked for completion only (evaluate: false)", "link": "",
                       "status": "not evaluated", "note": ", ".join(ws.programs[c].name for c in catalog)})
