@@ -123,3 +123,35 @@ def make_workspace(tmp_path: Path) -> WorkspaceFactory:
         return root
 
     return factory
+
+
+def execute_page(notebook: Path, tmp_path: Path) -> tuple[dict, str, str]:
+    """Run a learning-function page notebook on the sample as the runner would.
+
+    Returns the results JSON it wrote, the executed notebook's text and its
+    HTML (code hidden).
+    """
+    import json
+    import os
+
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(notebook, as_version=4)
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert "parameters" in first_code.metadata.get("tags", [])
+    out, results = tmp_path / "out.ipynb", tmp_path / "results.json"
+    env_path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = env_path
+    try:
+        papermill.execute_notebook(str(notebook), str(out), parameters={"workspace": str(SAMPLE), "results_path": str(results)},
+                                   progress_bar=False, cwd=str(notebook.parent))
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
+    body, _ = HTMLExporter(exclude_input=True).from_filename(str(out))
+    return json.loads(results.read_text()), out.read_text(), body

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +14,7 @@ from scipy import stats
 
 from lopsnb.culture import BAND_EDGES, band, scorecard_summary, welch_gap
 from lopsnb.errors import EvaluationError, ValidationError
+from conftest import execute_page
 from lopsnb.io.workspace import load_workspace
 
 matplotlib.use("Agg")
@@ -227,34 +225,12 @@ def test_sample_first_quarter_leaders_are_suppressed():
     assert not res.categories["suppressed"].any() and len(res.categories) == 14 * 3
 
 
-def _kernel_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "MPLBACKEND": "Agg"}
 
-
-def test_notebook_runs_with_papermill_parameters_and_renders(tmp_path, monkeypatch):
-    papermill = pytest.importorskip("papermill")
-    nbformat = pytest.importorskip("nbformat")
-    from nbconvert import HTMLExporter
-
-    monkeypatch.setenv("PYTHONPATH", _kernel_env()["PYTHONPATH"])
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert "parameters" in first_code.metadata.get("tags", [])
-    out, results = tmp_path / "out.ipynb", tmp_path / "results.json"
-    papermill.execute_notebook(str(NOTEBOOK), str(out), parameters={"workspace": str(SAMPLE), "results_path": str(results)},
-                               progress_bar=False, cwd=str(NOTEBOOK.parent))
-    data = json.loads(results.read_text())
+def test_notebook_runs_with_papermill_parameters_and_renders(tmp_path):
+    data, executed_text, body = execute_page(NOTEBOOK, tmp_path)
     assert data["page"] == "scorecards" and data["period"] == "2026Q3" and data["measured"] is True
     assert set(data["index"]) == {"experience", "support"}
-    body, _ = HTMLExporter(exclude_input=True).from_filename(str(out))
     assert "Where leaders and employees see things differently" in body
     respondents = pd.read_csv(SAMPLE / "scorecards.csv", usecols=["respondent_id"])["respondent_id"].unique()
-    executed = out.read_text()
-    assert len(respondents) > 100 and not any(rid in executed for rid in respondents)
+    assert len(respondents) > 100 and not any(rid in executed_text for rid in respondents)
 
-
-def test_notebook_passes_nbmake():
-    pytest.importorskip("nbmake")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--nbmake", "-q", "-p", "no:cacheprovider", str(NOTEBOOK)],
-                          cwd=ROOT, env=_kernel_env(), capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +14,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from lopsnb.culture import scorecard_summary
 from lopsnb.errors import EvaluationError, ValidationError
+from conftest import execute_page
 from lopsnb.io.workspace import load_workspace
 from lopsnb.operations import PARTS, operations_summary, program_evidence_grades, program_spend
 
@@ -191,33 +189,12 @@ def test_sample_operations():
     assert not math.isnan(res.metric("sla_adherence"))
 
 
-def _kernel_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "MPLBACKEND": "Agg"}
 
-
-def test_notebook_runs_with_papermill_parameters_and_renders(tmp_path, monkeypatch):
-    papermill = pytest.importorskip("papermill")
-    nbformat = pytest.importorskip("nbformat")
-    from nbconvert import HTMLExporter
-
-    monkeypatch.setenv("PYTHONPATH", _kernel_env()["PYTHONPATH"])
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert "parameters" in first_code.metadata.get("tags", [])
-    out, results = tmp_path / "out.ipynb", tmp_path / "results.json"
-    papermill.execute_notebook(str(NOTEBOOK), str(out), parameters={"workspace": str(SAMPLE), "results_path": str(results)},
-                               progress_bar=False, cwd=str(NOTEBOOK.parent))
-    data = json.loads(results.read_text())
+def test_notebook_runs_with_papermill_parameters_and_renders(tmp_path):
+    data, executed_text, body = execute_page(NOTEBOOK, tmp_path)
     assert data["page"] == "operations" and data["requests"] == 160
     assert set(PARTS) <= set(data) and data["evidence_grades"]["sales-enablement"] == "strong"
-    body, _ = HTMLExporter(exclude_input=True).from_filename(str(out))
     for heading in ("Business alignment", "Operational efficiency", "Customer (business) value", "Consumer (employee) experience"):
         assert heading in body
-    assert "@acme.example" not in out.read_text()
+    assert "@acme.example" not in executed_text
 
-
-def test_notebook_passes_nbmake():
-    pytest.importorskip("nbmake")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--nbmake", "-q", "-p", "no:cacheprovider", str(NOTEBOOK)],
-                          cwd=ROOT, env=_kernel_env(), capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
