@@ -70,7 +70,13 @@ def make(tmp_path_factory):
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    # Hidden folders are not generated data: `lopsnb run` keeps its validated
+    # cache in <workspace>/.lopsnb-cache (git-ignored) after `make demo`.
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    }
 
 
 def _read(folder: Path, table: str) -> pd.DataFrame:
