@@ -155,3 +155,20 @@ def execute_page(notebook: Path, tmp_path: Path) -> tuple[dict, str, str]:
             os.environ["PYTHONPATH"] = old
     body, _ = HTMLExporter(exclude_input=True).from_filename(str(out))
     return json.loads(results.read_text()), out.read_text(), body
+
+
+def write_costs_xlsx_with_title_rows(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    """Write a costs sheet as finance teams do: a merged title row and a merged
+    group-header row above the real header (which lands on spreadsheet row 3)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    sheet = wb.active
+    sheet.append(["Program costs FY26"])
+    sheet.merge_cells("A1:E1")
+    sheet.append(["Program", "Cost", None, None, None])
+    sheet.merge_cells("B2:C2")
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    wb.save(path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import PROGRAM_YML, SAMPLE, small_tables
+from conftest import PROGRAM_YML, SAMPLE, small_tables, write_costs_xlsx_with_title_rows
 from lopsnb import LopsnbError, ValidationError, load_workspace
 from lopsnb.errors import ProgramConfigError, SourceError
 
@@ -218,18 +218,11 @@ def test_latin1_csv_is_read_with_a_note(make_workspace) -> None:
 
 def test_excel_with_title_and_merged_header_rows(make_workspace) -> None:
     root = make_workspace(costs=None)
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    sheet = wb.active
-    sheet.append(["Program costs FY26"])
-    sheet.merge_cells("A1:E1")
-    sheet.append(["Program", "Cost", None, None, None])
-    sheet.merge_cells("B2:C2")
-    sheet.append(["program_id", "category", "amount", "description", "prorate_share"])
-    sheet.append(["demo", "delivery", 1000, "trainer", 1])
-    sheet.append(["demo", "materials", -3, "books", None])
-    wb.save(root / "costs.xlsx")
+    write_costs_xlsx_with_title_rows(
+        root / "costs.xlsx",
+        ["program_id", "category", "amount", "description", "prorate_share"],
+        [["demo", "delivery", 1000, "trainer", 1], ["demo", "materials", -3, "books", None]],
+    )
     with pytest.raises(ValidationError) as exc:
         load_workspace(root)
     p = _one(_problems(exc), "amount")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import small_tables
+from conftest import small_tables, write_costs_xlsx_with_title_rows
 from lopsnb.errors import LopsnbError, ValidationError
 from lopsnb.evaluation import evaluate
 from lopsnb.io.workspace import load_workspace
@@ -104,18 +104,12 @@ def _xapi(root: Path) -> None:
 
 
 def _excel_bad(root: Path) -> None:
-    from openpyxl import Workbook
-
     (root / "costs.csv").unlink()
-    wb = Workbook()
-    sheet = wb.active
-    sheet.append(["Program costs FY26"])
-    sheet.merge_cells("A1:E1")
-    sheet.append(["Program", "Cost", None, None, None])
-    sheet.merge_cells("B2:C2")
-    sheet.append(["program_id", "category", "amount", "description", "prorate_share"])
-    sheet.append(["demo", "delivery", "a lot", "trainer", 1])
-    wb.save(root / "costs.xlsx")
+    write_costs_xlsx_with_title_rows(
+        root / "costs.xlsx",
+        ["program_id", "category", "amount", "description", "prorate_share"],
+        [["demo", "delivery", "a lot", "trainer", 1]],
+    )
 
 
 ERRORS = [
@@ -226,20 +220,11 @@ def _latin1(root: Path) -> None:
 
 
 def _excel_ok(root: Path) -> None:
-    from openpyxl import Workbook
-
     costs = pd.read_csv(root / "costs.csv", keep_default_na=False)
     (root / "costs.csv").unlink()
-    wb = Workbook()
-    sheet = wb.active
-    sheet.append(["Program costs FY26"])
-    sheet.merge_cells("A1:E1")
-    sheet.append(["Program", "Cost", None, None, None])
-    sheet.merge_cells("B2:C2")
-    sheet.append(list(costs.columns))
-    for row in costs.itertuples(index=False):
-        sheet.append([None if v == "" else v for v in row])
-    wb.save(root / "costs.xlsx")
+    write_costs_xlsx_with_title_rows(
+        root / "costs.xlsx", list(costs.columns), [[None if v == "" else v for v in row] for row in costs.itertuples(index=False)]
+    )
 
 
 @dataclass(frozen=True)
