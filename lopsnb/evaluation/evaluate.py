@@ -151,7 +151,7 @@ class ImpactResult(ResultMixin):
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Participants vs comparison over time, launch marked."""
-        from lopsnb.plots import plot_trend
+        from lopsnb.report.plots import plot_trend
 
         return plot_trend(self.series, launch=self.launch, unit=self.unit, outcome=self.outcome, ax=ax)
 
@@ -272,7 +272,7 @@ class ProgramEvaluation(ResultMixin):
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """The chain-of-evidence figure."""
-        from lopsnb.plots import plot_chain
+        from lopsnb.report.plots import plot_chain
 
         return plot_chain(self.chain, ax=ax)
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from lopsnb.evaluation.levels import BehaviorResult, redact
-from lopsnb.plots import plot_trend
+from lopsnb.report.plots import plot_trend
 from lopsnb.report.sections import SUPPRESSED, suppress_series
 from security.kit import output_texts, people_tokens
 

@@ -67,7 +67,7 @@ def locate_workspace(path: str | Path = "../data_samples/acme") -> Path:
         raise FileNotFoundError(f"workspace folder {p} does not exist")
     stripped = Path(*[part for part in p.parts if part not in ("..", ".")]) if p.parts else p
     cwd = Path.cwd()
-    bases = [cwd, *cwd.parents, Path(__file__).resolve().parents[1]]
+    bases = [cwd, *cwd.parents, Path(__file__).resolve().parents[2]]
     tried: list[Path] = []
     for rel in (p, stripped):
         for base in bases:
@@ -477,7 +477,7 @@ class Explorer:
     def _render(self, r: ProgramEvaluation) -> None:
         from matplotlib.figure import Figure
 
-        from lopsnb.plots import plot_forest, plot_trend
+        from lopsnb.report.plots import plot_forest, plot_trend
 
         impact = r.impact
         # A fixed layout: constrained layout would double the drawing time.
@@ -657,7 +657,7 @@ class Explorer:
 
 
 class Planner:
-    """Pre-launch ROI forecast and power check as a form (see :mod:`lopsnb.plan`).
+    """Pre-launch ROI forecast and power check as a form (see :mod:`lopsnb.evaluation.plan`).
 
     Parameters
     ----------
@@ -672,7 +672,7 @@ class Planner:
     Attributes
     ----------
     forecast : DataFrame or None
-        :func:`lopsnb.plan.forecast_roi` of the current inputs.
+        :func:`lopsnb.evaluation.plan.forecast_roi` of the current inputs.
     variance : KpiVariance or None
     mde, power_expected, power_break_even, break_even : float or None
     required_n : int or None
@@ -681,7 +681,7 @@ class Planner:
 
     def __init__(self, workspace: Workspace | str | Path, program_id: str | None = None, *, debounce: float = 0.3,
                  auto_update: bool = True) -> None:
-        from lopsnb.plan import PLAN_DESIGNS, program_spend
+        from lopsnb.evaluation.plan import PLAN_DESIGNS, program_spend
 
         self.ws = workspace if isinstance(workspace, Workspace) else load_workspace(locate_workspace(workspace))
         self.auto_update = auto_update
@@ -751,7 +751,7 @@ class Planner:
 
     def _default_effect(self) -> None:
         """Start from 1.5 × the break-even effect, ± half of it: an assumption to overwrite."""
-        from lopsnb.plan import break_even_effect
+        from lopsnb.evaluation.plan import break_even_effect
 
         be = break_even_effect(audience=self.audience.value, cost=self.cost.value, value_per_unit=self.value_per_unit.value,
                                periods_per_year=self.periods_per_year.value, horizon_years=self.horizon_years.value,
@@ -765,8 +765,8 @@ class Planner:
             self._debouncer.trigger()
 
     def kpi_variance(self) -> Any:
-        """:func:`lopsnb.plan.kpi_variance` of the chosen KPI (cached per KPI, entity and period)."""
-        from lopsnb.plan import kpi_variance
+        """:func:`lopsnb.evaluation.plan.kpi_variance` of the chosen KPI (cached per KPI, entity and period)."""
+        from lopsnb.evaluation.plan import kpi_variance
 
         key = (self.metric.value, self.entity.value, self.frequency.value)
         if key not in self._variance_cache:
@@ -777,8 +777,8 @@ class Planner:
         """Recompute the forecast and the power check; never raises (errors go to ``status``)."""
         from matplotlib.figure import Figure
 
-        from lopsnb.plan import break_even_effect, forecast_roi, minimum_detectable_effect, power, required_participants
-        from lopsnb.plots import PALETTE
+        from lopsnb.evaluation.plan import break_even_effect, forecast_roi, minimum_detectable_effect, power, required_participants
+        from lopsnb.report.plots import PALETTE
 
         with self._lock:
             t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Tests of lopsnb.operations on a hand-made request log with known answers, the loader and the notebook."""
+"""Tests of lopsnb.evaluation.operations on a hand-made request log with known answers, the loader and the notebook."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from lopsnb.culture import scorecard_summary
+from lopsnb.evaluation.culture import scorecard_summary
 from lopsnb.errors import EvaluationError, ValidationError
 from conftest import execute_page
 from lopsnb.io.workspace import load_workspace
-from lopsnb.operations import PARTS, operations_summary, program_evidence_grades, program_spend
+from lopsnb.evaluation.operations import PARTS, operations_summary, program_evidence_grades, program_spend
 
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data_samples" / "acme"
 NOTEBOOK = ROOT / "notebooks" / "operations.ipynb"
 NaT = None  # a blank date

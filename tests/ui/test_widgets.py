@@ -14,12 +14,12 @@ import yaml
 from lopsnb.evaluation.evaluate import evaluate
 from lopsnb.io.programs import load_program
 from lopsnb.io.workspace import Workspace, load_workspace
-from lopsnb.plan import forecast_roi, kpi_variance
-from lopsnb.widgets import Explorer, Planner, locate_workspace
+from lopsnb.evaluation.plan import forecast_roi, kpi_variance
+from lopsnb.ui.widgets import Explorer, Planner, locate_workspace
 
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data_samples" / "acme"
 
 

@@ -1,4 +1,4 @@
-"""Planning maths (lopsnb.plan): checked against statsmodels, closed forms, simulation and hand arithmetic."""
+"""Planning maths (lopsnb.evaluation.plan): checked against statsmodels, closed forms, simulation and hand arithmetic."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from statsmodels.stats.power import TTestIndPower
 from lopsnb.errors import EvaluationError, InsufficientDataError
 from lopsnb.evaluation.roi import phillips_roi
 from lopsnb.io.workspace import Workspace
-from lopsnb.plan import (
+from lopsnb.evaluation.plan import (
     break_even_effect,
     design_variance_factor,
     forecast_roi,
@@ -232,7 +232,7 @@ def test_kpi_variance_filters_and_errors() -> None:
 
 # --------------------------------------------------------------------------- portfolio helpers on the sample workspace
 def test_portfolio_views_on_sample(sample_ws: Workspace) -> None:
-    from lopsnb.plan import evaluate_all, plot_cost_benefit, plot_roi_vs_evidence, portfolio_table, program_spend, spend_by_evidence
+    from lopsnb.evaluation.plan import evaluate_all, plot_cost_benefit, plot_roi_vs_evidence, portfolio_table, program_spend, spend_by_evidence
 
     results, statuses = evaluate_all(sample_ws)
     assert set(results) == {p for p, prog in sample_ws.programs.items() if prog.evaluate}
@@ -255,4 +255,4 @@ def test_portfolio_views_on_sample(sample_ws: Workspace) -> None:
 def sample_ws() -> Workspace:
     from lopsnb.io.workspace import load_workspace
 
-    return load_workspace(Path(__file__).resolve().parents[1] / "data_samples" / "acme")
+    return load_workspace(Path(__file__).resolve().parents[2] / "data_samples" / "acme")

@@ -54,7 +54,7 @@ from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, Problem, ValidationError
 from lopsnb.evaluation.levels import mean_t_ci
 from lopsnb.io.schemas import SCORECARD_CATEGORIES, SCORECARD_GROUPS
-from lopsnb.plots import PALETTE, new_ax
+from lopsnb.report.plots import PALETTE, new_ax
 
 __all__ = [
     "Band",

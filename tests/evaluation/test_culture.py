@@ -1,4 +1,4 @@
-"""Tests of lopsnb.culture: bands, category CIs, Welch gaps, suppression, trend, loader and the notebook."""
+"""Tests of lopsnb.evaluation.culture: bands, category CIs, Welch gaps, suppression, trend, loader and the notebook."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from lopsnb.culture import BAND_EDGES, band, scorecard_summary, welch_gap
+from lopsnb.evaluation.culture import BAND_EDGES, band, scorecard_summary, welch_gap
 from lopsnb.errors import EvaluationError, ValidationError
 from conftest import execute_page
 from lopsnb.io.workspace import load_workspace
 
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data_samples" / "acme"
 NOTEBOOK = ROOT / "notebooks" / "scorecards.ipynb"
 

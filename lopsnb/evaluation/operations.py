@@ -32,7 +32,7 @@ Parts and metrics (every definition is an estimand over the rows given)
 **Consumer (employee) experience**
   * ``experience_index`` — the employee group's Employee Learning Experience
     index in the latest scorecard quarter (t 95 % CI; see
-    :mod:`lopsnb.culture`), when scorecards are given and not suppressed.
+    :mod:`lopsnb.evaluation.culture`), when scorecards are given and not suppressed.
   * ``completion_rate`` — completed / (completed + dropped) enrollments
     (enrollments still open are excluded; Wilson 95 % CI).
 
@@ -62,10 +62,10 @@ import pandas as pd
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, LopsnbError
 from lopsnb.evaluation.levels import wilson_ci
-from lopsnb.plots import PALETTE, new_ax
+from lopsnb.report.plots import PALETTE, new_ax
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lopsnb.culture import ScorecardResult
+    from lopsnb.evaluation.culture import ScorecardResult
     from lopsnb.io.workspace import Workspace
 
 __all__ = [

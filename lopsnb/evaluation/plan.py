@@ -317,7 +317,7 @@ class KpiVariance(ResultMixin):
 
     def plot(self, ax: Any = None) -> Any:
         """Empirical vs fitted autocorrelation by lag; returns the Axes."""
-        from lopsnb.plots import PALETTE, new_ax
+        from lopsnb.report.plots import PALETTE, new_ax
 
         ax = new_ax(ax, figsize=(6, 3))
         ac = self.autocorrelation
@@ -752,7 +752,7 @@ def spend_by_evidence(frame: pd.DataFrame, spend: pd.DataFrame | None = None) ->
 
 def plot_roi_vs_evidence(frame: pd.DataFrame, *, ax: Any = None) -> Any:
     """ROI % (with its 95% interval) of each program by evidence grade; returns the Axes."""
-    from lopsnb.plots import PALETTE, new_ax
+    from lopsnb.report.plots import PALETTE, new_ax
 
     ax = new_ax(ax, figsize=(7.5, 4))
     grades = ["insufficient", "weak", "moderate", "strong"]
@@ -785,7 +785,7 @@ def plot_roi_vs_evidence(frame: pd.DataFrame, *, ax: Any = None) -> Any:
 
 def plot_cost_benefit(frame: pd.DataFrame, *, ax: Any = None) -> Any:
     """Fully-loaded costs vs monetary benefits per program, break-even line marked; returns the Axes."""
-    from lopsnb.plots import PALETTE, new_ax
+    from lopsnb.report.plots import PALETTE, new_ax
 
     ax = new_ax(ax, figsize=(6.5, 4.5))
     data = frame[frame["benefits"].notna() & frame["costs"].notna()]
