@@ -1,15 +1,21 @@
-"""The ``lopsnb`` command line."""
+"""The ``lopsnb`` command line.
+
+``lopsnb validate WORKSPACE``, ``lopsnb run WORKSPACE [options]`` and
+``lopsnb demo [WORKSPACE] [options]``. Exit status: 0 success, 1 a lopsnb
+error or at least one failed program, 2 bad command-line arguments.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from lopsnb import __version__
-from lopsnb.errors import LopsnbError
+from lopsnb.errors import LopsnbError, RunError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "SAMPLE_FOLDER"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +30,55 @@ def build_parser() -> argparse.ArgumentParser:
     from lopsnb.runner.command import add_run_arguments
 
     add_run_arguments(sub.add_parser("run", help="render an impact report per program and the portfolio index"))
-    add_run_arguments(sub.add_parser("demo", help="validate the workspace, print its summary, then run every program (make demo)"))
+    add_run_arguments(
+        sub.add_parser("demo", help="write the sample workspace (or take WORKSPACE), validate it, print its summary, then run every program"),
+        workspace_optional=True,
+    )
     return parser
+
+
+#: Where ``lopsnb demo`` without a workspace writes the sample, inside ``--out``
+#: (no sample program has this id, so it never meets a report folder).
+SAMPLE_FOLDER = "acme"
+
+
+def _write_sample(out: str) -> str:
+    """Write the fictional Acme workspace (fixed seed, default size) to ``<out>/acme``; return its path."""
+    import shutil
+    import tempfile
+
+    from lopsnb.io.sample import generate
+
+    target = Path(out).expanduser().resolve() / SAMPLE_FOLDER
+    print(f"Writing the sample workspace (fictional Acme Corp) to {target}")
+    staging: Path | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Written beside the target, then swapped in: an interrupted demo never
+        # leaves a half-written workspace behind.
+        staging = Path(tempfile.mkdtemp(prefix=".acme-", dir=target.parent))
+        generate(staging)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except OSError as exc:
+        raise RunError(f"cannot write the sample workspace to {target}: {exc}") from exc
+    finally:
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return str(target)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from lopsnb.runner.command import run_command
+
+    if args.workspace is None:
+        args.workspace = _write_sample(args.out)
+    status = _validate(args.workspace)
+    if status:
+        return status
+    print()
+    return run_command(args)
 
 
 def _validate(workspace: str) -> int:
@@ -47,14 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args.workspace)
-        if args.command in ("run", "demo"):
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "run":
             from lopsnb.runner.command import run_command
 
-            if args.command == "demo":
-                status = _validate(args.workspace)
-                if status:
-                    return status
-                print()
             return run_command(args)
     except LopsnbError as exc:
         print(f"lopsnb: error: {exc}", file=sys.stderr)

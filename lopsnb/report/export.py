@@ -1,7 +1,8 @@
 """Export an executed program notebook to a self-contained HTML report.
 
 The report is meant to be e-mailed to executives and opened offline: the
-``lopsnb`` nbconvert template (``templates/lopsnb``) emits no scripts and no
+``lopsnb`` nbconvert template (package data ``lopsnb/report/templates/lopsnb``;
+``templates/lopsnb`` in the repository links to it) emits no scripts and no
 external references, hides code, prompts, stderr streams and tracebacks, and
 adds a header, a table of contents and a footer built from the notebook's
 ``lopsnb`` metadata (``title``, ``program_id``, ``generated_at``,
@@ -14,8 +15,10 @@ small standalone page that says so and why.
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +27,70 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbformat import NotebookNode
 
 from lopsnb import __version__
+from lopsnb.errors import RunError
 
-__all__ = ["TEMPLATE_DIR", "TEMPLATE_NAME", "CSS_PATH", "make_exporter", "export_html", "failure_page", "toc_entries", "report_css"]
+__all__ = ["TEMPLATE_DIR", "TEMPLATE_NAME", "TEMPLATE_FILES", "CSS_PATH", "package_dir", "template_location", "make_exporter", "export_html", "failure_page", "toc_entries", "report_css"]
 
-#: Folder holding the nbconvert templates shipped with the repository.
-TEMPLATE_DIR: Path = Path(__file__).resolve().parents[2] / "templates"
 #: Name of the report template (a folder of :data:`TEMPLATE_DIR`).
 TEMPLATE_NAME = "lopsnb"
+#: Files a report template folder must hold (an nbconvert template on the ``lab`` base).
+TEMPLATE_FILES = ("conf.json", "index.html.j2")
+
+
+def package_dir(name: str) -> Path:
+    """A folder of package data in ``lopsnb/report`` (``templates`` or ``notebooks``) as a path.
+
+    Read with :mod:`importlib.resources`, so it is found wherever lopsnb is
+    installed (a wheel, an editable checkout), never relative to a repository.
+
+    Raises
+    ------
+    RunError
+        lopsnb is installed in a way that keeps package data off the file
+        system (a zip import): nbconvert and papermill need real files.
+    """
+    found = resources.files("lopsnb.report") / name
+    if not isinstance(found, Path) or not found.is_dir():
+        raise RunError(f"lopsnb's package data folder {name!r} is not on the file system ({found}); install lopsnb from a wheel or a checkout")
+    return found
+
+
+#: Folder holding the nbconvert templates shipped inside the package.
+TEMPLATE_DIR: Path = package_dir("templates")
 #: The stylesheet shared by reports, failure pages and the portfolio index.
 CSS_PATH: Path = TEMPLATE_DIR / TEMPLATE_NAME / "lopsnb.css"
+
+
+def template_location(template: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """(base folder, template name) of a report template folder for nbconvert.
+
+    Parameters
+    ----------
+    template : path, optional
+        A folder holding a copy of the ``lopsnb`` template (``conf.json``,
+        ``index.html.j2``, ``lopsnb.css``), e.g. ``templates/lopsnb`` copied and
+        edited; None: the template shipped with lopsnb.
+
+    Returns
+    -------
+    (Path, str)
+        nbconvert's ``extra_template_basedirs`` entry and ``template_name``: the
+        folder's parent and its name.
+
+    Raises
+    ------
+    RunError
+        The folder does not exist or lacks a template file.
+    """
+    if template is None:
+        return TEMPLATE_DIR, TEMPLATE_NAME
+    folder = Path(template).expanduser().resolve()
+    if not folder.is_dir():
+        raise RunError(f"template folder {folder} not found; copy templates/lopsnb (or lopsnb/report/templates/lopsnb) and point --template at the copy")
+    missing = [f for f in TEMPLATE_FILES if not (folder / f).is_file()]
+    if missing:
+        raise RunError(f"template folder {folder} lacks {', '.join(missing)}; expected a copy of the lopsnb template ({', '.join(TEMPLATE_FILES)}, lopsnb.css)")
+    return folder.parent, folder.name
 
 _HEADING = re.compile(r"<h([23])\b[^>]*\bid=\"([^\"]*)\"[^>]*>(.*?)</h\1>", re.IGNORECASE | re.DOTALL)
 _ANCHOR_LINK = re.compile(r"<a\b[^>]*class=\"anchor-link\"[^>]*>.*?</a>", re.IGNORECASE | re.DOTALL)
@@ -88,16 +146,23 @@ def toc_entries(nb: NotebookNode) -> list[dict[str, Any]]:
     return entries
 
 
-def make_exporter() -> HTMLExporter:
+def make_exporter(template: str | os.PathLike[str] | None = None) -> HTMLExporter:
     """An HTML exporter configured for lopsnb reports (reusable across notebooks).
 
     Code inputs, input and output prompts are excluded; stderr streams,
     tracebacks, JavaScript and widget outputs are dropped by the template;
     images stay embedded as base64 data URIs (nbconvert's default).
+
+    Parameters
+    ----------
+    template : path, optional
+        A user's copy of the template folder (see :func:`template_location`);
+        None: the template shipped with lopsnb.
     """
+    base, name = template_location(template)
     exporter = HTMLExporter(
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        template_name=name,
+        extra_template_basedirs=[str(base)],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,

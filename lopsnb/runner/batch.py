@@ -39,6 +39,7 @@ from typing import Any, Literal
 import lopsnb
 from lopsnb import __version__
 from lopsnb.errors import RunError
+from lopsnb.report.export import package_dir, template_location
 from lopsnb.runner.files import SLUG, atomic_write, program_dir, replace_dir
 from lopsnb.runner.worker import ProgramRun, ProgramTask, crashed_run, execute_program, init_worker
 
@@ -47,10 +48,11 @@ __all__ = ["run_batch", "BatchResult", "ProgramOutcome", "DEFAULT_NOTEBOOK", "in
 Executor = Literal["local", "dask"]
 _EXECUTORS = ("local", "dask")
 
-#: The repository root (templates/ and notebooks/ live there).
-ROOT = Path(__file__).resolve().parents[2]
+#: The report notebooks shipped as package data (``notebooks/`` in the
+#: repository links to them), found through importlib.resources.
+NOTEBOOK_DIR = package_dir("notebooks")
 #: The notebook run for every program unless ``notebook=`` says otherwise.
-DEFAULT_NOTEBOOK = ROOT / "notebooks" / "impact_report.ipynb"
+DEFAULT_NOTEBOOK = NOTEBOOK_DIR / "impact_report.ipynb"
 #: Learning-function pages run with a full batch: id -> (notebook, table, title).
 #: Their ids are reserved: no program may use them.
 PAGES: dict[str, tuple[str, str, str]] = {
@@ -162,10 +164,10 @@ def _program_file(workspace: Path, program_id: str) -> Path | None:
     return None
 
 
-def _template_files() -> list[Path]:
-    from lopsnb.report.export import TEMPLATE_DIR, TEMPLATE_NAME
-
-    return sorted(p for p in (TEMPLATE_DIR / TEMPLATE_NAME).rglob("*") if p.is_file())
+def _template_files(template: str | os.PathLike[str] | None = None) -> list[tuple[str, bytes]]:
+    """(name relative to the template base folder, bytes) of every file of the report template."""
+    base, name = template_location(template)
+    return [(str(p.relative_to(base)), p.read_bytes()) for p in sorted((base / name).rglob("*")) if p.is_file()]
 
 
 def input_fingerprint(workspace_fingerprint: str, program_yaml: bytes, notebook: bytes, version: str = __version__, templates: Iterable[tuple[str, bytes]] = ()) -> str:
@@ -416,6 +418,7 @@ def run_batch(
     notebook: str | os.PathLike[str] | None = None,
     kernel_name: str = "python3",
     progress: bool = True,
+    template: str | os.PathLike[str] | None = None,
 ) -> BatchResult:
     """Render the impact report of every program (or of ``programs``) and the portfolio index.
 
@@ -449,6 +452,9 @@ def run_batch(
         Jupyter kernel to run the notebook with.
     progress : bool
         Show a progress bar on stderr.
+    template : path, optional
+        A copy of the report template folder (``templates/lopsnb``) to render
+        the reports with; default: the template shipped with lopsnb.
 
     Returns
     -------
@@ -458,7 +464,7 @@ def run_batch(
     Raises
     ------
     RunError
-        Bad arguments, unknown program ids, missing notebook.
+        Bad arguments, unknown program ids, missing notebook or template.
     ValidationError, SourceError
         The workspace's tables are invalid (nothing can run).
     """
@@ -492,6 +498,8 @@ def run_batch(
     if unknown:
         raise RunError(f"unknown program id(s) {', '.join(map(repr, unknown))}; programs in {ws_path}: {', '.join(known) or 'none'}")
 
+    templates = _template_files(template)
+    template_dir = str(Path(template).expanduser().resolve()) if template is not None else None
     nb_path = Path(notebook).resolve() if notebook is not None else DEFAULT_NOTEBOOK
     if not nb_path.is_file():
         raise RunError(f"notebook {nb_path} not found")
@@ -504,9 +512,6 @@ def run_batch(
     if executor == "local":
         _check_kernel(kernel_name)
     nb_bytes = nb_path.read_bytes()
-    from lopsnb.report.export import TEMPLATE_DIR
-
-    templates = [(str(p.relative_to(TEMPLATE_DIR)), p.read_bytes()) for p in _template_files()]
     ws_fp = ws.fingerprint()
     data_as_of = ws.data_as_of.strftime("%Y-%m-%d") if ws.data_as_of is not None else None
     versions = _versions()
@@ -542,7 +547,7 @@ def run_batch(
                     batch.skip(pid, previous)
                     continue
             tasks.append(
-                ProgramTask(pid, name or pid, str(ws_path), str(nb_path), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root, cache=cache)
+                ProgramTask(pid, name or pid, str(ws_path), str(nb_path), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root, cache=cache, template=template_dir)
             )
 
         # The learning-function pages run with a full batch (not with --program),
@@ -552,7 +557,7 @@ def run_batch(
             for pid, (nb_name, table, title) in PAGES.items():
                 if not ws.has(table):
                     continue
-                page_nb = DEFAULT_NOTEBOOK.parent / nb_name
+                page_nb = NOTEBOOK_DIR / nb_name
                 fp = input_fingerprint(ws_fp, b"", page_nb.read_bytes(), __version__, templates)
                 params = {"workspace": str(ws_path), "notebook": str(page_nb), "kernel_name": kernel_name, "timeout": timeout}
                 meta[pid] = (title, params, fp)
@@ -562,7 +567,7 @@ def run_batch(
                     batch.skip(pid, previous)
                     continue
                 tasks.append(
-                    ProgramTask(pid, title, str(ws_path), str(page_nb), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root, cache=cache)
+                    ProgramTask(pid, title, str(ws_path), str(page_nb), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root, cache=cache, template=template_dir)
                 )
             bar.total = len(selected) + len(page_ids)
             bar.refresh()

@@ -34,14 +34,19 @@ def _ids(text: str) -> list[str]:
     return ids
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def add_run_arguments(parser: argparse.ArgumentParser, *, workspace_optional: bool = False) -> argparse.ArgumentParser:
     """Add the batch-run arguments to ``parser`` (a sub-command parser) and return it.
 
     ``WORKSPACE [--program ID ...] [--out DIR] [--workers N] [--timeout SECONDS]
     [--executor local|dask] [--scheduler ADDRESS] [--force] [--notebook PATH]
-    [--kernel NAME] [--no-progress]``
+    [--template DIR] [--kernel NAME] [--no-progress]``; with
+    ``workspace_optional`` WORKSPACE may be left out (``lopsnb demo``).
     """
-    parser.add_argument("workspace", metavar="WORKSPACE", help="workspace folder")
+    if workspace_optional:
+        parser.add_argument("workspace", metavar="WORKSPACE", nargs="?", default=None,
+                            help="workspace folder (default: write the sample workspace to OUT/acme and use it)")
+    else:
+        parser.add_argument("workspace", metavar="WORKSPACE", help="workspace folder")
     parser.add_argument("--program", dest="programs", metavar="ID", action="extend", type=_ids, default=None,
                         help="run only this program (repeat the option, or give ids separated by commas; default: all)")
     parser.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
@@ -52,7 +57,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument("--executor", choices=("local", "dask"), default="local", help="local process pool or dask.distributed")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address (default: a local cluster)")
     parser.add_argument("--force", action="store_true", help="re-run programs whose inputs are unchanged")
-    parser.add_argument("--notebook", default=None, metavar="PATH", help="notebook to run (default: notebooks/impact_report.ipynb)")
+    parser.add_argument("--notebook", default=None, metavar="PATH", help="notebook to run (default: the shipped impact_report.ipynb)")
+    parser.add_argument("--template", default=None, metavar="DIR",
+                        help="your copy of the report template folder templates/lopsnb (default: the shipped template)")
     parser.add_argument("--kernel", dest="kernel_name", default="python3", metavar="NAME", help="Jupyter kernel name (default: python3)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     return parser
@@ -74,6 +81,7 @@ def run_command(args: argparse.Namespace) -> int:
         notebook=args.notebook,
         kernel_name=getattr(args, "kernel_name", "python3"),
         progress=getattr(args, "progress", True),
+        template=getattr(args, "template", None),
     )
     print(result.summary())
     print(f"Open {result.index_path}")

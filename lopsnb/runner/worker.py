@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from lopsnb.report.context import CACHE_ENV, INLINE_BACKEND, notebook_parameters
+
 __all__ = ["ProgramTask", "ProgramRun", "execute_program", "init_worker", "THREAD_ENV", "crashed_run"]
 
 #: One BLAS/OpenMP thread per worker and per kernel: parallelism comes from
@@ -36,9 +38,9 @@ _STARTUP_MESSAGES = ("kernel died before replying to kernel_info", "kernel didn'
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LOG_CHARS = 6000
 
-# One exporter per worker process: building one loads and compiles the
-# templates, which costs more than rendering a report.
-_EXPORTER: Any = None
+# One exporter per worker process and template: building one loads and
+# compiles the templates, which costs more than rendering a report.
+_EXPORTERS: dict[str | None, Any] = {}
 
 #: Set LOPSNB_REUSE_KERNELS=0 to start a new kernel for every program.
 REUSE_ENV = "LOPSNB_REUSE_KERNELS"
@@ -63,9 +65,9 @@ _w.filters[:] = _w._lopsnb_filters0
 _os.chdir({cwd!r})
 _cache = {cache!r}
 if _cache:
-    _os.environ["LOPSNB_CACHE"] = _cache
+    _os.environ[{env!r}] = _cache
 else:
-    _os.environ.pop("LOPSNB_CACHE", None)
+    _os.environ.pop({env!r}, None)
 # A new session: empty namespace, fresh history session, execution count 1.
 get_ipython().reset(new_session=True)
 """
@@ -88,6 +90,8 @@ class ProgramTask:
     #: The batch's validated Parquet cache (lopsnb.io.cache), handed to the
     #: kernel as LOPSNB_CACHE; None: the notebook reads the sources.
     cache: str | None = None
+    #: A user's copy of the report template folder; None: the shipped one.
+    template: str | None = None
 
 
 @dataclass
@@ -117,7 +121,7 @@ def init_worker(package_root: str | None = None) -> None:
     os.environ.update(THREAD_ENV)
     # Kernels must show figures inline even when the batch itself was started
     # with MPLBACKEND=Agg (as `make test` does): the report needs the images.
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
     if package_root:
         # The kernel imports the same lopsnb as the runner, installed or not.
         parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -125,13 +129,12 @@ def init_worker(package_root: str | None = None) -> None:
             os.environ["PYTHONPATH"] = os.pathsep.join([package_root, *parts])
 
 
-def _exporter() -> Any:
-    global _EXPORTER
-    if _EXPORTER is None:
+def _exporter(template: str | None = None) -> Any:
+    if template not in _EXPORTERS:
         from lopsnb.report.export import make_exporter
 
-        _EXPORTER = make_exporter()
-    return _EXPORTER
+        _EXPORTERS[template] = make_exporter(template)
+    return _EXPORTERS[template]
 
 
 def crashed_run(task: ProgramTask, error: str, error_type: str = "WorkerCrashed", duration_s: float = 0.0) -> ProgramRun:
@@ -205,7 +208,7 @@ def _warm_kernel(task: ProgramTask, cwd: Path) -> Any:
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=max(10.0, min(120.0, task.timeout)))
-        code = _PREPARE.format(cwd=str(cwd), cache=task.cache or "")
+        code = _PREPARE.format(cwd=str(cwd), cache=task.cache or "", env=CACHE_ENV)
         reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=60, output_hook=lambda msg: None)
         if reply["content"].get("status") != "ok":
             raise RuntimeError(f"kernel didn't respond to preparation: {reply['content'].get('evalue', reply['content'])}")
@@ -231,6 +234,11 @@ def _kill_new_children(before: set[int]) -> None:
     psutil.wait_procs(victims, timeout=5)
 
 
+def _parameters(task: ProgramTask, results: Path) -> dict[str, str]:
+    # The pages (scorecards, operations) get their page id as program_id too: unused there.
+    return notebook_parameters(task.workspace, str(results), task.program_id)
+
+
 def _run_papermill(task: ProgramTask, out_nb: Path, results: Path, budget: float) -> tuple[BaseException | None, bool]:
     """Run papermill in a thread under a watchdog; return (exception or None, timed_out)."""
     import papermill as pm
@@ -248,7 +256,7 @@ def _run_papermill(task: ProgramTask, out_nb: Path, results: Path, budget: float
             pm.execute_notebook(
                 task.notebook,
                 str(out_nb),
-                parameters={"workspace": task.workspace, "program_id": task.program_id, "results_path": str(results)},
+                parameters=_parameters(task, results),
                 kernel_name=task.kernel_name,
                 progress_bar=False,
                 request_save_on_cell_execute=False,
@@ -399,9 +407,9 @@ def execute_program(task: ProgramTask) -> ProgramRun:
     # Set or cleared per task: a worker runs programs of one batch only, but
     # must never hand a kernel a cache from an earlier task.
     if task.cache:
-        os.environ["LOPSNB_CACHE"] = task.cache
+        os.environ[CACHE_ENV] = task.cache
     else:
-        os.environ.pop("LOPSNB_CACHE", None)
+        os.environ.pop(CACHE_ENV, None)
     started_at, t0 = _now(), time.monotonic()
     # A fixed scratch folder per program: if this process dies, the parent
     # finds it and knows this program was running at the time.
@@ -434,7 +442,7 @@ def execute_program(task: ProgramTask) -> ProgramRun:
                 _set_metadata(nb, task)
                 from lopsnb.report.export import export_html
 
-                run.html = export_html(nb, exporter=_exporter(), resources_meta={"name": task.program_name})
+                run.html = export_html(nb, exporter=_exporter(task.template), resources_meta={"name": task.program_name})
                 run.ipynb = nbformat.writes(nb)
                 run.results = text
                 run.status = "ok"
