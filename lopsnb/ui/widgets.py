@@ -35,6 +35,7 @@ from lopsnb.errors import LopsnbError, Problem, ProgramConfigError
 from lopsnb.evaluation.evaluate import ProgramEvaluation, evaluate
 from lopsnb.io.programs import DESIGNS, WINDOW_DESIGNS, Program, load_program
 from lopsnb.io.workspace import Workspace, load_workspace
+from lopsnb.report.context import locate_workspace
 
 __all__ = ["Explorer", "Planner", "locate_workspace", "Debouncer"]
 
@@ -43,39 +44,6 @@ _ID_COLUMNS = frozenset({"person_id", "name", "email", "manager_id", "hire_date"
 _MAX_FILTER_LEVELS = 200
 _FREQ = {"month": "MS", "quarter": "QS", "week": "W-MON"}
 _PERIOD = {"month": "M", "quarter": "Q", "week": "W-SUN"}
-
-
-def locate_workspace(path: str | Path = "../data_samples/acme") -> Path:
-    """Find a workspace folder given as ``path``, wherever the notebook runs from.
-
-    Tries ``path`` as given (relative to the working directory), then relative
-    to each parent of the working directory, then — with leading ``..``
-    parts removed — relative to each of those folders and to the folder the
-    ``lopsnb`` package was installed from (the repository, for ``pip install -e``).
-    Notebooks run with the repository root or ``notebooks/`` as working
-    directory therefore find ``data_samples/acme`` with the same parameter.
-
-    Raises
-    ------
-    FileNotFoundError
-        Naming every place looked at.
-    """
-    p = Path(path).expanduser()
-    if p.is_absolute():
-        if p.is_dir():
-            return p.resolve()
-        raise FileNotFoundError(f"workspace folder {p} does not exist")
-    stripped = Path(*[part for part in p.parts if part not in ("..", ".")]) if p.parts else p
-    cwd = Path.cwd()
-    bases = [cwd, *cwd.parents, Path(__file__).resolve().parents[2]]
-    tried: list[Path] = []
-    for rel in (p, stripped):
-        for base in bases:
-            cand = base / rel
-            tried.append(cand)
-            if (cand / "programs").is_dir():
-                return cand.resolve()
-    raise FileNotFoundError(f"no workspace folder {str(path)!r}; looked in: " + ", ".join(str(t) for t in dict.fromkeys(tried)))
 
 
 class Debouncer:

@@ -171,7 +171,9 @@ def test_locate_workspace_from_other_folders(monkeypatch: pytest.MonkeyPatch, tm
     assert locate_workspace("../data_samples/acme") == SAMPLE.resolve()
     monkeypatch.chdir(ROOT)
     assert locate_workspace("../data_samples/acme") == SAMPLE.resolve()
-    monkeypatch.chdir(tmp_path)  # outside the repository: found through the package location
-    assert locate_workspace("../data_samples/acme") == SAMPLE.resolve()
+    monkeypatch.chdir(tmp_path)  # outside the repository: never looked up where lopsnb is installed
+    with pytest.raises(FileNotFoundError, match="lopsnb demo"):
+        locate_workspace("../data_samples/acme")
+    assert locate_workspace(SAMPLE) == SAMPLE.resolve()
     with pytest.raises(FileNotFoundError):
         locate_workspace("no/such/workspace")
