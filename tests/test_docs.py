@@ -298,5 +298,6 @@ def test_workspace_yml_example_is_valid() -> None:
 
 def test_index_lists_the_docs() -> None:
     text = INDEX.read_text(encoding="utf-8")
-    for page in ("data-contract.md", "results-schema.md", "reports.md", "runner.md", "security.md", "performance.md", "culture-and-operations.md"):
+    for page in ("architecture.md", "data-contract.md", "results-schema.md", "reports.md", "runner.md", "security.md", "performance.md",
+                 "culture-and-operations.md"):
         assert f"]({page})" in text, page
