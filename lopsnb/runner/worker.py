@@ -203,7 +203,10 @@ def _warm_kernel(task: ProgramTask, cwd: Path) -> Any:
         km = AsyncKernelManager(kernel_name=task.kernel_name)
         run_sync(km.start_kernel)(cwd=str(cwd))
         _KERNELS[task.kernel_name] = km
-    kc = BlockingKernelClient()
+    # parent=km: "is the kernel alive?" asks the kernel process, not the
+    # heartbeat, which a kernel still starting on a busy machine has not
+    # answered yet (a false "Kernel died before replying to kernel_info").
+    kc = BlockingKernelClient(parent=km)
     kc.load_connection_info(km.get_connection_info())
     kc.start_channels()
     try:
