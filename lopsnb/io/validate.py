@@ -224,6 +224,10 @@ def _pandera_problems(
     failures = failures[failures["check"] != "column_in_dataframe"]
     failures = failures.assign(_order=failures["index"].fillna(-1))
     multi = failures["check"] == "multiple_fields_uniqueness"
+    if multi.any() and not set(spec.unique) <= set(typed.columns):
+        # A key column is missing (reported already): pandera checked the
+        # remaining columns alone, which says nothing about duplicates.
+        failures, multi = failures[~multi], multi[~multi]
     if multi.any():
         cols = list(spec.unique)
         col_label = ", ".join(cols)
