@@ -82,7 +82,7 @@ def load_yaml(path: str | Path, *, label: str | None = None, error: type[DataErr
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
-        if root is None:
+        if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null" and root.value == ""):
             raise error([Problem(label, None, None, "the file is empty", "YAML content (a mapping of fields)")], summary=f"cannot read {label}")
         _check_nodes(root, label, error)
         data = loader.construct_document(root)
