@@ -148,8 +148,14 @@ def _parser_error_line(message: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+# pandas' default missing-value markers except the NaN spellings: "#N/A" or
+# "null" in a sheet means "no value", but a NaN is a computation accident and
+# must be reported in a number column, as in every other format.
+_EXCEL_BLANKS: tuple[str, ...] = ("", "#N/A", "#N/A N/A", "#NA", "<NA>", "N/A", "NA", "NULL", "None", "n/a", "null")
+
+
 def _read_excel(path: Path, label: str, header_hint: Sequence[str]) -> ParsedTable:
-    grid = pd.read_excel(path, header=None, dtype=str, engine="openpyxl")
+    grid = pd.read_excel(path, header=None, dtype=str, engine="openpyxl", keep_default_na=False, na_values=list(_EXCEL_BLANKS))
     if grid.empty:
         raise SourceError(
             [Problem(label, None, None, "the file is empty (an empty first sheet)", "a header row naming the columns, then data rows")],

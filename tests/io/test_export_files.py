@@ -288,10 +288,15 @@ def test_non_finite_numbers_in_parquet(ws: Path, capsys, bad: float, shown: str)
     assert load_workspace(ws).costs["prorate_share"].tolist() == [1.0, 1.0]  # the null took its default
 
 
-def test_non_finite_numbers_in_excel(ws: Path, capsys) -> None:
+@pytest.mark.parametrize("value", ["1e999", "NaN", "-inf"])
+def test_non_finite_numbers_in_excel(ws: Path, capsys, value: str) -> None:
     (ws / "costs.csv").unlink()
-    (ws / "costs.xlsx").write_bytes(_xlsx_bytes([COSTS_HEADER.split(","), ["demo", "delivery", 1000, "trainer", 1], ["demo", "materials", "1e999", "books", 1]]))
-    assert_refused(ws, capsys, file="costs.xlsx", row=3, column="amount", found="'1e999'", expected="a finite number")
+    rows = [COSTS_HEADER.split(","), ["demo", "delivery", 1000, "trainer", "#N/A"], ["demo", "materials", value, "books", 1]]
+    (ws / "costs.xlsx").write_bytes(_xlsx_bytes(rows))
+    assert_refused(ws, capsys, file="costs.xlsx", row=3, column="amount", found=repr(value), expected="a finite number")
+    rows[2][2] = 200
+    (ws / "costs.xlsx").write_bytes(_xlsx_bytes(rows))
+    assert load_workspace(ws).costs["prorate_share"].tolist() == [1.0, 1.0]  # '#N/A' is a blank: the default applies
 
 
 def test_non_finite_numbers_in_sql(tmp_path: Path, capsys) -> None:
