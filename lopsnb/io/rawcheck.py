@@ -134,18 +134,29 @@ def scan_csv(text: str, label: str) -> list[Problem]:
         return [Problem(label, None, None, "the file is empty (no header row)", "a header row naming the columns, then data rows")]
     reader = csv.reader(io.StringIO(text), skipinitialspace=True)
     try:
-        rows = list(reader)
+        header = [h.strip() for h in next(reader)]
+        if not any(header):
+            return [Problem(label, 1, None, "a blank first line", "the header row naming the columns on line 1")]
+        # The file is streamed, not held: only a few rows for the delimiter
+        # check and the ragged rows are kept.
+        first_rows: list[list[str]] = []
+        width = len(header)
+        ragged: list[tuple[int, list[str]]] = []
+        for rowno, row in enumerate(reader, start=2):
+            if len(first_rows) < 20:
+                first_rows.append(row)
+            if len(row) > width:
+                ragged.append((rowno, row if len(ragged) < MAX_LISTED_ROWS else []))
     except csv.Error as exc:
         return [Problem(label, reader.line_num or None, None, f"malformed CSV ({exc})", "well-formed CSV (balanced quotes, no NUL bytes)")]
-    header = [h.strip() for h in rows[0]]
-    if not any(header):
-        return [Problem(label, 1, None, "a blank first line", "the header row naming the columns on line 1")]
-    other = _other_delimiter(header, rows[1:], label)
+    other = _other_delimiter(header, first_rows, label)
     if other is not None:
         return [other]
-    problems = _duplicate_names(header, label)
-    width = len(header)
-    ragged = [(i + 1, row) for i, row in enumerate(rows) if len(row) > width]
+    return _duplicate_names(header, label) + _ragged_problems(ragged, width, label)
+
+
+def _ragged_problems(ragged: list[tuple[int, list[str]]], width: int, label: str) -> list[Problem]:
+    problems = []
     for rowno, row in ragged[:MAX_LISTED_ROWS]:
         extra = row[width:]
         hint = " (the extra fields are empty: a trailing comma?)" if not any(c.strip() for c in extra) else ""
