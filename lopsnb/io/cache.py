@@ -124,11 +124,11 @@ def source_signature(path: str | os.PathLike[str]) -> dict[str, Any]:
     volatile = False
     cfg = folder / "workspace.yml"
     if cfg.is_file():
-        try:
-            import yaml
+        from lopsnb.io.yamlfile import load_yaml
 
-            data = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
-        except Exception:  # noqa: BLE001 - an invalid config fails the normal load, not the key
+        try:
+            data = load_yaml(cfg).data
+        except LopsnbError:  # an invalid config fails the normal load, not the key
             data = {}
         sources = data.get("sources") if isinstance(data, dict) else None
         for table, src in (sources or {}).items() if isinstance(sources, dict) else ():

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lopsnb.errors import Problem, ProgramConfigError
+from lopsnb.io.yamlfile import line_of, load_yaml
 
 __all__ = [
     "PROGRAM_ID_PATTERN",
+    "RESERVED_PROGRAM_IDS",
+    "reserved_id_problem",
     "Design",
     "DESIGNS",
     "Program",
@@ -53,6 +56,45 @@ def validate_program_id(program_id: str, *, file: str = "<program id>") -> str:
             summary="invalid program id",
         )
     return program_id
+
+
+#: Ids a program may not have, compared case-insensitively: the names of the
+#: report's own learning-function pages (``scorecards``, ``operations``) and
+#: the Windows device names, which cannot be folder names on Windows.
+RESERVED_PROGRAM_IDS: frozenset[str] = frozenset(
+    {"scorecards", "operations", "con", "prn", "aux", "nul"}
+    | {f"com{i}" for i in range(1, 10)}
+    | {f"lpt{i}" for i in range(1, 10)}
+)
+
+
+def reserved_id_problem(program_id: str, file: str) -> Problem | None:
+    """The problem of a reserved program id, or None when ``program_id`` may be used.
+
+    Parameters
+    ----------
+    program_id : str
+        The program id (the file name's stem).
+    file : str
+        The program file, named in the problem.
+
+    Returns
+    -------
+    Problem or None
+        A problem of field ``id`` when the id is in :data:`RESERVED_PROGRAM_IDS`
+        (case-insensitive; a Windows device name with an extension such as
+        ``con.backup`` is refused too).
+    """
+    stem = str(program_id).split(".", 1)[0].casefold()
+    if stem not in RESERVED_PROGRAM_IDS:
+        return None
+    return Problem(
+        file,
+        None,
+        "id",
+        f"the reserved id {program_id!r}",
+        "an id other than " + ", ".join(sorted(RESERVED_PROGRAM_IDS)) + " (report folders and Windows device names); rename the file and its id",
+    )
 
 
 class _Strict(BaseModel):
@@ -235,23 +277,8 @@ class Program(_Strict):
         return self.model_dump(mode="json", exclude_defaults=True)
 
 
-def _line_of(root: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
-    """1-based line of the YAML node at ``path`` (or its deepest existing parent)."""
-    node, line = root, (root.start_mark.line + 1 if root is not None else None)
-    for key in path:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == str(key):
-                    node, line = v, k.start_mark.line + 1
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
+# The line lookup lives with the YAML loader; this name is kept for callers.
+_line_of = line_of
 
 
 def load_program(path: str | Path) -> Program:
@@ -265,24 +292,17 @@ def load_program(path: str | Path) -> Program:
     """
     path = Path(path)
     label = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProgramConfigError([Problem(label, None, None, "bytes that are not UTF-8", "a UTF-8 YAML file")]) from exc
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ProgramConfigError(
-            [Problem(label, mark.line + 1 if mark else None, None, f"invalid YAML ({getattr(exc, 'problem', exc)})", "valid YAML")],
-            summary=f"cannot read program file {label}",
-        ) from exc
+    doc = load_yaml(path, label=label, error=ProgramConfigError)
+    root, data = doc.root, doc.data
     if not isinstance(data, dict):
         raise ProgramConfigError(
             [Problem(label, None, None, f"a {type(data).__name__} at the top level", "a mapping of program fields (id, name, chain, ...)")],
             summary=f"invalid program file {label}",
         )
+    reserved = reserved_id_problem(path.stem, label)
+    if reserved is not None:
+        # Checked before the schema: the file name is what must change.
+        raise ProgramConfigError([replace(reserved, row=_line_of(root, ("id",)))], summary=f"invalid program file {label}")
     try:
         program = Program.model_validate(data)
     except ValidationError as exc:

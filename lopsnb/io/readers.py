@@ -15,17 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from lopsnb.errors import Problem, SourceError
+from lopsnb.io.rawcheck import MAX_LISTED_ROWS, check_container, decode_text, scan_csv
 from lopsnb.io.schemas import ParsedTable
 
 __all__ = ["SUPPORTED_EXTENSIONS", "find_table_file", "read_file", "read_sql"]
 
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
-
-# Encodings tried in order for CSV: UTF-8 (with or without BOM) first; then
-# Windows-1252, which is what Excel on Windows writes as "CSV" and which
-# decodes every Latin-1 file the same way for printable characters.
-_FALLBACK_ENCODINGS: tuple[str, ...] = ("cp1252", "latin-1")
-
 
 def find_table_file(folder: Path, table: str) -> list[Path]:
     """Files in ``folder`` whose stem is ``table`` and extension is supported."""
@@ -54,18 +49,19 @@ def read_file(path: Path, *, label: str | None = None, header_hint: Sequence[str
     label = label or str(path)
     if path.stat().st_size == 0:
         raise SourceError(
-            [Problem(label, None, None, "an empty file (0 bytes)", "a header row naming the columns, then data rows")],
+            [Problem(label, None, None, "the file is empty (0 bytes)", "a header row naming the columns, then data rows")],
             summary=f"cannot read {label}",
         )
     ext = path.suffix.lower()
     try:
+        if ext in (".csv", ".xlsx"):
+            check_container(path, label, ext)
         if ext == ".csv":
-            return _read_csv(path, label)
+            return _no_data_rows(_read_csv(path, label))
         if ext == ".parquet":
-            frame = pd.read_parquet(path)
-            return ParsedTable(frame.reset_index(drop=True), label, row_base=1)
+            return _no_data_rows(_read_parquet(path, label))
         if ext == ".xlsx":
-            return _read_excel(path, label, header_hint)
+            return _no_data_rows(_read_excel(path, label, header_hint))
     except SourceError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes a clear SourceError
@@ -79,26 +75,47 @@ def read_file(path: Path, *, label: str | None = None, header_hint: Sequence[str
     )
 
 
-def _read_csv(path: Path, label: str) -> ParsedTable:
-    raw = path.read_bytes()
-    notes: list[str] = []
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        for enc in _FALLBACK_ENCODINGS:
-            try:
-                text = raw.decode(enc)
-            except UnicodeDecodeError:
-                continue
-            notes.append(f"{label} is not UTF-8 (first bad byte at offset {exc.start}); read as {enc}")
-            break
-        else:  # pragma: no cover - latin-1 decodes every byte string
-            raise SourceError([Problem(label, None, None, "undecodable bytes", "UTF-8 text")]) from exc
-    if not text.strip():
+def _no_data_rows(parsed: ParsedTable) -> ParsedTable:
+    """Refuse a table with a header and no data rows (an export that selected nothing)."""
+    if parsed.frame.empty:
         raise SourceError(
-            [Problem(label, None, None, "a file with no header row", "a header row naming the columns")],
-            summary=f"cannot read {label}",
+            [
+                Problem(
+                    parsed.file,
+                    None,
+                    None,
+                    "a header row but no data rows (the table has no data rows)",
+                    "data rows below the header; remove the file if the table was not measured",
+                )
+            ],
+            summary=f"cannot read {parsed.file}",
         )
+    return parsed
+
+
+def _read_parquet(path: Path, label: str) -> ParsedTable:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    # pandas turns both a null and a NaN into NaN; only Arrow still tells them
+    # apart, and a NaN (or inf) is a computation accident, not a blank cell.
+    nan_cells: dict[str, object] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_floating(column.type):
+            mask = pc.fill_null(pc.is_nan(column), False).to_numpy(zero_copy_only=False)
+            if mask.any():
+                nan_cells[str(name)] = mask
+    frame = table.to_pandas().reset_index(drop=True)
+    return ParsedTable(frame, label, row_base=1, nan_cells=nan_cells)
+
+
+def _read_csv(path: Path, label: str) -> ParsedTable:
+    text, notes = decode_text(path.read_bytes(), label)
+    structure = scan_csv(text, label)
+    if structure:
+        raise SourceError(structure, summary=f"cannot read {label}")
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -131,11 +148,17 @@ def _parser_error_line(message: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+# pandas' default missing-value markers except the NaN spellings: "#N/A" or
+# "null" in a sheet means "no value", but a NaN is a computation accident and
+# must be reported in a number column, as in every other format.
+_EXCEL_BLANKS: tuple[str, ...] = ("", "#N/A", "#N/A N/A", "#NA", "<NA>", "N/A", "NA", "NULL", "None", "n/a", "null")
+
+
 def _read_excel(path: Path, label: str, header_hint: Sequence[str]) -> ParsedTable:
-    grid = pd.read_excel(path, header=None, dtype=str, engine="openpyxl")
+    grid = pd.read_excel(path, header=None, dtype=str, engine="openpyxl", keep_default_na=False, na_values=list(_EXCEL_BLANKS))
     if grid.empty:
         raise SourceError(
-            [Problem(label, None, None, "an empty sheet", "a header row naming the columns, then data rows")],
+            [Problem(label, None, None, "the file is empty (an empty first sheet)", "a header row naming the columns, then data rows")],
             summary=f"cannot read {label}",
         )
     header_row = 0
@@ -151,10 +174,54 @@ def _read_excel(path: Path, label: str, header_hint: Sequence[str]) -> ParsedTab
     frame.columns = columns
     frame = frame.dropna(how="all")
     notes = [f"{label}: header found on spreadsheet row {header_row + 1}"] if header_row else []
+    unsaved = _unsaved_formulas(path, label, grid, header_row, columns)
+    if unsaved:
+        raise SourceError(unsaved, summary=f"cannot read {label}")
     # Row numbers in messages are spreadsheet rows: header_row is 0-based.
     parsed = ParsedTable(frame, label, row_base=header_row + 2, notes=notes)
     parsed.frame.index = frame.index
     return parsed
+
+
+def _unsaved_formulas(path: Path, label: str, grid: pd.DataFrame, header_row: int, columns: Sequence[str]) -> list[Problem]:
+    """Formula cells without a saved result (pandas reads them as blanks).
+
+    Workbooks written by scripts (openpyxl, some BI exports) store formulas
+    without computing them; Excel shows a value, lopsnb would see nothing.
+    """
+    import zipfile
+
+    with zipfile.ZipFile(path) as package:
+        sheets = [n for n in package.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        if not any(b"<f>" in package.read(n) or b"<f " in package.read(n) for n in sheets):
+            return []  # no formula anywhere: skip the cell-by-cell pass
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        # pandas reads the first sheet by position, not the active one.
+        cells = [
+            (cell.row, cell.column, str(cell.value))
+            for row in book.worksheets[0].iter_rows(min_row=header_row + 2)
+            for cell in row
+            if getattr(cell, "data_type", None) == "f"
+        ]
+    finally:
+        book.close()
+    out = []
+    for r, c, formula in cells:
+        if r - 1 < len(grid) and c - 1 < grid.shape[1] and pd.isna(grid.iat[r - 1, c - 1]):
+            name = columns[c - 1] if c - 1 < len(columns) else None
+            out.append(
+                Problem(
+                    label,
+                    r,
+                    name,
+                    f"a formula with no saved value ({formula[:60]})",
+                    "a value: open the workbook in Excel or LibreOffice, let it calculate, save it, and try again",
+                )
+            )
+    return out[:MAX_LISTED_ROWS]
 
 
 def read_sql(query: str, url: str, *, label: str) -> ParsedTable:

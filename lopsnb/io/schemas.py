@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -432,9 +432,15 @@ def pandera_schema(table: str, *, present: frozenset[str] | None = None) -> pa.D
 
 @dataclass
 class ParsedTable:
-    """A table after parsing: frame plus where each row came from."""
+    """A table after parsing: frame plus where each row came from.
+
+    ``nan_cells`` maps a column to a boolean mask (by position) of cells that
+    held a NaN value rather than a null (Parquet keeps the difference; pandas
+    does not), so that a NaN is reported instead of read as a blank.
+    """
 
     frame: pd.DataFrame
     file: str
     row_base: int = 2
     notes: list[str] = field(default_factory=list)
+    nan_cells: dict[str, Any] = field(default_factory=dict)

@@ -109,9 +109,10 @@ def parse_and_validate(parsed: ParsedTable, table: str) -> tuple[pd.DataFrame, l
     for col in spec.columns:
         if col.name not in raw.columns:
             continue
-        series, bad = _parse_column(raw[col.name], col)
+        nan = _nan_mask(parsed, col.name, raw.index)
+        series, bad = _parse_column(raw[col.name], col, nan)
         if bad.any():
-            problems += problems_for_rows(file, raw.index[bad] + base, col.name, raw[col.name][bad], col.expected)
+            problems += _unparsed_problems(file, base, col, raw[col.name], bad, nan)
         if col.default is not None:
             series = series.fillna(col.default)
         typed[col.name] = series
@@ -141,8 +142,49 @@ def parse_and_validate(parsed: ParsedTable, table: str) -> tuple[pd.DataFrame, l
     return frame.reset_index(drop=True), problems
 
 
-def _parse_column(raw: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
-    """Parse one column; return the typed series and a mask of unparseable cells."""
+def _nan_mask(parsed: ParsedTable, column: str, index: pd.Index) -> pd.Series:
+    """Cells of ``column`` that held a NaN value (not a null), by the reader's account."""
+    mask = parsed.nan_cells.get(column)
+    if mask is None or len(mask) != len(parsed.frame):
+        return pd.Series(False, index=index)
+    return pd.Series(np.asarray(mask, dtype=bool), index=parsed.frame.index).reindex(index, fill_value=False)
+
+
+def _unparsed_problems(file: str, base: int, col: ColumnSpec, raw: pd.Series, bad: pd.Series, nan: pd.Series) -> list[Problem]:
+    """Problems for cells that did not parse; decimal commas and inf/NaN get their own hint."""
+    shown = raw.astype(object).where(~nan, "NaN")
+    groups = [(bad, col.expected)]
+    if col.kind == "float":
+        text = raw.astype("str").str.strip()
+        comma = bad & text.str.fullmatch(_DECIMAL_COMMA).fillna(False).astype(bool)
+        numeric = pd.to_numeric(text.where(bad), errors="coerce")
+        nonfinite = bad & ~comma & (nan | numeric.isin([np.inf, -np.inf]) | text.str.fullmatch(r"[+-]?nan", case=False).fillna(False).astype(bool))
+        groups = [
+            (bad & ~comma & ~nonfinite, col.expected),
+            (nonfinite, f"{col.expected} (a finite number: not inf, -inf or NaN)"),
+            (comma, f"{col.expected} with a decimal point: this looks like a decimal comma (write 12.5 for 12,5, or export with '.' as decimal separator)"),
+        ]
+    out: list[Problem] = []
+    for mask, expected in groups:
+        if mask.any():
+            out += problems_for_rows(file, raw.index[mask] + base, col.name, shown[mask], expected)
+    return out
+
+
+# A full ISO 8601 date, optionally with a time (Excel date cells read as
+# "2026-03-01 00:00:00"); '2025' or '2025-3-4' are not completed silently.
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+_DECIMAL_COMMA = r"[+-]?\d+,\d+"
+
+
+def _parse_column(raw: pd.Series, col: ColumnSpec, nan: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+    """Parse one column; return the typed series and a mask of unparseable cells.
+
+    ``nan`` marks cells that held a NaN value; in a numeric column they are
+    unparseable like ``inf``, never blanks.
+    """
+    if nan is None:
+        nan = pd.Series(False, index=raw.index)
     if col.kind == "str":
         if pd.api.types.is_float_dtype(raw):
             # Parquet/SQL numeric ids: 1001.0 should read as "1001".
@@ -153,18 +195,22 @@ def _parse_column(raw: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series
         text = text.str.strip()
         text = text.where(text != "")
         return text.astype("str"), pd.Series(False, index=raw.index)
-    blank = raw.isna() | (raw.astype("str").str.strip() == "")
+    blank = (raw.isna() | (raw.astype("str").str.strip() == "")) & ~nan
     if col.kind == "float":
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = raw.astype("float64")
         else:
             values = pd.to_numeric(raw.astype("str").str.strip().where(~blank), errors="coerce").astype("float64")
-        return values, values.isna() & ~blank
+        # inf, -Infinity and 1e999 parse (to +-inf); NaN literals parse to NaN.
+        bad = (values.isna() & ~blank) | np.isinf(values.to_numpy()) | nan.to_numpy()
+        return values.where(~bad), pd.Series(bad, index=raw.index)
     # date
     if pd.api.types.is_datetime64_any_dtype(raw):
         values = raw
     else:
-        values = pd.to_datetime(raw.astype("str").str.strip().where(~blank), format="ISO8601", errors="coerce", utc=True)
+        text = raw.astype("str").str.strip().where(~blank)
+        full = text.str.fullmatch(_ISO_DATE).fillna(False).astype(bool)
+        values = pd.to_datetime(text.where(full), format="ISO8601", errors="coerce", utc=True)
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     values = values.astype("datetime64[ns]").dt.normalize()
@@ -178,6 +224,10 @@ def _pandera_problems(
     failures = failures[failures["check"] != "column_in_dataframe"]
     failures = failures.assign(_order=failures["index"].fillna(-1))
     multi = failures["check"] == "multiple_fields_uniqueness"
+    if multi.any() and not set(spec.unique) <= set(typed.columns):
+        # A key column is missing (reported already): pandera checked the
+        # remaining columns alone, which says nothing about duplicates.
+        failures, multi = failures[~multi], multi[~multi]
     if multi.any():
         cols = list(spec.unique)
         col_label = ", ".join(cols)

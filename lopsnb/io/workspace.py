@@ -12,18 +12,19 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic import ValidationError as PydanticValidationError
 
 from lopsnb.errors import DataError, Problem, ProgramConfigError, SourceError, ValidationError
 from lopsnb.io.programs import Program, load_program
 from lopsnb.io.readers import find_table_file, read_file, read_sql
 from lopsnb.io.schemas import TABLES, ParsedTable, empty_frame
+from lopsnb.io.sources import checked_source_path, checked_sqlite_url
 from lopsnb.io.validate import parse_and_validate, problems_for_rows
+from lopsnb.io.yamlfile import line_of, load_yaml
 
 __all__ = ["Workspace", "load_workspace", "WorkspaceConfig"]
 
@@ -56,11 +57,40 @@ class FileSource(_Strict):
     file: str = Field(min_length=1)
 
 
+def _source_kind(value: Any) -> str | None:
+    """Which source a ``sources.<table>`` mapping is, from its keys.
+
+    Choosing the model up front means an error names the user's field
+    (``sources.kpis.url``) once, instead of one error per union member
+    labelled with internal class names.
+    """
+    if isinstance(value, BaseModel):
+        return {SqlSource: "sql", XapiSource: "xapi", FileSource: "file"}.get(type(value))
+    if not isinstance(value, dict):
+        return None
+    for kind, keys in (("sql", ("sql", "url")), ("xapi", ("xapi", "activities")), ("file", ("file",))):
+        if any(k in value for k in keys):
+            return kind
+    return None
+
+
+_SOURCE_KINDS = ("sql", "xapi", "file")
+
+Source = Annotated[
+    Annotated[SqlSource, Tag("sql")] | Annotated[XapiSource, Tag("xapi")] | Annotated[FileSource, Tag("file")],
+    Discriminator(
+        _source_kind,
+        custom_error_type="source_kind",
+        custom_error_message="a source with 'sql' and 'url', 'xapi' (and 'activities'), or 'file'",
+    ),
+]
+
+
 class WorkspaceConfig(_Strict):
     """Contents of the optional ``workspace.yml``."""
 
     name: str | None = None
-    sources: dict[str, SqlSource | XapiSource | FileSource] = Field(default_factory=dict)
+    sources: dict[str, Source] = Field(default_factory=dict)
 
 
 @dataclass
@@ -122,7 +152,20 @@ class Workspace:
         raise AttributeError(name)
 
     def program(self, program_id: str) -> Program:
-        """The program ``program_id``; raises KeyError naming the known ids."""
+        """The program ``program_id``.
+
+        Raises
+        ------
+        ProgramConfigError
+            When the program's file is invalid (kept in ``program_errors`` by
+            ``load_workspace(..., on_program_error="collect")``): the error
+            names the file and every problem in it.
+        KeyError
+            When there is no such program; the message names the known ids.
+        """
+        if program_id not in self.programs and program_id in self.program_errors:
+            err = self.program_errors[program_id]
+            raise type(err)(err.problems, summary=err.summary)
         try:
             return self.programs[program_id]
         except KeyError:
@@ -190,34 +233,42 @@ class Workspace:
         return "<pre>" + html.escape(self.summary()) + "</pre>"
 
 
-def _read_config(folder: Path) -> WorkspaceConfig:
+def _read_config(folder: Path) -> tuple[WorkspaceConfig, Any]:
+    """The workspace configuration and its YAML node tree (None without a workspace.yml)."""
     cfg_path = folder / "workspace.yml"
     if not cfg_path.is_file():
-        return WorkspaceConfig()
+        return WorkspaceConfig(), None
     label = str(cfg_path)
-    try:
-        data = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SourceError([Problem(label, None, None, f"invalid YAML ({exc})", "valid YAML")]) from exc
-    try:
-        return WorkspaceConfig.model_validate(data)
-    except PydanticValidationError as exc:
+    doc = load_yaml(cfg_path, label=label)
+    data = doc.data
+    if not isinstance(data, dict):
         raise ValidationError(
-            [
-                Problem(label, None, ".".join(map(str, e["loc"])), repr(e.get("input")), e["msg"])
-                for e in exc.errors()
-            ],
+            [Problem(label, None, None, f"a {type(data).__name__} at the top level", "a mapping with 'name' and/or 'sources'")],
             summary=f"invalid {label}",
-        ) from None
+        )
+    try:
+        return WorkspaceConfig.model_validate(data), doc.root
+    except PydanticValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            loc = _user_loc(e["loc"])
+            found = "no such field" if e["type"] == "extra_forbidden" else (
+                "nothing (field missing)" if e["type"] == "missing" else _short(e.get("input"))
+            )
+            problems.append(Problem(label, line_of(doc.root, loc), ".".join(map(str, loc)) or None, found, e["msg"]))
+        raise ValidationError(problems, summary=f"invalid {label}") from None
 
 
-def _resolve_url(url: str, folder: Path) -> str:
-    # A relative SQLite path is relative to the workspace, not to wherever the
-    # analyst happened to start Python.
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str((folder / url[len(prefix) :]).resolve())
-    return url
+def _user_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The field path as the user wrote it: without the source-kind tag pydantic inserts."""
+    if len(loc) > 2 and loc[0] == "sources" and loc[2] in _SOURCE_KINDS:
+        return loc[:2] + loc[3:]
+    return loc
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def load_workspace(
@@ -293,7 +344,11 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
     # Taken before reading: a file changed while loading makes a cache built
     # from this workspace stale rather than wrong.
     signature = source_signature(folder)
-    config = _read_config(folder)
+    config, config_root = _read_config(folder)
+    config_label = str(folder / "workspace.yml")
+
+    def where(table: str, key: str) -> dict[str, Any]:
+        return {"config": config_label, "field": f"sources.{table}.{key}", "line": line_of(config_root, ("sources", table, key))}
     problems: list[Problem] = []
     notes: list[str] = []
     parsed: dict[str, ParsedTable] = {}
@@ -308,7 +363,7 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
         try:
             if isinstance(source, SqlSource):
                 label = f"{folder / 'workspace.yml'} [sources.{table}.sql]"
-                parsed[table] = read_sql(source.sql, _resolve_url(source.url, folder), label=label)
+                parsed[table] = read_sql(source.sql, checked_sqlite_url(source.url, folder, **where(table, "url")), label=label)
                 sources[table] = f"sql:{source.url}"
             elif isinstance(source, XapiSource):
                 if table not in ("enrollments", "assessments"):
@@ -322,6 +377,7 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
 
                 key = source.xapi
                 if key not in xapi_cache:
+                    checked_source_path(folder, source.xapi, **where(table, "xapi"))
                     xapi_cache[key] = read_xapi(
                         folder / source.xapi,
                         people=people_for_xapi,
@@ -335,7 +391,8 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
                 sources[table] = f"xapi:{source.xapi}"
             else:
                 if isinstance(source, FileSource):
-                    files = [folder / source.file] if (folder / source.file).is_file() else []
+                    target = checked_source_path(folder, source.file, **where(table, "file"))
+                    files = [folder / source.file] if target.is_file() else []
                 else:
                     files = find_table_file(folder, table)
                 if not files:

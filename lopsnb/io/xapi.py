@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from lopsnb.errors import Problem, SourceError, ValidationError
+from lopsnb.io.schemas import MAX_DATE, MIN_DATE
 
 __all__ = ["XapiTables", "read_xapi", "RECOGNISED_VERBS", "VOIDED_VERB"]
 
@@ -138,6 +139,17 @@ def _parse_timestamp(text: Any) -> datetime:
         return stamp.astimezone(timezone.utc)
     except (ValueError, OverflowError) as exc:
         raise _Bad(f"{_TIMESTAMP_EXPECTED} (a real calendar date-time: {exc})") from None
+
+
+_RANGE_EXPECTED = (
+    f"a date-time between {MIN_DATE:%Y-%m-%d} and {MAX_DATE:%Y-%m-%d} (the data contract's date range; "
+    "earlier or later dates are typos or clock errors)"
+)
+
+
+def _in_contract_range(when: datetime) -> bool:
+    """Whether the UTC date of ``when`` lies in the contract's date range."""
+    return MIN_DATE.date() <= when.date() <= MAX_DATE.date()
 
 
 _NUM = r"(\d+(?:[.,]\d+)?)"
@@ -431,6 +443,9 @@ def _validate(row: int, order: int, raw: Any, label: str, problems: list[Problem
             except _Bad as exc:
                 bad(key, _show(raw[key]), exc.args[0])
             else:
+                if not _in_contract_range(parsed):
+                    bad(key, _show(raw[key]), _RANGE_EXPECTED)
+                    continue
                 when = when or parsed
     if "timestamp" not in raw and "stored" not in raw:
         bad("timestamp", "missing (no timestamp and no stored)", _TIMESTAMP_EXPECTED)
@@ -618,6 +633,26 @@ def read_xapi(
         expected.
     """
     label = str(path)
+    targets = _check_arguments(people, activities, account_column, unknown_actors)
+    directory = _Directory(people, account_column)
+    pairs, problems = _read_statements(Path(path), label)
+    stats = dict.fromkeys(("statements", "duplicates", "voiding", "voided", "ignored_activities",
+                           "ignored_verbs", "dropped_actors", "used"), 0)
+    stats["statements"] = len(pairs)
+    parsed = [st for order, (row, raw) in enumerate(pairs)
+              if (st := _validate(row, order, raw, label, problems)) is not None]
+    survivors = _apply_voiding(_drop_duplicates(parsed, label, problems, stats), stats)
+    used = _select_used(survivors, targets, directory, unknown_actors, account_column, label, problems, stats)
+    if problems:
+        raise ValidationError(problems, f"{len(problems)} problem(s) in xAPI file {label}")
+    return XapiTables(_enrollments(used), _assessments(used), stats)
+
+
+_Used = tuple[_Statement, str, _Target, str]
+
+
+def _check_arguments(people: Any, activities: Any, account_column: Any, unknown_actors: Any) -> dict[str, _Target]:
+    """The activity targets; raises ValidationError for bad arguments."""
     arg_problems: list[Problem] = []
     if unknown_actors not in get_args(UnknownActors):
         arg_problems.append(Problem("read_xapi", None, "unknown_actors", _show(unknown_actors),
@@ -632,22 +667,11 @@ def read_xapi(
                                     "account_column naming a column of people"))
     if arg_problems:
         raise ValidationError(arg_problems, "invalid arguments to read_xapi")
+    return targets
 
-    directory = _Directory(people, account_column)
-    pairs, problems = _read_statements(Path(path), label)
 
-    # 1. Structure of every statement.
-    parsed: list[_Statement] = []
-    for order, (row, raw) in enumerate(pairs):
-        st = _validate(row, order, raw, label, problems)
-        if st is not None:
-            parsed.append(st)
-
-    stats = dict.fromkeys(("statements", "duplicates", "voiding", "voided", "ignored_activities",
-                           "ignored_verbs", "dropped_actors", "used"), 0)
-    stats["statements"] = len(pairs)
-
-    # 2. Duplicate ids.
+def _drop_duplicates(parsed: list[_Statement], label: str, problems: list[Problem], stats: dict[str, int]) -> list[_Statement]:
+    """Keep the first of statements sharing an id; a repeat with other content is a problem."""
     unique: list[_Statement] = []
     seen: dict[str, _Statement] = {}
     for st in parsed:
@@ -661,10 +685,12 @@ def read_xapi(
         if st.id is not None:
             seen[st.id] = st
         unique.append(st)
+    return unique
 
-    # 3. Voiding.
-    voiding = [st for st in unique if st.verb_id == VOIDED_VERB]
-    voided_ids = {st.object_id.casefold() for st in voiding if st.object_id}
+
+def _apply_voiding(unique: list[_Statement], stats: dict[str, int]) -> list[_Statement]:
+    """Remove voiding statements and the statements they void."""
+    voided_ids = {st.object_id.casefold() for st in unique if st.verb_id == VOIDED_VERB and st.object_id}
     survivors = []
     for st in unique:
         if st.verb_id == VOIDED_VERB:
@@ -673,9 +699,21 @@ def read_xapi(
             stats["voided"] += 1
         else:
             survivors.append(st)
+    return survivors
 
-    # 4. Filtering and actor resolution.
-    used: list[tuple[_Statement, str, _Target, str]] = []
+
+def _select_used(
+    survivors: list[_Statement],
+    targets: Mapping[str, _Target],
+    directory: _Directory,
+    unknown_actors: UnknownActors,
+    account_column: str,
+    label: str,
+    problems: list[Problem],
+    stats: dict[str, int],
+) -> list[_Used]:
+    """Statements on mapped activities with recognised verbs, their actors resolved."""
+    used: list[_Used] = []
     for st in survivors:
         target = targets.get(st.object_id) if st.object_type == "Activity" and st.object_id else None
         if target is None:
@@ -686,20 +724,11 @@ def read_xapi(
             stats["ignored_verbs"] += 1
             continue
         person, column, found = _resolve(st.actor, directory)
-        if isinstance(person, _Ambiguous):
-            problems.append(Problem(label, st.row, column, f"{found} (matches people {person})",
-                                    "an identifier matching exactly one person"))
-            continue
-        if person is None:
-            if unknown_actors == "drop":
+        if person is None or isinstance(person, _Ambiguous):
+            if person is None and unknown_actors == "drop":
                 stats["dropped_actors"] += 1
             else:
-                how = {"actor.mbox": "email", "actor.mbox_sha1sum": "SHA-1 of mailto:email",
-                       "actor.account.name": account_column}.get(column)
-                hint = "" if column != "actor.mbox" or directory.has_email else " (people has no email column)"
-                problems.append(Problem(label, st.row, column, found + hint,
-                                        f"an actor in people (matched on {how})" if how
-                                        else "an actor identified by mbox, mbox_sha1sum or account"))
+                problems.append(_actor_problem(st, person, column, found, directory, account_column, label))
             continue
         if target.phase is not None and st.score is not None and _score_value(st.score) is None:
             problems.append(Problem(label, st.row, "result.score", _show(st.score),
@@ -707,14 +736,25 @@ def read_xapi(
             continue
         stats["used"] += 1
         used.append((st, person, target, verb))
-
-    if problems:
-        raise ValidationError(problems, f"{len(problems)} problem(s) in xAPI file {label}")
-
-    return XapiTables(_enrollments(used), _assessments(used), stats)
+    return used
 
 
-def _enrollments(used: list[tuple[_Statement, str, _Target, str]]) -> pd.DataFrame:
+def _actor_problem(
+    st: _Statement, person: str | None, column: str, found: str, directory: _Directory, account_column: str, label: str
+) -> Problem:
+    """The problem of an actor matching several people (``person`` set) or none."""
+    if isinstance(person, _Ambiguous):
+        return Problem(label, st.row, column, f"{found} (matches people {person})",
+                       "an identifier matching exactly one person")
+    how = {"actor.mbox": "email", "actor.mbox_sha1sum": "SHA-1 of mailto:email",
+           "actor.account.name": account_column}.get(column)
+    hint = "" if column != "actor.mbox" or directory.has_email else " (people has no email column)"
+    return Problem(label, st.row, column, found + hint,
+                   f"an actor in people (matched on {how})" if how
+                   else "an actor identified by mbox, mbox_sha1sum or account")
+
+
+def _enrollments(used: list[_Used]) -> pd.DataFrame:
     acc: dict[tuple[str, str], dict[str, Any]] = {}
     for st, person, target, verb in used:
         day = st.when.date()
@@ -735,7 +775,7 @@ def _enrollments(used: list[tuple[_Statement, str, _Target, str]]) -> pd.DataFra
     })
 
 
-def _assessments(used: list[tuple[_Statement, str, _Target, str]]) -> pd.DataFrame:
+def _assessments(used: list[_Used]) -> pd.DataFrame:
     latest: dict[tuple[str, str, str], _Statement] = {}
     for st, person, target, _verb in used:
         if target.phase is None or st.score is None:

@@ -62,6 +62,7 @@ def test_sqlite_source_through_sqlalchemy(make_workspace) -> None:
 
 def test_failing_sql_names_the_source(make_workspace) -> None:
     root = make_workspace(kpis=None)
+    sqlite3.connect(root / "x.db").close()  # an existing, empty database: the query is what fails
     (root / "workspace.yml").write_text("sources:\n  kpis: {sql: 'SELECT * FROM nowhere', url: 'sqlite:///x.db'}\n")
     with pytest.raises(ValidationError) as exc:
         load_workspace(root)

@@ -123,12 +123,13 @@ ERRORS = [
     Case("dangling reference", _set("enrollments", 1, "person_id", "P99"), error=ValidationError, where=(Where("enrollments.csv", 3, "person_id"),)),
     Case("negative cost", _set("costs", 0, "amount", -250), error=ValidationError, where=(Where("costs.csv", 2, "amount"),)),
     Case("score above max", _set("assessments", 1, "score", 180), error=ValidationError, where=(Where("assessments.csv", 3, "score"),)),
-    Case("empty people table", _empty_people, error=ValidationError, where=(Where("enrollments.csv", 2, "person_id"),)),
+    # A header-only table is refused ("has no data rows"), not read as an empty measurement.
+    Case("empty people table", _empty_people, error=ValidationError, where=(Where("people.csv", None, None),)),
     Case("zero-byte file", after=_zero_bytes, error=ValidationError, where=(Where("kpis.csv", None, None),)),
     Case("malformed csv line", after=_ragged, error=ValidationError, where=(Where("costs.csv", 3, None),)),
     Case("excel merged header, bad cell", after=_excel_bad, error=ValidationError, where=(Where("costs.xlsx", 4, "amount"),)),
     Case("xapi malformed statement", after=_xapi, error=ValidationError, where=(Where("statements.jsonl", 2, "timestamp"),)),
-    Case("empty kpis table", _empty_kpis, error=ValidationError, program_error=True, where=(Where("demo.yml", None, "evaluation.outcome"),)),
+    Case("empty kpis table", _empty_kpis, error=ValidationError, where=(Where("kpis.csv", None, None),)),
 ]
 
 
