@@ -7,7 +7,7 @@ ROI, :func:`run_batch` renders reports for every program.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from lopsnb._version import __version__
 
 from lopsnb.errors import (
     DataError,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lopsnb import __version__
+from lopsnb._version import __version__
 from lopsnb.errors import LopsnbError
 
 __all__ = ["main", "build_parser"]

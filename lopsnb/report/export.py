@@ -23,7 +23,7 @@ from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbformat import NotebookNode
 
-from lopsnb import __version__
+from lopsnb._version import __version__
 
 __all__ = ["TEMPLATE_DIR", "TEMPLATE_NAME", "CSS_PATH", "make_exporter", "export_html", "failure_page", "toc_entries", "report_css"]
 

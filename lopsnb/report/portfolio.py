@@ -373,7 +373,7 @@ def render_index(
         retire, failed) then by ROI, highest first; each links to
         ``<program_id>/report.html``.
     """
-    from lopsnb import __version__
+    from lopsnb._version import __version__
     from lopsnb.report.export import report_css
 
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
