@@ -14,6 +14,7 @@ from scipy import stats
 from lopsnb._version import __version__
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
+from lopsnb.evaluation.costs import program_costs
 from lopsnb.evaluation.evidence import COMPARISON_DESIGNS, EvidenceGrade, grade_evidence
 from lopsnb.evaluation.levels import (
     BehaviorResult,
@@ -40,9 +41,10 @@ from lopsnb.evaluation.methods import (
     twfe_did,
 )
 from lopsnb.evaluation.panel import ImpactPanel, build_panel
-from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, fully_loaded_costs, phillips_roi
+from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, phillips_roi
 from lopsnb.evaluation.staggered import StaggeredDiD, callaway_santanna
 from lopsnb.io.programs import Program
+from lopsnb.io.rules import active_enrollments
 from lopsnb.io.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -491,22 +493,15 @@ def _covariate_smd(impact: ImpactResult | None) -> dict[str, float]:
 
 
 def _count_participants(ws: Workspace, program: Program) -> int:
-    enr = ws.table("enrollments")
-    enr = enr[(enr["program_id"] == program.id) & (enr["status"].fillna("") != "dropped")]
-    return int(enr["person_id"].nunique())
+    return int(active_enrollments(ws.table("enrollments"), program.id)["person_id"].nunique())
 
 
 # --------------------------------------------------------------------------- ROI and chain
 
 
 def _costs(ws: Workspace, program: Program) -> tuple[pd.DataFrame, list[AuditEntry], float]:
-    costs = ws.table("costs")
-    costs = costs[costs["program_id"] == program.id][["category", "amount", "prorate_share", "description"]]
-    enr = ws.table("enrollments")
-    enr = enr[enr["program_id"] == program.id]
-    hours = enr[["person_id", "hours"]].merge(ws.table("people")[["person_id", "hourly_cost"]], on="person_id", how="left")
-    by_cat, audit = fully_loaded_costs(costs, participant_hours=hours[["hours", "hourly_cost"]].fillna({"hours": 0.0}))
-    return by_cat, list(audit), float(by_cat["amount"].sum()) if len(by_cat) else 0.0
+    costs = program_costs(ws, program.id)
+    return costs.by_category, costs.audit, costs.total
 
 
 def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | None, costs: pd.DataFrame, audit: list[AuditEntry]) -> tuple[RoiResult | None, str | None]:

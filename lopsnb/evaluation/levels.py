@@ -34,6 +34,7 @@ from scipy import optimize, stats
 
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
+from lopsnb.io.rules import is_dropped
 
 __all__ = [
     "InputsResult",
@@ -411,12 +412,12 @@ def inputs_summary(
     if enrollments is None or len(enrollments) == 0:
         return InputsResult(measured=False, total_cost=total_cost)
     status = _col(enrollments, "status").astype("object").str.strip().str.lower()
-    is_dropped = (status == "dropped").fillna(False).astype(bool)
+    dropped_rows = is_dropped(enrollments)
     completed_on = _col(enrollments, "completed_on")
     is_completed = ((status == "completed").fillna(False) | completed_on.notna()).astype(bool)
     enrolled = int(len(enrollments))
-    dropped = int(is_dropped.sum())
-    active_people = enrollments.loc[~is_dropped, "person_id"].dropna().astype(str)
+    dropped = int(dropped_rows.sum())
+    active_people = enrollments.loc[~dropped_rows, "person_id"].dropna().astype(str)
     participants = int(active_people.nunique())
     completions = int(is_completed.sum())
     rate = completions / enrolled

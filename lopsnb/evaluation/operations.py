@@ -60,8 +60,9 @@ import numpy as np
 import pandas as pd
 
 from lopsnb._result import ResultMixin, jsonable
-from lopsnb.errors import EvaluationError, LopsnbError
+from lopsnb.errors import EvaluationError
 from lopsnb.evaluation.levels import wilson_ci
+from lopsnb.io.rules import is_dropped
 from lopsnb.report.plots import PALETTE, new_ax
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,7 +77,7 @@ __all__ = [
     "OperationsResult",
     "operations_summary",
     "program_evidence_grades",
-    "program_spend",
+    "recorded_spend",
 ]
 
 Part = Literal["business_alignment", "operational_efficiency", "business_value", "employee_experience"]
@@ -210,8 +211,14 @@ class OperationsResult(ResultMixin):
         return ax
 
 
-def program_spend(costs: pd.DataFrame | None) -> pd.Series:
-    """Spend per program: Σ ``amount × prorate_share`` (blank share = 1), indexed by program_id."""
+def recorded_spend(costs: pd.DataFrame | None) -> pd.Series:
+    """Recorded spend per program: Σ ``amount × prorate_share`` (blank share = 1), indexed by program_id.
+
+    Only the cost lines of the ``costs`` table: participant time is not
+    included, unlike the fully loaded costs of the ROI
+    (:func:`lopsnb.evaluation.costs.program_costs`), because the operations
+    scorecard reports what the L&D budget paid for.
+    """
     if costs is None or len(costs) == 0:
         return pd.Series(dtype="float64", name="spend")
     share = pd.to_numeric(costs["prorate_share"], errors="coerce").fillna(1.0) if "prorate_share" in costs else 1.0
@@ -226,20 +233,15 @@ def program_evidence_grades(ws: Workspace) -> dict[str, str]:
     ``"not evaluated"``; the others get ``evaluate(ws, pid).evidence.grade``
     (``"insufficient"`` when the evaluation itself fails).
     """
-    from lopsnb.evaluation import evaluate
+    from lopsnb.evaluation.every import evaluate_every
 
-    grades: dict[str, str] = {}
-    for pid, prog in sorted(ws.programs.items()):
-        if not prog.evaluate:
+    grades: dict[str, str] = {pid: "not evaluated" for pid, prog in sorted(ws.programs.items()) if not prog.evaluate}
+    for pid, outcome in evaluate_every(ws).items():
+        if outcome.invalid_file:
             grades[pid] = "not evaluated"
-            continue
-        try:
-            grades[pid] = str(evaluate(ws, pid).evidence.grade)
-        except LopsnbError:
-            grades[pid] = "insufficient"
-    for pid in ws.program_errors:
-        grades[pid] = "not evaluated"
-    return grades
+        else:
+            grades[pid] = str(outcome.evaluation.evidence.grade) if outcome.evaluation is not None else "insufficient"
+    return dict(sorted(grades.items(), key=lambda kv: (kv[0] in ws.program_errors, kv[0])))
 
 
 def _share_row(part: str, metric: str, label: str, hits: int, n: int, note: str = "") -> dict[str, Any]:
@@ -357,7 +359,7 @@ def operations_summary(
             rows.append({"part": part, "metric": metric, "label": label, "value": math.nan, "low": math.nan, "high": math.nan,
                          "interval": "", "n": 0, "unit": unit, "note": "not measured (no requests table)"})
 
-    spend_by_program = program_spend(costs)
+    spend_by_program = recorded_spend(costs)
     spend = _spend_table(spend_by_program, grades)
     total = float(spend_by_program.sum())
     strong = float(spend.loc[spend["grade"] == "strong", "spend"].sum())
@@ -453,6 +455,6 @@ def _completion_row(enrollments: pd.DataFrame | None) -> dict[str, Any]:
                 "value": math.nan, "low": math.nan, "high": math.nan, "interval": "95% Wilson CI", "n": 0, "unit": "share",
                 "note": "not measured (no enrollments)"}
     status = enrollments["status"].astype("str")
-    done, dropped = int((status == "completed").sum()), int((status == "dropped").sum())
+    done, dropped = int((status == "completed").sum()), int(is_dropped(enrollments).sum())
     return _share_row("employee_experience", "completion_rate", "Finished enrollments that were completed", done, done + dropped,
                       note="completed / (completed + dropped)")

@@ -28,6 +28,7 @@ import pandas as pd
 
 from lopsnb.errors import EvaluationError
 from lopsnb.io.programs import Program, Window
+from lopsnb.io.rules import is_dropped
 from lopsnb.io.workspace import Workspace
 
 __all__ = ["ImpactPanel", "build_panel", "period_index"]
@@ -104,7 +105,7 @@ def _participants(ws: Workspace, program: Program) -> tuple[pd.DataFrame, dict[s
     """Participating entities with treatment dates; attrition counts; notes; every enrolled entity id."""
     enr = ws.table("enrollments")
     enr = enr[enr["program_id"] == program.id]
-    dropped = enr["status"].fillna("") == "dropped"
+    dropped = is_dropped(enr)
     active = enr[~dropped]
     completed = active["completed_on"].notna() | (active["status"].fillna("") == "completed")
     launch = pd.Timestamp(program.launch) if program.launch else pd.NaT

@@ -35,12 +35,13 @@ import pandas as pd
 from scipy import optimize, stats
 
 from lopsnb._result import ResultMixin
-from lopsnb.errors import EvaluationError, InsufficientDataError, LopsnbError
+from lopsnb.errors import EvaluationError, InsufficientDataError
+from lopsnb.evaluation.costs import program_costs
 from lopsnb.evaluation.panel import period_index
 from lopsnb.evaluation.roi import bcr as _bcr
-from lopsnb.evaluation.roi import fully_loaded_costs
 from lopsnb.evaluation.roi import payback_months as _payback
 from lopsnb.evaluation.roi import roi_pct as _roi_pct
+from lopsnb.io.rules import participant_counts
 
 if TYPE_CHECKING:  # pragma: no cover
     from lopsnb.io.workspace import Workspace
@@ -658,22 +659,17 @@ def evaluate_all(ws: Workspace, *, program_ids: Sequence[str] | None = None) -> 
     statuses : dict of program id to ``{"status": "ok"|"failed", "error", "program_name"}``
         The shapes :func:`lopsnb.report.portfolio.portfolio_frame` takes.
     """
-    from lopsnb.evaluation.evaluate import evaluate
+    from lopsnb.evaluation.every import evaluate_every
 
-    ids = [pid for pid, p in sorted(ws.programs.items()) if p.evaluate] if program_ids is None else list(program_ids)
     results: dict[str, dict[str, Any] | None] = {}
     statuses: dict[str, dict[str, Any]] = {}
-    for pid in ids:
-        name = ws.programs[pid].name if pid in ws.programs else pid
-        try:
-            results[pid] = evaluate(ws, pid).to_dict()
-            statuses[pid] = {"status": "ok", "error": None, "program_name": name}
-        except (LopsnbError, KeyError, ValueError, np.linalg.LinAlgError) as exc:
-            results[pid] = None
-            statuses[pid] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "program_name": name}
-    for pid, err in ws.program_errors.items():
-        results[pid] = None
-        statuses[pid] = {"status": "failed", "error": str(err), "program_name": pid}
+    for pid, outcome in evaluate_every(ws, program_ids=program_ids).items():
+        results[pid] = outcome.evaluation.to_dict() if outcome.evaluation is not None else None
+        if outcome.error is None:
+            statuses[pid] = {"status": "ok", "error": None, "program_name": outcome.name}
+        else:
+            error = str(outcome.error) if outcome.invalid_file else f"{type(outcome.error).__name__}: {outcome.error}"
+            statuses[pid] = {"status": "failed", "error": error, "program_name": outcome.name}
     return results, statuses
 
 
@@ -687,16 +683,11 @@ def program_spend(ws: Workspace) -> pd.DataFrame:
         (people enrolled, not dropped), ``costs`` (Σ costs × prorate_share
         plus participant time, as in the evaluation: GP10).
     """
-    costs, enr, people = ws.table("costs"), ws.table("enrollments"), ws.table("people")[["person_id", "hourly_cost"]]
+    counts = participant_counts(ws.table("enrollments"))
     rows = []
     for pid, prog in sorted(ws.programs.items()):
-        c = costs[costs["program_id"] == pid][["category", "amount", "prorate_share", "description"]]
-        e = enr[enr["program_id"] == pid]
-        hours = e[["person_id", "hours"]].merge(people, on="person_id", how="left")[["hours", "hourly_cost"]].fillna({"hours": 0.0})
-        by_cat, _ = fully_loaded_costs(c, participant_hours=hours)
-        active = e[e["status"].fillna("") != "dropped"]
         rows.append({"program_id": pid, "name": prog.name, "evaluated": bool(prog.evaluate),
-                     "participants": int(active["person_id"].nunique()), "costs": float(by_cat["amount"].sum()) if len(by_cat) else 0.0})
+                     "participants": int(counts.get(pid, 0)), "costs": program_costs(ws, pid).total})
     return pd.DataFrame(rows, columns=["program_id", "name", "evaluated", "participants", "costs"])
 
 
