@@ -16,6 +16,7 @@ from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
 from lopsnb.evaluation.costs import program_costs
 from lopsnb.evaluation.evidence import COMPARISON_DESIGNS, EvidenceGrade, grade_evidence
+from lopsnb.evaluation.guard import numerical_failures
 from lopsnb.evaluation.levels import (
     BehaviorResult,
     InputsResult,
@@ -406,6 +407,7 @@ def _balance(panel: ImpactPanel) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["variable", "mean_treated", "mean_comparison", "smd", "band"])
 
 
+@numerical_failures
 def _run_method(method: str, panel: ImpactPanel, ws: Workspace, program: Program, participants: int) -> tuple[Estimate, Any]:
     tr = program.evaluation.transform
     if method == "did":
@@ -452,7 +454,7 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
                 staggered = extra
             if d == "estimates":
                 audit.extend(extra)
-        except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
+        except EvaluationError as exc:  # numerical failures included (see lopsnb.evaluation.guard)
             failures[d] = str(exc)
     if panel is None:
         attrition = {"participants": participants}
@@ -608,7 +610,7 @@ def _performance(ws: Workspace, program: Program) -> tuple[dict[str, Estimate], 
         try:
             panel = build_panel(ws, program, metric=pm.metric)
             out[pm.metric], _ = _run_method(design, panel, ws, program, panel.attrition["participants"])
-        except (EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
+        except ValueError as exc:  # EvaluationError, or a numerical failure while building the panel
             errors[pm.metric] = str(exc)
     return out, errors
 

@@ -63,7 +63,7 @@ from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
 from lopsnb.evaluation.levels import wilson_ci
 from lopsnb.io.rules import is_dropped
-from lopsnb.report.plots import PALETTE, new_ax
+from lopsnb.options import OperationsPlot, validate_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from lopsnb.evaluation.culture import ScorecardResult
@@ -91,7 +91,7 @@ PART_LABELS: dict[str, str] = {
 OPEN_STATUSES: tuple[str, ...] = ("new", "approved", "in_progress")
 #: Evidence grades of lopsnb.evaluation plus the class of programs without one.
 GRADE_CLASSES: tuple[str, ...] = ("strong", "moderate", "weak", "insufficient", "not evaluated")
-PlotKind = Literal["backlog", "cycle", "spend"]
+PlotKind = OperationsPlot
 #: Usual priority words, most urgent first (others follow alphabetically).
 _PRIORITY_ORDER: tuple[str, ...] = ("critical", "urgent", "high", "medium", "low")
 
@@ -175,40 +175,10 @@ class OperationsResult(ResultMixin):
 
     def plot(self, ax: Any = None, *, kind: PlotKind = "backlog") -> Any:
         """Backlog over time (``kind="backlog"``), cycle time by priority (``"cycle"``) or spend by evidence grade (``"spend"``)."""
-        if kind not in get_args(PlotKind):
-            raise EvaluationError(f"kind must be one of {', '.join(get_args(PlotKind))}; got {kind!r}")
-        ax = new_ax(ax)
-        empty = {"backlog": self.backlog, "cycle": self.cycle, "spend": self.spend}[kind]
-        if empty is None or len(empty) == 0 or (kind == "spend" and float(self.spend["spend"].sum()) == 0):
-            ax.text(0.5, 0.5, "Not measured", ha="center", va="center", transform=ax.transAxes, color=PALETTE["neutral"])
-            ax.set_axis_off()
-            return ax
-        if kind == "backlog":
-            b = self.backlog
-            x = pd.to_datetime(b["month_end"])
-            ax.bar(x - pd.Timedelta(days=7), b["received"], width=12, color=PALETTE["comparison"], label="Received in month")
-            ax.bar(x + pd.Timedelta(days=7), b["delivered"], width=12, color=PALETTE["positive"], label="Delivered in month")
-            ax.plot(x, b["open"], marker="o", color=PALETTE["participants"], label="Open at month end")
-            ax.set_ylabel("Requests")
-            ax.legend(frameon=False, fontsize=8, loc="upper left")
-        elif kind == "cycle":
-            c = self.cycle[self.cycle["priority"] != "all"]
-            y = np.arange(len(c))
-            ax.barh(y, c["q3_days"] - c["q1_days"], left=c["q1_days"], color="#dbe7f0", height=0.5, label="Middle half (IQR)")
-            ax.plot(c["median_days"], y, "o", color=PALETTE["participants"], label="Median")
-            ax.set_yticks(y, [f"{p} (n={n})" for p, n in zip(c["priority"], c["delivered"], strict=True)], fontsize=8)
-            ax.set_xlabel("Days from request to delivery")
-            ax.legend(frameon=False, fontsize=8, loc="lower right")
-        else:
-            s = self.spend
-            colors = [PALETTE["positive"] if g == "strong" else PALETTE["comparison"] if g == "not evaluated" else PALETTE["participants"]
-                      for g in s["grade"]]
-            ax.barh(s["grade"][::-1], s["spend"][::-1], color=colors[::-1])
-            for yi, (sp, sh) in enumerate(zip(s["spend"][::-1], s["share"][::-1], strict=True)):
-                ax.text(sp, yi, f"  {sh:.0%}", va="center", fontsize=8)
-            ax.set_xlabel("Program spend (cost lines × prorate share)")
-        ax.spines[["top", "right"]].set_visible(False)
-        return ax
+        from lopsnb.report.figures import draw_operations_result
+
+        validate_option("kind", kind, OperationsPlot)
+        return draw_operations_result(self, ax, kind=kind)
 
 
 def recorded_spend(costs: pd.DataFrame | None) -> pd.Series:

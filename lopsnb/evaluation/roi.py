@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from scipy import stats
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
 from lopsnb.io.schemas import COST_CATEGORIES  # the data contract's reporting order (re-exported)
+from lopsnb.options import Direction, Transform, validate_option
 
 __all__ = [
     "PRINCIPLES",
@@ -65,8 +66,6 @@ PRINCIPLES: dict[str, str] = {
 
 ZERO_COST_NOTE = "ROI undefined: zero total cost"
 
-Direction = Literal["increase", "decrease"]
-Transform = Literal["none", "log"]
 _DIRECTIONS: tuple[str, ...] = ("increase", "decrease")
 _TRANSFORMS: tuple[str, ...] = ("none", "log")
 
@@ -400,22 +399,9 @@ class EstimatesAdjustment(ResultMixin):
 
     def plot(self, ax: Any = None) -> Any:
         """Plot the respondents' adjusted values with the GP8 fence; return the Axes."""
-        import matplotlib.pyplot as plt
+        from lopsnb.report.figures import draw_estimates_adjustment
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3))
-        vals = self.adjusted["adjusted"].to_numpy(dtype=float)
-        excl = self.adjusted["excluded"].to_numpy(dtype=bool)
-        y = np.zeros(len(vals))
-        ax.scatter(vals[~excl], y[~excl], label="used", alpha=0.7)
-        ax.scatter(vals[excl], y[excl], marker="x", color="crimson", label="excluded (GP8)")
-        if math.isfinite(self.fence):
-            ax.axvline(self.fence, color="crimson", linestyle="--", linewidth=1, label="Q3 + 3·IQR")
-        ax.set_yticks([])
-        ax.set_xlabel("adjusted improvement (units per period)")
-        ax.set_title(self.title)
-        ax.legend(loc="best", fontsize="small")
-        return ax
+        return draw_estimates_adjustment(self, ax)
 
 
 def adjust_estimates(estimates: pd.DataFrame, *, participants: int, level: float = 0.95) -> EstimatesAdjustment:
@@ -637,6 +623,7 @@ class RoiResult(ResultMixin):
     audit: list[AuditEntry] = field(default_factory=list)
 
     title: ClassVar[str] = "Phillips ROI (Level 5)"
+    zero_cost_note: ClassVar[str] = ZERO_COST_NOTE  # read by lopsnb.report.figures
 
     def to_frame(self) -> pd.DataFrame:
         """Return tidy ``metric``/``value``/``unit`` rows (BCR is labelled a ratio, not ROI)."""
@@ -686,59 +673,15 @@ class RoiResult(ResultMixin):
 
     def plot(self, ax: Any = None) -> Any:
         """Waterfall: benefits, minus each cost category, down to net benefit; return the Axes."""
-        import matplotlib.pyplot as plt
+        from lopsnb.report.figures import draw_roi_result
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 4))
-        labels = ["benefits"]
-        bottoms = [0.0]
-        heights = [self.benefits]
-        colors = ["seagreen"]
-        running = self.benefits
-        for cat, amount in zip(self.costs_by_category["category"], self.costs_by_category["amount"], strict=True):
-            running_next = running - float(amount)
-            labels.append(str(cat))
-            bottoms.append(running_next)
-            heights.append(float(amount))
-            colors.append("indianred")
-            running = running_next
-        labels.append("net benefit")
-        bottoms.append(0.0)
-        heights.append(self.net_benefit)
-        colors.append("steelblue")
-        x = np.arange(len(labels))
-        ax.bar(x, heights, bottom=bottoms, color=colors, edgecolor="black", linewidth=0.5)
-        ax.axhline(0.0, color="black", linewidth=0.8)
-        ax.set_xticks(x)
-        ax.set_xticklabels(labels, rotation=45, ha="right")
-        ax.set_ylabel("money")
-        roi_text = ZERO_COST_NOTE if self.roi_pct is None else f"ROI {self.roi_pct:,.1f}%"
-        ax.set_title(f"Benefits vs fully-loaded costs ({roi_text})")
-        return ax
+        return draw_roi_result(self, ax)
 
     def plot_tornado(self, ax: Any = None) -> Any:
         """Tornado chart of the one-way sensitivity of ROI %; return the Axes."""
-        import matplotlib.pyplot as plt
+        from lopsnb.report.figures import draw_roi_result_tornado
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
-        if self.roi_pct is None:
-            ax.text(0.5, 0.5, ZERO_COST_NOTE, ha="center", va="center", transform=ax.transAxes)
-            ax.set_axis_off()
-            return ax
-        frame = self.tornado.iloc[::-1]  # largest swing on top
-        y = np.arange(len(frame))
-        lo = frame[["roi_low", "roi_high"]].min(axis=1).to_numpy(dtype=float)
-        hi = frame[["roi_low", "roi_high"]].max(axis=1).to_numpy(dtype=float)
-        ax.barh(y, hi - lo, left=lo, color="steelblue", edgecolor="black", linewidth=0.5)
-        ax.axvline(self.roi_pct, color="black", linestyle="--", linewidth=1, label=f"ROI {self.roi_pct:,.1f}%")
-        ax.axvline(0.0, color="grey", linewidth=0.8)
-        ax.set_yticks(y)
-        ax.set_yticklabels(frame["factor"].tolist())
-        ax.set_xlabel("ROI (%)")
-        ax.set_title("One-way sensitivity of ROI")
-        ax.legend(loc="best", fontsize="small")
-        return ax
+        return draw_roi_result_tornado(self, ax)
 
 
 def _cost_frame(costs: pd.DataFrame) -> pd.DataFrame:
@@ -837,10 +780,8 @@ def phillips_roi(
     ±20%), costs ±20%, participants counted ±10%, horizon ±20%.
     """
     # ---- validation ------------------------------------------------------ #
-    if direction not in _DIRECTIONS:
-        raise EvaluationError(f"direction must be one of {list(_DIRECTIONS)}, got {direction!r}")
-    if transform not in _TRANSFORMS:
-        raise EvaluationError(f"transform must be one of {list(_TRANSFORMS)}, got {transform!r}")
+    validate_option("direction", direction, Direction)
+    validate_option("transform", transform, Transform)
     if not isinstance(isolation_method, str) or not isolation_method.strip():
         raise EvaluationError(
             "isolation_method is required (GP5): ROI is never reported without the method that isolated the effect"

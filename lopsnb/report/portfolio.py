@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
-__all__ = ["recommend", "portfolio_frame", "render_index", "COLUMNS", "EXPORT_COLUMNS", "ACTIONS"]
+__all__ = ["recommend", "portfolio_frame", "portfolio_table", "render_index", "COLUMNS", "EXPORT_COLUMNS", "ACTIONS"]
 
 #: Recommendation actions in display order ("—": no report).
 ACTIONS: tuple[str, ...] = ("scale", "sustain", "fix", "retire", "—")
@@ -425,3 +425,18 @@ def render_index(
         pages=list(pages),
     )
 
+
+def portfolio_table(results: Mapping[str, dict[str, Any] | None], statuses: Mapping[str, dict[str, Any]],
+                    spend: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`portfolio_frame` plus ``spend`` (fully-loaded costs, :func:`lopsnb.evaluation.plan.program_spend`).
+
+    ``spend`` is known even for programs whose ROI is not (``costs`` of the
+    portfolio frame comes from the ROI section and is then missing).
+    """
+    frame = portfolio_frame(results, statuses)
+    if spend is not None:
+        frame = frame.merge(spend[["program_id", "costs"]].rename(columns={"costs": "spend"}), on="program_id", how="left")
+        frame["spend"] = frame["spend"].fillna(frame["costs"])
+    else:
+        frame["spend"] = frame["costs"]
+    return frame
