@@ -19,14 +19,15 @@ from pydantic import ValidationError as PydanticValidationError
 
 from lopsnb.errors import DataError, Problem, ProgramConfigError, SourceError, ValidationError
 from lopsnb.io.model import Workspace
+from lopsnb.io.problems import pydantic_problems
 from lopsnb.io.programs import Program, load_program
 from lopsnb.io.readers import find_table_file, read_file, read_sql
 from lopsnb.io.schemas import TABLES, ParsedTable
 from lopsnb.io.validate import parse_and_validate, problems_for_rows
+from lopsnb.options import OnProgramError
 
 __all__ = ["Workspace", "load_workspace", "WorkspaceConfig"]
 
-OnProgramError = Literal["raise", "collect"]
 
 
 class _Strict(BaseModel):
@@ -74,13 +75,7 @@ def _read_config(folder: Path) -> WorkspaceConfig:
     try:
         return WorkspaceConfig.model_validate(data)
     except PydanticValidationError as exc:
-        raise ValidationError(
-            [
-                Problem(label, None, ".".join(map(str, e["loc"])), repr(e.get("input")), e["msg"])
-                for e in exc.errors()
-            ],
-            summary=f"invalid {label}",
-        ) from None
+        raise ValidationError(pydantic_problems(exc, label), summary=f"invalid {label}") from None
 
 
 def _resolve_url(url: str, folder: Path) -> str:
