@@ -280,3 +280,20 @@ def test_an_upward_import_is_found(tmp_path: Path, text: str, bad: bool) -> None
         "report/figures.py": "",
     })
     assert bool(upward_imports(import_edges(root))) is bad
+
+
+def test_evaluation_result_dataclasses_are_keyword_only() -> None:
+    import dataclasses
+    import importlib
+
+    # A two-field (principle, action) record, not a result: its order is its meaning.
+    records = {"lopsnb.evaluation.roi.AuditEntry"}
+    positional = []
+    for module in module_files():
+        if stage_of(module) != "evaluation":
+            continue
+        mod = importlib.import_module(module)
+        for name, obj in vars(mod).items():
+            if isinstance(obj, type) and obj.__module__ == module and dataclasses.is_dataclass(obj) and f"{module}.{name}" not in records:
+                positional += [f"{module}.{name}.{f.name}" for f in dataclasses.fields(obj) if f.init and not f.kw_only]
+    assert positional == []

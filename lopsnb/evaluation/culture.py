@@ -178,7 +178,7 @@ def welch_gap(first: Any, second: Any) -> tuple[float, float, float, float, floa
     return (diff, diff - half, diff + half, df, p)
 
 
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class ScorecardResult(ResultMixin):
     """Learning-culture scorecards for one quarter, with gaps, trend and actions.
 
@@ -439,7 +439,7 @@ def scorecard_summary(
     gaps = gap_trend[gap_trend["period"] == period].reset_index(drop=True)
     prev = periods[periods.index(period) - 1] if periods.index(period) > 0 else None
     actions = _actions(categories, gaps, trend, prev, n_actions)
-    return ScorecardResult(True, period, periods, categories, gaps, trend, gap_trend, index, actions, mgs)
+    return ScorecardResult(measured=True, period=period, periods=periods, categories=categories, gaps=gaps, trend=trend, gap_trend=gap_trend, index=index, actions=actions, min_group_size=mgs)
 
 
 def _fill_missing_groups(trend: pd.DataFrame) -> pd.DataFrame:

@@ -56,7 +56,7 @@ __all__ = ["ImpactResult", "ProgramEvaluation", "evaluate"]
 SCHEMA_VERSION = 1
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ImpactResult(ResultMixin):
     """Level 4: the program's isolated effect on its outcome, by every method asked for.
 
@@ -159,7 +159,7 @@ class ImpactResult(ResultMixin):
         return plot_trend(self.series, launch=self.launch, unit=self.unit, outcome=self.outcome, ax=ax)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ProgramEvaluation(ResultMixin):
     """The full chain of evidence of one program (Levels 0–5).
 
@@ -302,18 +302,18 @@ def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
         window=tuple(ev.followup.offset),  # type: ignore[union-attr, arg-type]
     )
     est = Estimate(
-        "did",
-        float(res.estimate),
-        float(res.std_error),
-        float(res.ci_low),
-        float(res.ci_high),
-        float(res.p_value),
-        int(res.n_treated),
-        int(res.n_comparison),
-        "strong",
-        ASSUMPTIONS["did_staggered"],
-        ev.transform,
-        {"estimator": "Callaway-Sant'Anna group-time ATT", "control_group": control, "window": list(ev.followup.offset), "n_cohorts": int(res.n_cohorts)},  # type: ignore[union-attr]
+        method="did",
+        estimate=float(res.estimate),
+        std_error=float(res.std_error),
+        ci_low=float(res.ci_low),
+        ci_high=float(res.ci_high),
+        p_value=float(res.p_value),
+        n_treated=int(res.n_treated),
+        n_comparison=int(res.n_comparison),
+        strength="strong",
+        assumptions=ASSUMPTIONS["did_staggered"],
+        transform=ev.transform,
+        details={"estimator": "Callaway-Sant'Anna group-time ATT", "control_group": control, "window": list(ev.followup.offset), "n_cohorts": int(res.n_cohorts)},  # type: ignore[union-attr]
     )
     return est, res
 
@@ -472,8 +472,8 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
         event_study, pre_trend = _event_study_twfe(panel)
     unit = program.chain.business_metric.unit if program.outcome == program.chain.business_metric.metric else None
     result = ImpactResult(
-        program.outcome, unit, program.direction, program.evaluation.entity, program.evaluation.transform,
-        program.evaluation.design, estimates, failures, balance, pre_trend, event_study, series, attrition, notes, staggered, program.launch,
+        outcome=program.outcome, unit=unit, direction=program.direction, entity=program.evaluation.entity, transform=program.evaluation.transform,
+        primary_method=program.evaluation.design, estimates=estimates, failures=failures, balance=balance, pre_trend=pre_trend, event_study=event_study, series=series, attrition=attrition, notes=notes, staggered=staggered, launch=program.launch,
     )
     return result, None, panel
 
@@ -676,5 +676,5 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     )
     chain = _chain(prog, inputs, reaction, learning, behavior, impact, performance, perf_errors, roi, roi_reason)
     final_audit = list(roi.audit) if roi is not None else audit
-    return ProgramEvaluation(prog, inputs, reaction, learning, behavior, impact, impact_error, evidence, roi, roi_reason, chain,
-                             final_audit, ws.data_as_of, ws.name or ws.path.name, performance)
+    return ProgramEvaluation(program=prog, inputs=inputs, reaction=reaction, learning=learning, behavior=behavior, impact=impact, impact_error=impact_error, evidence=evidence, roi=roi, roi_reason=roi_reason, chain=chain,
+                             audit=final_audit, data_as_of=ws.data_as_of, workspace_name=ws.name or ws.path.name, performance=performance)

@@ -267,7 +267,7 @@ def _fmt(value: Any) -> str:
 # --------------------------------------------------------------------------
 # Level 0 — inputs
 # --------------------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class InputsResult(_LevelResult):
     """Level 0 (inputs / reach) of one program.
 
@@ -432,7 +432,7 @@ _ITEM_COLS = [
 ]
 
 
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class ReactionResult(_LevelResult):
     """Level 1 (reaction) of one program.
 
@@ -614,7 +614,7 @@ def reaction_summary(
 # --------------------------------------------------------------------------
 # Level 2 — learning
 # --------------------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class LearningResult(_LevelResult):
     """Level 2 (learning) of one program: pre/post assessment statistics.
 
@@ -883,7 +883,7 @@ _CHANGE_COLS = [
 ]
 
 
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class BehaviorResult(_LevelResult):
     """Level 3 (behaviour / application) of one program.
 

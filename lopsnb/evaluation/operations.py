@@ -102,7 +102,7 @@ _CYCLE_COLS = ["priority", "delivered", "median_days", "q1_days", "q3_days", "me
 _SPEND_COLS = ["grade", "programs", "spend", "share"]
 
 
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class OperationsResult(ResultMixin):
     """L&D operations scorecard.
 
@@ -345,7 +345,7 @@ def operations_summary(
     rows.append(_completion_row(enrollments))
     metrics = pd.DataFrame(rows, columns=_METRIC_COLS)
     metrics["n"] = metrics["n"].astype("int64")
-    return OperationsResult(measured, metrics, backlog, cycle, spend, as_of_ts, len(req), undated)
+    return OperationsResult(measured=measured, metrics=metrics, backlog=backlog, cycle=cycle, spend=spend, as_of=as_of_ts, requests=len(req), undated_closed=undated)
 
 
 def _backlog(requested: pd.Series, placed: pd.Series, close: pd.Series, delivered: pd.Series, closed_on: pd.Series,

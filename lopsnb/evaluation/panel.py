@@ -46,7 +46,7 @@ def period_index(dates: pd.Series, frequency: str) -> pd.Series:
     raise EvaluationError(f"unknown frequency {frequency!r}; expected month, quarter or week")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ImpactPanel:
     """The outcome panel of one program and the facts needed to evaluate it.
 
@@ -244,5 +244,5 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
     missing = len(treated_ids) - len(tr)
     if missing > 0:
         notes.append(f"{missing} participating entit{'y has' if missing == 1 else 'ies have'} no {metric} data")
-    return ImpactPanel(program, obs.reset_index(drop=True), entities, relative, attrition, notes, parts)
+    return ImpactPanel(program=program, obs=obs.reset_index(drop=True), entities=entities, relative=relative, attrition=attrition, notes=notes, participants=parts)
 

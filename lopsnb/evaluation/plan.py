@@ -236,7 +236,7 @@ def forecast_roi(
 
 
 # --------------------------------------------------------------------------- KPI variance
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class KpiVariance(ResultMixin):
     """Variance components of a KPI's history, the inputs of a power calculation.
 

@@ -315,7 +315,7 @@ def fully_loaded_costs(
 # --------------------------------------------------------------------------- #
 # Participant estimates (Phillips isolation by estimation)
 # --------------------------------------------------------------------------- #
-@dataclass(frozen=True, eq=False)
+@dataclass(kw_only=True, frozen=True, eq=False)
 class EstimatesAdjustment(ResultMixin):
     """Participant estimates adjusted the Phillips way.
 
@@ -559,7 +559,7 @@ def _none_if_nan(value: float | None) -> float | None:
     return v if math.isfinite(v) else None
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(kw_only=True, frozen=True, eq=False)
 class RoiResult(ResultMixin):
     """Phillips ROI of one program.
 

@@ -69,7 +69,7 @@ _EVENT_COLUMNS = [
 ]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class StaggeredDiD(ResultMixin):
     """Result of :func:`callaway_santanna`.
 
