@@ -297,3 +297,16 @@ def test_evaluation_result_dataclasses_are_keyword_only() -> None:
             if isinstance(obj, type) and obj.__module__ == module and dataclasses.is_dataclass(obj) and f"{module}.{name}" not in records:
                 positional += [f"{module}.{name}.{f.name}" for f in dataclasses.fields(obj) if f.init and not f.kw_only]
     assert positional == []
+
+
+@pytest.mark.parametrize("module", ["lopsnb.evaluation.roi", "lopsnb.report.page", "lopsnb.evaluation.every", "lopsnb.io.rules"])
+def test_functions_are_short_enough_to_read_at_once(module: str) -> None:
+    tree = ast.parse(module_files()[module].read_text(encoding="utf-8"))
+    long = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body[1:] if ast.get_docstring(node) else node.body
+            lines = body[-1].end_lineno - body[0].lineno + 1 if body else 0
+            if lines > 80:
+                long.append(f"{node.name}: {lines} lines")
+    assert long == []

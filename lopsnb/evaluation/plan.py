@@ -39,6 +39,7 @@ from lopsnb._result import ResultMixin
 from lopsnb.errors import EvaluationError, InsufficientDataError
 from lopsnb.evaluation.costs import program_costs
 from lopsnb.evaluation.panel import period_index
+from lopsnb.evaluation.roi import annual_benefits, break_even_gain
 from lopsnb.evaluation.roi import bcr as _bcr
 from lopsnb.evaluation.roi import payback_months as _payback
 from lopsnb.evaluation.roi import roi_pct as _roi_pct
@@ -130,10 +131,8 @@ def break_even_effect(
     ppy = _num(periods_per_year, "periods_per_year", low=0, strict_low=True)
     h = _num(horizon_years, "horizon_years", low=0, strict_low=True)
     target = _num(target_roi_pct, "target_roi_pct", low=-100)
-    factor = v * ppy * n * h
-    if factor == 0:
-        return None
-    return sign * c * (1 + target / 100) / factor
+    gain = break_even_gain(c, v, ppy, n, h, target_roi_pct=target)
+    return None if gain is None else sign * gain
 
 
 def forecast_roi(
@@ -222,7 +221,7 @@ def forecast_roi(
             value = v_hi if gain >= 0 else v_lo
         else:
             value = v
-        annual = gain * value * ppy * n
+        annual = annual_benefits(gain, value, ppy, n)
         benefits = annual * h
         r, b, p = _roi_pct(benefits, c), _bcr(benefits, c), (_payback(annual, c) if c > 0 else None)
         rows.append({
