@@ -193,6 +193,78 @@ def _by_category(amounts: dict[str, float]) -> pd.DataFrame:
     return pd.DataFrame({"category": pd.Series(cats, dtype="str"), "amount": amount, "share": share})
 
 
+def _cost_lines(costs: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, int]:
+    """Checked cost lines of one program: category, amount, amount × prorate share, number prorated."""
+    what = "costs"
+    _require_columns(costs, ["category", "amount"], what)
+    if "program_id" in costs.columns:
+        programs = costs["program_id"].dropna().unique()
+        if len(programs) > 1:
+            raise EvaluationError(
+                f"costs must hold ONE program's rows; found {len(programs)} programs: {sorted(map(str, programs))}"
+            )
+    category = costs["category"].astype("str").str.strip()
+    unknown = sorted(set(category[~category.isin(COST_CATEGORIES)]))
+    if unknown:
+        raise EvaluationError(f"costs: unknown category {unknown}; expected one of {list(COST_CATEGORIES)}")
+    amount = _numeric(costs["amount"], "amount", what)
+    if amount.isna().any():
+        raise EvaluationError(f"costs: {int(amount.isna().sum())} row(s) have a missing amount")
+    if (amount < 0).any():
+        raise EvaluationError(f"costs: amounts must be >= 0; found {amount[amount < 0].tolist()}")
+    if "prorate_share" in costs.columns:
+        share = _numeric(costs["prorate_share"], "prorate_share", what)
+    else:
+        share = pd.Series(np.nan, index=costs.index, dtype="float64")
+    out_of_range = share.notna() & ((share < 0) | (share > 1))
+    if out_of_range.any():
+        raise EvaluationError(f"costs: prorate_share must be in [0, 1]; found {share[out_of_range].tolist()}")
+    prorated = int((share.notna() & (share < 1)).sum())
+    # A blank share means the whole cost belongs to this program (contract default).
+    loaded = amount * share.fillna(1.0)
+
+    return category, amount, loaded, prorated
+
+
+def _participant_time(amounts: dict[str, float], participant_hours: pd.DataFrame | None) -> list[AuditEntry]:
+    """Add participant time (hours × hourly cost) to ``amounts`` unless a cost line already holds it."""
+    audit: list[AuditEntry] = []
+    if "participant_time" in amounts:
+        if participant_hours is not None:
+            audit.append(
+                AuditEntry(
+                    "GP10",
+                    "participant_hours ignored: a participant_time cost line exists (time not counted twice)",
+                )
+            )
+    elif participant_hours is not None:
+        _require_columns(participant_hours, ["hours", "hourly_cost"], "participant_hours")
+        hours = _numeric(participant_hours["hours"], "hours", "participant_hours")
+        rate = _numeric(participant_hours["hourly_cost"], "hourly_cost", "participant_hours")
+        if (hours < 0).any() or (rate < 0).any():
+            raise EvaluationError("participant_hours: hours and hourly_cost must be >= 0")
+        missing_rate = int(rate.isna().sum())
+        missing_hours = int((hours.isna() & rate.notna()).sum())
+        usable = hours.notna() & rate.notna()
+        time_cost = float((hours[usable] * rate[usable]).sum())
+        amounts["participant_time"] = time_cost
+        action = (
+            f"participant time added: {float(hours[usable].sum()):,.2f} hours x hourly_cost = "
+            f"{time_cost:,.2f} over {int(usable.sum())} row(s)"
+        )
+        if missing_rate:
+            action += f"; {missing_rate} row(s) without hourly_cost left out (costs understated)"
+        if missing_hours:
+            action += f"; {missing_hours} row(s) without hours left out (costs understated)"
+        audit.append(AuditEntry("GP10", action))
+    else:
+        audit.append(
+            AuditEntry("GP10", "no participant time costed (no participant_time line, no hours): costs understated")
+        )
+
+    return audit
+
+
 def fully_loaded_costs(
     costs: pd.DataFrame, *, participant_hours: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, list[AuditEntry]]:
@@ -228,34 +300,7 @@ def fully_loaded_costs(
         Unknown categories, negative or non-numeric amounts, prorate shares
         outside [0, 1], several programs in ``costs``, negative hours/costs.
     """
-    what = "costs"
-    _require_columns(costs, ["category", "amount"], what)
-    if "program_id" in costs.columns:
-        programs = costs["program_id"].dropna().unique()
-        if len(programs) > 1:
-            raise EvaluationError(
-                f"costs must hold ONE program's rows; found {len(programs)} programs: {sorted(map(str, programs))}"
-            )
-    category = costs["category"].astype("str").str.strip()
-    unknown = sorted(set(category[~category.isin(COST_CATEGORIES)]))
-    if unknown:
-        raise EvaluationError(f"costs: unknown category {unknown}; expected one of {list(COST_CATEGORIES)}")
-    amount = _numeric(costs["amount"], "amount", what)
-    if amount.isna().any():
-        raise EvaluationError(f"costs: {int(amount.isna().sum())} row(s) have a missing amount")
-    if (amount < 0).any():
-        raise EvaluationError(f"costs: amounts must be >= 0; found {amount[amount < 0].tolist()}")
-    if "prorate_share" in costs.columns:
-        share = _numeric(costs["prorate_share"], "prorate_share", what)
-    else:
-        share = pd.Series(np.nan, index=costs.index, dtype="float64")
-    out_of_range = share.notna() & ((share < 0) | (share > 1))
-    if out_of_range.any():
-        raise EvaluationError(f"costs: prorate_share must be in [0, 1]; found {share[out_of_range].tolist()}")
-    prorated = int((share.notna() & (share < 1)).sum())
-    # A blank share means the whole cost belongs to this program (contract default).
-    loaded = amount * share.fillna(1.0)
-
+    category, amount, loaded, prorated = _cost_lines(costs)
     amounts: dict[str, float] = {}
     for cat, value in zip(category, loaded, strict=True):
         amounts[cat] = amounts.get(cat, 0.0) + float(value)
@@ -270,39 +315,7 @@ def fully_loaded_costs(
             )
         )
 
-    if "participant_time" in amounts:
-        if participant_hours is not None:
-            audit.append(
-                AuditEntry(
-                    "GP10",
-                    "participant_hours ignored: a participant_time cost line exists (time not counted twice)",
-                )
-            )
-    elif participant_hours is not None:
-        _require_columns(participant_hours, ["hours", "hourly_cost"], "participant_hours")
-        hours = _numeric(participant_hours["hours"], "hours", "participant_hours")
-        rate = _numeric(participant_hours["hourly_cost"], "hourly_cost", "participant_hours")
-        if (hours < 0).any() or (rate < 0).any():
-            raise EvaluationError("participant_hours: hours and hourly_cost must be >= 0")
-        missing_rate = int(rate.isna().sum())
-        missing_hours = int((hours.isna() & rate.notna()).sum())
-        usable = hours.notna() & rate.notna()
-        time_cost = float((hours[usable] * rate[usable]).sum())
-        amounts["participant_time"] = time_cost
-        action = (
-            f"participant time added: {float(hours[usable].sum()):,.2f} hours x hourly_cost = "
-            f"{time_cost:,.2f} over {int(usable.sum())} row(s)"
-        )
-        if missing_rate:
-            action += f"; {missing_rate} row(s) without hourly_cost left out (costs understated)"
-        if missing_hours:
-            action += f"; {missing_hours} row(s) without hours left out (costs understated)"
-        audit.append(AuditEntry("GP10", action))
-    else:
-        audit.append(
-            AuditEntry("GP10", "no participant time costed (no participant_time line, no hours): costs understated")
-        )
-
+    audit += _participant_time(amounts, participant_hours)
     frame = _by_category(amounts)
     audit.append(
         AuditEntry(
