@@ -419,6 +419,43 @@ class EstimatesAdjustment(ResultMixin):
         return draw_estimates_adjustment(self, ax)
 
 
+def _checked_estimates(estimates: pd.DataFrame, participants: Any, level: float) -> tuple[int, pd.Series, pd.Series, pd.Series]:
+    """Validate the inputs of :func:`adjust_estimates`: participants, improvement, attribution, confidence."""
+    what = "estimates"
+    _require_columns(estimates, ["improvement", "attribution", "confidence"], what)
+    if isinstance(participants, bool) or not isinstance(participants, (int, np.integer)):
+        raise EvaluationError(f"participants must be an integer, got {participants!r}")
+    n = int(participants)
+    if n < 1:
+        raise EvaluationError(f"participants must be >= 1, got {n}")
+    if not 0 < level < 1:
+        raise EvaluationError(f"level must be in (0, 1), got {level!r}")
+    for col in ("metric", "program_id"):
+        if col in estimates.columns:
+            distinct = estimates[col].dropna().unique()
+            if len(distinct) > 1:
+                raise EvaluationError(
+                    f"estimates must hold ONE {col}; found {sorted(map(str, distinct))} — adjust each separately"
+                )
+    if "person_id" in estimates.columns:
+        dup = estimates["person_id"][estimates["person_id"].duplicated()]
+        if len(dup):
+            raise EvaluationError(f"estimates: person_id must be unique; duplicated {sorted(map(str, set(dup)))}")
+
+    improvement = _numeric(estimates["improvement"], "improvement", what)
+    attribution = _numeric(estimates["attribution"], "attribution", what)
+    confidence = _numeric(estimates["confidence"], "confidence", what)
+    for name, s in (("improvement", improvement), ("attribution", attribution), ("confidence", confidence)):
+        if s.isna().any():
+            raise EvaluationError(f"estimates: {int(s.isna().sum())} row(s) have a missing {name}")
+        if not np.isfinite(s.to_numpy()).all():
+            raise EvaluationError(f"estimates: {name} must be finite")
+    for name, s in (("attribution", attribution), ("confidence", confidence)):
+        if ((s < 0) | (s > 1)).any():
+            raise EvaluationError(f"estimates: {name} must be in [0, 1]; found {s[(s < 0) | (s > 1)].tolist()}")
+    return n, improvement, attribution, confidence
+
+
 def adjust_estimates(estimates: pd.DataFrame, *, participants: int, level: float = 0.95) -> EstimatesAdjustment:
     """Adjust participant estimates of improvement (Phillips isolation by estimation).
 
@@ -455,38 +492,7 @@ def adjust_estimates(estimates: pd.DataFrame, *, participants: int, level: float
         Missing columns or values, shares outside [0, 1], duplicate persons,
         several metrics/programs, more respondents than participants.
     """
-    what = "estimates"
-    _require_columns(estimates, ["improvement", "attribution", "confidence"], what)
-    if isinstance(participants, bool) or not isinstance(participants, (int, np.integer)):
-        raise EvaluationError(f"participants must be an integer, got {participants!r}")
-    n = int(participants)
-    if n < 1:
-        raise EvaluationError(f"participants must be >= 1, got {n}")
-    if not 0 < level < 1:
-        raise EvaluationError(f"level must be in (0, 1), got {level!r}")
-    for col in ("metric", "program_id"):
-        if col in estimates.columns:
-            distinct = estimates[col].dropna().unique()
-            if len(distinct) > 1:
-                raise EvaluationError(
-                    f"estimates must hold ONE {col}; found {sorted(map(str, distinct))} — adjust each separately"
-                )
-    if "person_id" in estimates.columns:
-        dup = estimates["person_id"][estimates["person_id"].duplicated()]
-        if len(dup):
-            raise EvaluationError(f"estimates: person_id must be unique; duplicated {sorted(map(str, set(dup)))}")
-
-    improvement = _numeric(estimates["improvement"], "improvement", what)
-    attribution = _numeric(estimates["attribution"], "attribution", what)
-    confidence = _numeric(estimates["confidence"], "confidence", what)
-    for name, s in (("improvement", improvement), ("attribution", attribution), ("confidence", confidence)):
-        if s.isna().any():
-            raise EvaluationError(f"estimates: {int(s.isna().sum())} row(s) have a missing {name}")
-        if not np.isfinite(s.to_numpy()).all():
-            raise EvaluationError(f"estimates: {name} must be finite")
-    for name, s in (("attribution", attribution), ("confidence", confidence)):
-        if ((s < 0) | (s > 1)).any():
-            raise EvaluationError(f"estimates: {name} must be in [0, 1]; found {s[(s < 0) | (s > 1)].tolist()}")
+    n, improvement, attribution, confidence = _checked_estimates(estimates, participants, level)
 
     r = len(estimates)
     if r > n:
