@@ -16,6 +16,7 @@ from lopsnb.errors import (
     LopsnbError,
     ProgramConfigError,
     SourceError,
+    UnknownProgramError,
     ValidationError,
 )
 from lopsnb.io import Program, Workspace, load_program, load_workspace
@@ -31,6 +32,7 @@ __all__ = [
     "ProgramConfigError",
     "ProgramEvaluation",
     "SourceError",
+    "UnknownProgramError",
     "ValidationError",
     "Workspace",
     "evaluate",

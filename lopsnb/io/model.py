@@ -82,7 +82,7 @@ class Workspace:
         raise AttributeError(name)
 
     def program(self, program_id: str) -> Program:
-        """The program ``program_id``; raises KeyError naming the known ids."""
+        """The program ``program_id``; raises :class:`~lopsnb.errors.UnknownProgramError` (a ``KeyError``) naming the known ids."""
         try:
             return self.programs[program_id]
         except KeyError:
