@@ -7,7 +7,7 @@ ROI, :func:`run_batch` renders reports for every program.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from lopsnb._version import __version__
 
 from lopsnb.errors import (
     DataError,
@@ -16,6 +16,7 @@ from lopsnb.errors import (
     LopsnbError,
     ProgramConfigError,
     SourceError,
+    UnknownProgramError,
     ValidationError,
 )
 from lopsnb.io import Program, Workspace, load_program, load_workspace
@@ -31,6 +32,7 @@ __all__ = [
     "ProgramConfigError",
     "ProgramEvaluation",
     "SourceError",
+    "UnknownProgramError",
     "ValidationError",
     "Workspace",
     "evaluate",

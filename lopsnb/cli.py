@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lopsnb import __version__
+from lopsnb._version import __version__
 from lopsnb.errors import LopsnbError, RunError
 
 __all__ = ["main", "build_parser", "SAMPLE_FOLDER"]

@@ -1,6 +1,28 @@
 """Exception hierarchy of lopsnb.
 
-Every error lopsnb raises on purpose derives from :class:`LopsnbError`.  Errors
+Every error lopsnb raises on purpose derives from :class:`LopsnbError`, and
+also from the builtin exception a Python caller would expect, so that one
+``except`` clause suffices:
+
+==========================  =====================================
+lopsnb error                also a
+==========================  =====================================
+:class:`DataError`          ``ValueError`` (bad input values)
+:class:`ValidationError`    ``ValueError`` (via DataError)
+:class:`SourceError`        ``ValueError`` (via DataError); not an
+                            ``OSError``: the operating-system error, when
+                            there is one, is its ``__cause__``
+:class:`UnknownProgramError` ``KeyError`` (a program id that is not there)
+:class:`EvaluationError`    ``ValueError`` (an evaluation that cannot be
+                            computed as configured, including a singular
+                            design matrix: ``numpy.linalg.LinAlgError``
+                            never escapes an estimator)
+:class:`RunError`           ``RuntimeError``
+==========================  =====================================
+
+Callers therefore catch ``LopsnbError`` (everything lopsnb raises on purpose)
+or the builtin, never a tuple such as ``(LopsnbError, KeyError, ValueError,
+LinAlgError)``.  Errors
 about input data carry structured :class:`Problem` records (file, row, column,
 what was found, what was expected) so that a user — or a test — can act on them
 without parsing the message.
@@ -22,6 +44,7 @@ __all__ = [
     "EvaluationError",
     "InsufficientDataError",
     "RunError",
+    "UnknownProgramError",
 ]
 
 #: How many problems a message lists before summarising the rest; the full
@@ -76,7 +99,7 @@ class LopsnbError(Exception):
     """Base class of every error lopsnb raises deliberately."""
 
 
-class DataError(LopsnbError):
+class DataError(LopsnbError, ValueError):
     """Input data is unusable; ``problems`` lists every problem found.
 
     Parameters
@@ -117,7 +140,7 @@ class ProgramConfigError(ValidationError):
     """A program YAML file does not follow the program schema."""
 
 
-class EvaluationError(LopsnbError):
+class EvaluationError(LopsnbError, ValueError):
     """An evaluation cannot be computed as configured (e.g. unknown metric)."""
 
 
@@ -125,5 +148,28 @@ class InsufficientDataError(EvaluationError):
     """Too little data for the requested estimator (e.g. empty comparison group)."""
 
 
-class RunError(LopsnbError):
+class RunError(LopsnbError, RuntimeError):
     """A batch run failed as a whole (bad arguments, unusable output folder)."""
+
+
+class UnknownProgramError(LopsnbError, KeyError):
+    """A program id that the workspace does not define.
+
+    Parameters
+    ----------
+    program_id : str
+        The id asked for.
+    where : object
+        The workspace folder (or another label) searched.
+    known : sequence of str
+        The program ids that do exist, listed in the message.
+    """
+
+    def __init__(self, program_id: str, where: object, known: Sequence[str]) -> None:
+        self.program_id = program_id
+        self.known = list(known)
+        super().__init__(f"no program {program_id!r} in {where}; programs: {', '.join(self.known) or '(none)'}")
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would repr() the message and add quotes.
+        return str(self.args[0])

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -54,7 +54,6 @@ from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, Problem, ValidationError
 from lopsnb.evaluation.levels import mean_t_ci
 from lopsnb.io.schemas import SCORECARD_CATEGORIES, SCORECARD_GROUPS
-from lopsnb.report.plots import PALETTE, new_ax
 
 __all__ = [
     "Band",
@@ -179,7 +178,7 @@ def welch_gap(first: Any, second: Any) -> tuple[float, float, float, float, floa
     return (diff, diff - half, diff + half, df, p)
 
 
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class ScorecardResult(ResultMixin):
     """Learning-culture scorecards for one quarter, with gaps, trend and actions.
 
@@ -229,6 +228,12 @@ class ScorecardResult(ResultMixin):
     actions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_ACTION_COLS))
     min_group_size: int = 5
 
+    # Read by the report stage's figures (lopsnb.report.figures), which must
+    # not import this module.
+    band_edges: ClassVar[tuple[float, float]] = BAND_EDGES
+    scorecard_labels: ClassVar[dict[str, str]] = SCORECARD_LABELS
+    category_labels: ClassVar[dict[str, str]] = CATEGORY_LABELS
+
     @property
     def title(self) -> str:  # type: ignore[override]
         return "Learning culture scorecards" + (f" ({self.period})" if self.period else "")
@@ -271,91 +276,23 @@ class ScorecardResult(ResultMixin):
 
     def plot(self, ax: Any = None, *, scorecard: str = "experience") -> Any:
         """Category means of one instrument by group with 95 % CIs and band shading."""
+        from lopsnb.report.figures import draw_scorecard_result
+
         if scorecard not in SCORECARD_CATEGORIES:
             raise EvaluationError(f"scorecard must be one of {', '.join(SCORECARD_CATEGORIES)}; got {scorecard!r}")
-        ax = new_ax(ax, figsize=(7.5, 4.2))
-        part = self.categories[self.categories["scorecard"] == scorecard]
-        if not self.measured or part.empty:
-            ax.text(0.5, 0.5, "Not measured", ha="center", va="center", transform=ax.transAxes, color=PALETTE["neutral"])
-            ax.set_axis_off()
-            return ax
-        _band_shading(ax, horizontal=False)
-        cats = list(dict.fromkeys(part["category"]))
-        y = np.arange(len(cats))
-        for off, (group, color) in zip((-0.2, 0.2), (("employee", PALETTE["participants"]), ("leader", PALETTE["highlight"])), strict=True):
-            g = part[part["group"] == group].set_index("category").reindex(cats)
-            ok = ~g["suppressed"].fillna(True).astype(bool).to_numpy()
-            err = np.vstack([g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]])[:, ok]
-            ax.errorbar(g["mean"].to_numpy()[ok], y[ok] + off, xerr=np.nan_to_num(err), fmt="o", color=color, capsize=2,
-                        label=group.capitalize() + "s")
-            for yi in y[~ok]:
-                ax.text(1.05, yi + off, f"{group}: suppressed (n < {self.min_group_size})", fontsize=7, va="center",
-                        color=PALETTE["neutral"])
-        ax.set_yticks(y, [CATEGORY_LABELS.get(c, c) for c in cats], fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlim(1, 5)
-        ax.set_xlabel("Mean score (1–5) with 95% CI")
-        ax.set_title(f"{SCORECARD_LABELS[scorecard]} — {self.period}", fontsize=10)
-        ax.legend(frameon=False, fontsize=8, loc="lower right")
-        ax.spines[["top", "right"]].set_visible(False)
-        return ax
+        return draw_scorecard_result(self, ax, scorecard=scorecard)
 
     def plot_gaps(self, ax: Any = None) -> Any:
         """Leader − employee gap per category with Welch 95 % CIs (suppressed gaps listed, not drawn)."""
-        ax = new_ax(ax, figsize=(7.5, 5))
-        g = self.gaps
-        if not self.measured or g.empty:
-            ax.text(0.5, 0.5, "Not measured", ha="center", va="center", transform=ax.transAxes, color=PALETTE["neutral"])
-            ax.set_axis_off()
-            return ax
-        y = np.arange(len(g))
-        ok = ~g["suppressed"].astype(bool).to_numpy()
-        colors = [PALETTE["highlight"] if lo > 0 or hi < 0 else PALETTE["comparison"] for lo, hi in zip(g["ci_low"], g["ci_high"], strict=True)]
-        for yi, show, (_, r), c in zip(y, ok, g.iterrows(), colors, strict=True):
-            if show:
-                ax.plot([r["ci_low"], r["ci_high"]], [yi, yi], color=c, linewidth=2)
-                ax.plot(r["gap"], yi, "o", color=c)
-            else:
-                ax.text(0.02, yi, "suppressed", fontsize=7, va="center", color=PALETTE["neutral"], transform=ax.get_yaxis_transform())
-        ax.axvline(0, color="#333", linewidth=0.8)
-        ax.set_yticks(y, [CATEGORY_LABELS.get(c, c) for c in g["category"]], fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlabel("Leader mean − employee mean (points, 95% Welch CI)")
-        ax.spines[["top", "right"]].set_visible(False)
-        return ax
+        from lopsnb.report.figures import draw_scorecard_result_gaps
+
+        return draw_scorecard_result_gaps(self, ax)
 
     def plot_trend(self, ax: Any = None) -> Any:
         """Instrument index per quarter for employees and leaders (suppressed quarters left out)."""
-        ax = new_ax(ax)
-        idx = self.index
-        if not self.measured or idx.empty:
-            ax.text(0.5, 0.5, "Not measured", ha="center", va="center", transform=ax.transAxes, color=PALETTE["neutral"])
-            ax.set_axis_off()
-            return ax
-        _band_shading(ax, horizontal=True)
-        x = {p: i for i, p in enumerate(self.periods)}
-        styles = {"experience": "-", "support": "--"}
-        colors = {"employee": PALETTE["participants"], "leader": PALETTE["highlight"]}
-        for (sc, group), part in idx[idx["group"] != "all"].groupby(["scorecard", "group"], sort=False):
-            part = part[~part["suppressed"].astype(bool)]
-            if part.empty:
-                continue
-            xs = part["period"].map(x).to_numpy()
-            ax.plot(xs, part["mean"], styles.get(sc, "-"), marker="o", color=colors[group],
-                    label=f"{SCORECARD_LABELS.get(sc, sc)} — {group}s")
-            ax.fill_between(xs, part["ci_low"], part["ci_high"], color=colors[group], alpha=0.08)
-        ax.set_xticks(range(len(self.periods)), self.periods)
-        ax.set_ylim(1, 5)
-        ax.set_ylabel("Index (mean of 1–5 scores)")
-        ax.legend(frameon=False, fontsize=7, loc="lower right")
-        ax.spines[["top", "right"]].set_visible(False)
-        return ax
+        from lopsnb.report.figures import draw_scorecard_result_trend
 
-
-def _band_shading(ax: Any, *, horizontal: bool) -> None:
-    spans = ((1, BAND_EDGES[0], "#fbeaea"), (BAND_EDGES[0], BAND_EDGES[1], "#fdf3e1"), (BAND_EDGES[1], 5, "#e8f4ec"))
-    for lo, hi, color in spans:
-        (ax.axhspan if horizontal else ax.axvspan)(lo, hi, color=color, zorder=0)
+        return draw_scorecard_result_trend(self, ax)
 
 
 def _check_pairs(frame: pd.DataFrame, file: str) -> None:
@@ -502,7 +439,7 @@ def scorecard_summary(
     gaps = gap_trend[gap_trend["period"] == period].reset_index(drop=True)
     prev = periods[periods.index(period) - 1] if periods.index(period) > 0 else None
     actions = _actions(categories, gaps, trend, prev, n_actions)
-    return ScorecardResult(True, period, periods, categories, gaps, trend, gap_trend, index, actions, mgs)
+    return ScorecardResult(measured=True, period=period, periods=periods, categories=categories, gaps=gaps, trend=trend, gap_trend=gap_trend, index=index, actions=actions, min_group_size=mgs)
 
 
 def _fill_missing_groups(trend: pd.DataFrame) -> pd.DataFrame:

@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lopsnb import __version__
+from lopsnb._version import __version__
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
+from lopsnb.evaluation.costs import program_costs
 from lopsnb.evaluation.evidence import COMPARISON_DESIGNS, EvidenceGrade, grade_evidence
+from lopsnb.evaluation.guard import numerical_failures
 from lopsnb.evaluation.levels import (
     BehaviorResult,
     InputsResult,
@@ -40,9 +42,10 @@ from lopsnb.evaluation.methods import (
     twfe_did,
 )
 from lopsnb.evaluation.panel import ImpactPanel, build_panel
-from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, fully_loaded_costs, phillips_roi
+from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, phillips_roi
 from lopsnb.evaluation.staggered import StaggeredDiD, callaway_santanna
 from lopsnb.io.programs import Program
+from lopsnb.io.rules import active_enrollments
 from lopsnb.io.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,7 +56,7 @@ __all__ = ["ImpactResult", "ProgramEvaluation", "evaluate"]
 SCHEMA_VERSION = 1
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ImpactResult(ResultMixin):
     """Level 4: the program's isolated effect on its outcome, by every method asked for.
 
@@ -156,7 +159,7 @@ class ImpactResult(ResultMixin):
         return plot_trend(self.series, launch=self.launch, unit=self.unit, outcome=self.outcome, ax=ax)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ProgramEvaluation(ResultMixin):
     """The full chain of evidence of one program (Levels 0–5).
 
@@ -299,18 +302,18 @@ def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
         window=tuple(ev.followup.offset),  # type: ignore[union-attr, arg-type]
     )
     est = Estimate(
-        "did",
-        float(res.estimate),
-        float(res.std_error),
-        float(res.ci_low),
-        float(res.ci_high),
-        float(res.p_value),
-        int(res.n_treated),
-        int(res.n_comparison),
-        "strong",
-        ASSUMPTIONS["did_staggered"],
-        ev.transform,
-        {"estimator": "Callaway-Sant'Anna group-time ATT", "control_group": control, "window": list(ev.followup.offset), "n_cohorts": int(res.n_cohorts)},  # type: ignore[union-attr]
+        method="did",
+        estimate=float(res.estimate),
+        std_error=float(res.std_error),
+        ci_low=float(res.ci_low),
+        ci_high=float(res.ci_high),
+        p_value=float(res.p_value),
+        n_treated=int(res.n_treated),
+        n_comparison=int(res.n_comparison),
+        strength="strong",
+        assumptions=ASSUMPTIONS["did_staggered"],
+        transform=ev.transform,
+        details={"estimator": "Callaway-Sant'Anna group-time ATT", "control_group": control, "window": list(ev.followup.offset), "n_cohorts": int(res.n_cohorts)},  # type: ignore[union-attr]
     )
     return est, res
 
@@ -404,6 +407,7 @@ def _balance(panel: ImpactPanel) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["variable", "mean_treated", "mean_comparison", "smd", "band"])
 
 
+@numerical_failures
 def _run_method(method: str, panel: ImpactPanel, ws: Workspace, program: Program, participants: int) -> tuple[Estimate, Any]:
     tr = program.evaluation.transform
     if method == "did":
@@ -450,7 +454,7 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
                 staggered = extra
             if d == "estimates":
                 audit.extend(extra)
-        except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
+        except EvaluationError as exc:  # numerical failures included (see lopsnb.evaluation.guard)
             failures[d] = str(exc)
     if panel is None:
         attrition = {"participants": participants}
@@ -468,8 +472,8 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
         event_study, pre_trend = _event_study_twfe(panel)
     unit = program.chain.business_metric.unit if program.outcome == program.chain.business_metric.metric else None
     result = ImpactResult(
-        program.outcome, unit, program.direction, program.evaluation.entity, program.evaluation.transform,
-        program.evaluation.design, estimates, failures, balance, pre_trend, event_study, series, attrition, notes, staggered, program.launch,
+        outcome=program.outcome, unit=unit, direction=program.direction, entity=program.evaluation.entity, transform=program.evaluation.transform,
+        primary_method=program.evaluation.design, estimates=estimates, failures=failures, balance=balance, pre_trend=pre_trend, event_study=event_study, series=series, attrition=attrition, notes=notes, staggered=staggered, launch=program.launch,
     )
     return result, None, panel
 
@@ -491,22 +495,15 @@ def _covariate_smd(impact: ImpactResult | None) -> dict[str, float]:
 
 
 def _count_participants(ws: Workspace, program: Program) -> int:
-    enr = ws.table("enrollments")
-    enr = enr[(enr["program_id"] == program.id) & (enr["status"].fillna("") != "dropped")]
-    return int(enr["person_id"].nunique())
+    return int(active_enrollments(ws.table("enrollments"), program.id)["person_id"].nunique())
 
 
 # --------------------------------------------------------------------------- ROI and chain
 
 
 def _costs(ws: Workspace, program: Program) -> tuple[pd.DataFrame, list[AuditEntry], float]:
-    costs = ws.table("costs")
-    costs = costs[costs["program_id"] == program.id][["category", "amount", "prorate_share", "description"]]
-    enr = ws.table("enrollments")
-    enr = enr[enr["program_id"] == program.id]
-    hours = enr[["person_id", "hours"]].merge(ws.table("people")[["person_id", "hourly_cost"]], on="person_id", how="left")
-    by_cat, audit = fully_loaded_costs(costs, participant_hours=hours[["hours", "hourly_cost"]].fillna({"hours": 0.0}))
-    return by_cat, list(audit), float(by_cat["amount"].sum()) if len(by_cat) else 0.0
+    costs = program_costs(ws, program.id)
+    return costs.by_category, costs.audit, costs.total
 
 
 def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | None, costs: pd.DataFrame, audit: list[AuditEntry]) -> tuple[RoiResult | None, str | None]:
@@ -613,7 +610,7 @@ def _performance(ws: Workspace, program: Program) -> tuple[dict[str, Estimate], 
         try:
             panel = build_panel(ws, program, metric=pm.metric)
             out[pm.metric], _ = _run_method(design, panel, ws, program, panel.attrition["participants"])
-        except (EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
+        except ValueError as exc:  # EvaluationError, or a numerical failure while building the panel
             errors[pm.metric] = str(exc)
     return out, errors
 
@@ -679,5 +676,5 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     )
     chain = _chain(prog, inputs, reaction, learning, behavior, impact, performance, perf_errors, roi, roi_reason)
     final_audit = list(roi.audit) if roi is not None else audit
-    return ProgramEvaluation(prog, inputs, reaction, learning, behavior, impact, impact_error, evidence, roi, roi_reason, chain,
-                             final_audit, ws.data_as_of, ws.name or ws.path.name, performance)
+    return ProgramEvaluation(program=prog, inputs=inputs, reaction=reaction, learning=learning, behavior=behavior, impact=impact, impact_error=impact_error, evidence=evidence, roi=roi, roi_reason=roi_reason, chain=chain,
+                             audit=final_audit, data_as_of=ws.data_as_of, workspace_name=ws.name or ws.path.name, performance=performance)

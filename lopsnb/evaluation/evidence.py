@@ -46,7 +46,7 @@ MIN_COVERAGE = 0.7
 COMPARISON_DESIGNS = frozenset({"did", "ancova", "post_only"})
 
 
-@dataclass
+@dataclass(kw_only=True)
 class EvidenceGrade:
     """The grade and the reasons behind it."""
 
@@ -79,15 +79,15 @@ def grade_evidence(
     reasons: list[str] = []
     if primary is None:
         why = primary_error or "the primary method could not be estimated"
-        return EvidenceGrade("insufficient", [f"No estimate from the primary design ({design}): {why}."])
+        return EvidenceGrade(grade="insufficient", reasons=[f"No estimate from the primary design ({design}): {why}."])
     if primary.n_treated < MIN_PARTICIPANTS:
         return EvidenceGrade(
-            "insufficient",
-            [f"Only {primary.n_treated} participating entities with outcome data (at least {MIN_PARTICIPANTS} needed for any claim)."],
+            grade="insufficient",
+            reasons=[f"Only {primary.n_treated} participating entities with outcome data (at least {MIN_PARTICIPANTS} needed for any claim)."],
         )
     if design in COMPARISON_DESIGNS and primary.n_comparison < MIN_PARTICIPANTS:
         return EvidenceGrade(
-            "insufficient", [f"Only {primary.n_comparison} comparison entities (at least {MIN_PARTICIPANTS} needed)."]
+            grade="insufficient", reasons=[f"Only {primary.n_comparison} comparison entities (at least {MIN_PARTICIPANTS} needed)."]
         )
     grade: Grade = primary.strength
     reasons.append(
@@ -134,4 +134,4 @@ def grade_evidence(
     if participants > 0 and with_outcome / participants < MIN_COVERAGE:
         grade = _cap(grade, "moderate")
         reasons.append(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
-    return EvidenceGrade(grade, reasons)
+    return EvidenceGrade(grade=grade, reasons=reasons)

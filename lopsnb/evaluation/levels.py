@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from scipy import optimize, stats
 
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
+from lopsnb.io.rules import is_dropped
 
 __all__ = [
     "InputsResult",
@@ -234,22 +235,6 @@ def _numeric(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype("float64")
 
 
-def _new_ax(ax: Any) -> Any:
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7, 4))
-    return ax
-
-
-def _not_measured_plot(ax: Any, title: str) -> Any:
-    ax = _new_ax(ax)
-    ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
-    ax.set_title(title)
-    ax.set_axis_off()
-    return ax
-
-
 class _LevelResult(ResultMixin):
     """Shared summary behaviour: say "not measured" when nothing was measured."""
 
@@ -282,7 +267,7 @@ def _fmt(value: Any) -> str:
 # --------------------------------------------------------------------------
 # Level 0 — inputs
 # --------------------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class InputsResult(_LevelResult):
     """Level 0 (inputs / reach) of one program.
 
@@ -372,19 +357,9 @@ class InputsResult(_LevelResult):
 
     def plot(self, ax: Any = None) -> Any:
         """Funnel: enrolled → active (not dropped) → completed; returns the Axes."""
-        if not self.measured:
-            return _not_measured_plot(ax, self.title)
-        ax = _new_ax(ax)
-        labels = ["enrolled", "not dropped", "completed"]
-        values = [self.enrolled, self.active, self.completions]
-        ax.barh(labels[::-1], values[::-1], color=["#2a9d8f", "#8ab17d", "#264653"])
-        for y, v in enumerate(values[::-1]):
-            share = f" ({v / self.enrolled:.0%})" if self.enrolled else ""
-            ax.text(v, y, f" {v}{share}", va="center")
-        ax.set_xlabel("enrollments")
-        ax.set_title(self.title)
-        ax.set_xlim(0, max(values) * 1.25 if max(values) else 1)
-        return ax
+        from lopsnb.report.figures import draw_inputs_result
+
+        return draw_inputs_result(self, ax)
 
 
 def inputs_summary(
@@ -411,12 +386,12 @@ def inputs_summary(
     if enrollments is None or len(enrollments) == 0:
         return InputsResult(measured=False, total_cost=total_cost)
     status = _col(enrollments, "status").astype("object").str.strip().str.lower()
-    is_dropped = (status == "dropped").fillna(False).astype(bool)
+    dropped_rows = is_dropped(enrollments)
     completed_on = _col(enrollments, "completed_on")
     is_completed = ((status == "completed").fillna(False) | completed_on.notna()).astype(bool)
     enrolled = int(len(enrollments))
-    dropped = int(is_dropped.sum())
-    active_people = enrollments.loc[~is_dropped, "person_id"].dropna().astype(str)
+    dropped = int(dropped_rows.sum())
+    active_people = enrollments.loc[~dropped_rows, "person_id"].dropna().astype(str)
     participants = int(active_people.nunique())
     completions = int(is_completed.sum())
     rate = completions / enrolled
@@ -457,7 +432,7 @@ _ITEM_COLS = [
 ]
 
 
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class ReactionResult(_LevelResult):
     """Level 1 (reaction) of one program.
 
@@ -496,6 +471,7 @@ class ReactionResult(_LevelResult):
     respondents: int = 0
     response_rate: float = math.nan
     min_group_size: int = 5
+    group_order: ClassVar[tuple[str, ...]] = _GROUP_ORDER  # read by lopsnb.report.figures
     comments: list[str] | None = None
     comments_suppressed: bool = False
 
@@ -521,38 +497,9 @@ class ReactionResult(_LevelResult):
 
     def plot(self, ax: Any = None) -> Any:
         """Item means with 95 % CI bars, grouped by item group; suppressed items omitted and noted."""
-        if not self.measured:
-            return _not_measured_plot(ax, self.title)
-        ax = _new_ax(ax)
-        shown = self.items[~self.items["suppressed"].astype(bool)]
-        hidden = self.items[self.items["suppressed"].astype(bool)]
-        colours = {"relevance": "#2a9d8f", "engagement": "#e9c46a", "satisfaction": "#264653"}
-        labels: list[str] = []
-        y = 0
-        for group in _GROUP_ORDER:
-            part = shown[shown["group"] == group]
-            if part.empty:
-                continue
-            ys = np.arange(y, y + len(part))
-            err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
-            ax.errorbar(part["mean"], ys, xerr=np.nan_to_num(err), fmt="o", color=colours[group],
-                        capsize=3, label=group)
-            labels += [f"{it} (max {sm:g})" for it, sm in zip(part["item"], part["scale_max"], strict=True)]
-            y += len(part) + 1
-            labels.append("")
-        ticks = [i for i, lab in enumerate(labels) if lab]
-        ax.set_yticks(ticks, [labels[i] for i in ticks])
-        ax.invert_yaxis()
-        ax.set_xlabel("mean score (item's own scale) with 95% CI")
-        if len(shown):
-            ax.legend(loc="best", fontsize="small")
-        if len(hidden):
-            ax.annotate(
-                f"suppressed (n < {self.min_group_size}): {', '.join(map(str, hidden['item']))}",
-                xy=(0, -0.18), xycoords="axes fraction", fontsize="small",
-            )
-        ax.set_title(self.title)
-        return ax
+        from lopsnb.report.figures import draw_reaction_result
+
+        return draw_reaction_result(self, ax)
 
 
 def reaction_summary(
@@ -667,7 +614,7 @@ def reaction_summary(
 # --------------------------------------------------------------------------
 # Level 2 — learning
 # --------------------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class LearningResult(_LevelResult):
     """Level 2 (learning) of one program: pre/post assessment statistics.
 
@@ -805,21 +752,9 @@ class LearningResult(_LevelResult):
 
     def plot(self, ax: Any = None) -> Any:
         """Pre vs post: one grey line per paired person plus box plots; returns the Axes."""
-        if not self.measured or self.n_paired == 0:
-            return _not_measured_plot(ax, self.title)
-        ax = _new_ax(ax)
-        if self.suppressed:
-            # Individual lines could identify people in a small group: show the boxes only.
-            ax.annotate(f"n = {self.n_paired} < {self.min_group_size}: suppressed, individual lines hidden",
-                        xy=(0, -0.15), xycoords="axes fraction", fontsize="small")
-        else:
-            for pre, post in zip(self.pre_scores, self.post_scores, strict=True):
-                ax.plot([0, 1], [pre, post], color="0.6", alpha=0.5, lw=0.8)
-        ax.boxplot([self.pre_scores, self.post_scores], positions=[0, 1], widths=0.25)
-        ax.set_xticks([0, 1], ["pre", "post"])
-        ax.set_ylabel("score")
-        ax.set_title(f"{self.title}: n = {self.n_paired} paired")
-        return ax
+        from lopsnb.report.figures import draw_learning_result
+
+        return draw_learning_result(self, ax)
 
 
 def _last_per_phase(assessments: pd.DataFrame) -> pd.DataFrame:
@@ -948,7 +883,7 @@ _CHANGE_COLS = [
 ]
 
 
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class BehaviorResult(_LevelResult):
     """Level 3 (behaviour / application) of one program.
 
@@ -1011,24 +946,9 @@ class BehaviorResult(_LevelResult):
 
     def plot(self, ax: Any = None) -> Any:
         """Application rate (mean of values) per behaviour × observer with 95 % CI bars."""
-        if not self.measured:
-            return _not_measured_plot(ax, self.title)
-        ax = _new_ax(ax)
-        r = self.rates
-        labels = [f"{b} · {o}" + (" (suppressed)" if s else "")
-                  for b, o, s in zip(r["behavior"], r["observer"], r["suppressed"], strict=True)]
-        # A suppressed group's value must not be readable off the figure
-        # either: its bar and interval are not drawn, only its labelled row.
-        hidden = r["suppressed"].astype(bool).to_numpy()
-        means = np.where(hidden, 0.0, r["mean"].astype(float).to_numpy())
-        err = np.nan_to_num(np.vstack([r["mean"] - r["ci_low"], r["ci_high"] - r["mean"]]).astype(float))
-        err[:, hidden] = 0.0
-        ax.barh(np.arange(len(r)), means, xerr=err, color="#2a9d8f", capsize=3)
-        ax.set_yticks(np.arange(len(r)), labels)
-        ax.invert_yaxis()
-        ax.set_xlabel("mean application (share or rating) with 95% CI")
-        ax.set_title(self.title)
-        return ax
+        from lopsnb.report.figures import draw_behavior_result
+
+        return draw_behavior_result(self, ax)
 
 
 def _person_means(frame: pd.DataFrame) -> pd.DataFrame:

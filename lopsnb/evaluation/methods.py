@@ -123,7 +123,7 @@ ASSUMPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Estimate:
     """An isolated effect estimate.
 
@@ -209,18 +209,18 @@ def _from_normal(method: str, est: float, se: float, n_t: int, n_c: int, *, df: 
     q = float(dist.ppf(0.975))
     p = float(2 * dist.sf(abs(est / se))) if se > 0 else (0.0 if est != 0 else 1.0)
     return Estimate(
-        method,
-        float(est),
-        float(se),
-        float(est - q * se),
-        float(est + q * se),
-        p,
-        int(n_t),
-        int(n_c),
-        METHOD_STRENGTH[method] if method in METHOD_STRENGTH else "weak",
-        kw.pop("assumptions", ASSUMPTIONS.get(method, ())),
-        kw.pop("transform", "none"),
-        dict(kw.pop("details", {}), **({"df": df} if df is not None else {})),
+        method=method,
+        estimate=float(est),
+        std_error=float(se),
+        ci_low=float(est - q * se),
+        ci_high=float(est + q * se),
+        p_value=p,
+        n_treated=int(n_t),
+        n_comparison=int(n_c),
+        strength=METHOD_STRENGTH[method] if method in METHOD_STRENGTH else "weak",
+        assumptions=kw.pop("assumptions", ASSUMPTIONS.get(method, ())),
+        transform=kw.pop("transform", "none"),
+        details=dict(kw.pop("details", {}), **({"df": df} if df is not None else {})),
     )
 
 

@@ -60,9 +60,10 @@ import numpy as np
 import pandas as pd
 
 from lopsnb._result import ResultMixin, jsonable
-from lopsnb.errors import EvaluationError, LopsnbError
+from lopsnb.errors import EvaluationError
 from lopsnb.evaluation.levels import wilson_ci
-from lopsnb.report.plots import PALETTE, new_ax
+from lopsnb.io.rules import is_dropped
+from lopsnb.options import OperationsPlot, validate_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from lopsnb.evaluation.culture import ScorecardResult
@@ -76,7 +77,7 @@ __all__ = [
     "OperationsResult",
     "operations_summary",
     "program_evidence_grades",
-    "program_spend",
+    "recorded_spend",
 ]
 
 Part = Literal["business_alignment", "operational_efficiency", "business_value", "employee_experience"]
@@ -90,7 +91,7 @@ PART_LABELS: dict[str, str] = {
 OPEN_STATUSES: tuple[str, ...] = ("new", "approved", "in_progress")
 #: Evidence grades of lopsnb.evaluation plus the class of programs without one.
 GRADE_CLASSES: tuple[str, ...] = ("strong", "moderate", "weak", "insufficient", "not evaluated")
-PlotKind = Literal["backlog", "cycle", "spend"]
+PlotKind = OperationsPlot
 #: Usual priority words, most urgent first (others follow alphabetically).
 _PRIORITY_ORDER: tuple[str, ...] = ("critical", "urgent", "high", "medium", "low")
 
@@ -101,7 +102,7 @@ _CYCLE_COLS = ["priority", "delivered", "median_days", "q1_days", "q3_days", "me
 _SPEND_COLS = ["grade", "programs", "spend", "share"]
 
 
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class OperationsResult(ResultMixin):
     """L&D operations scorecard.
 
@@ -174,44 +175,20 @@ class OperationsResult(ResultMixin):
 
     def plot(self, ax: Any = None, *, kind: PlotKind = "backlog") -> Any:
         """Backlog over time (``kind="backlog"``), cycle time by priority (``"cycle"``) or spend by evidence grade (``"spend"``)."""
-        if kind not in get_args(PlotKind):
-            raise EvaluationError(f"kind must be one of {', '.join(get_args(PlotKind))}; got {kind!r}")
-        ax = new_ax(ax)
-        empty = {"backlog": self.backlog, "cycle": self.cycle, "spend": self.spend}[kind]
-        if empty is None or len(empty) == 0 or (kind == "spend" and float(self.spend["spend"].sum()) == 0):
-            ax.text(0.5, 0.5, "Not measured", ha="center", va="center", transform=ax.transAxes, color=PALETTE["neutral"])
-            ax.set_axis_off()
-            return ax
-        if kind == "backlog":
-            b = self.backlog
-            x = pd.to_datetime(b["month_end"])
-            ax.bar(x - pd.Timedelta(days=7), b["received"], width=12, color=PALETTE["comparison"], label="Received in month")
-            ax.bar(x + pd.Timedelta(days=7), b["delivered"], width=12, color=PALETTE["positive"], label="Delivered in month")
-            ax.plot(x, b["open"], marker="o", color=PALETTE["participants"], label="Open at month end")
-            ax.set_ylabel("Requests")
-            ax.legend(frameon=False, fontsize=8, loc="upper left")
-        elif kind == "cycle":
-            c = self.cycle[self.cycle["priority"] != "all"]
-            y = np.arange(len(c))
-            ax.barh(y, c["q3_days"] - c["q1_days"], left=c["q1_days"], color="#dbe7f0", height=0.5, label="Middle half (IQR)")
-            ax.plot(c["median_days"], y, "o", color=PALETTE["participants"], label="Median")
-            ax.set_yticks(y, [f"{p} (n={n})" for p, n in zip(c["priority"], c["delivered"], strict=True)], fontsize=8)
-            ax.set_xlabel("Days from request to delivery")
-            ax.legend(frameon=False, fontsize=8, loc="lower right")
-        else:
-            s = self.spend
-            colors = [PALETTE["positive"] if g == "strong" else PALETTE["comparison"] if g == "not evaluated" else PALETTE["participants"]
-                      for g in s["grade"]]
-            ax.barh(s["grade"][::-1], s["spend"][::-1], color=colors[::-1])
-            for yi, (sp, sh) in enumerate(zip(s["spend"][::-1], s["share"][::-1], strict=True)):
-                ax.text(sp, yi, f"  {sh:.0%}", va="center", fontsize=8)
-            ax.set_xlabel("Program spend (cost lines × prorate share)")
-        ax.spines[["top", "right"]].set_visible(False)
-        return ax
+        from lopsnb.report.figures import draw_operations_result
+
+        validate_option("kind", kind, OperationsPlot)
+        return draw_operations_result(self, ax, kind=kind)
 
 
-def program_spend(costs: pd.DataFrame | None) -> pd.Series:
-    """Spend per program: Σ ``amount × prorate_share`` (blank share = 1), indexed by program_id."""
+def recorded_spend(costs: pd.DataFrame | None) -> pd.Series:
+    """Recorded spend per program: Σ ``amount × prorate_share`` (blank share = 1), indexed by program_id.
+
+    Only the cost lines of the ``costs`` table: participant time is not
+    included, unlike the fully loaded costs of the ROI
+    (:func:`lopsnb.evaluation.costs.program_costs`), because the operations
+    scorecard reports what the L&D budget paid for.
+    """
     if costs is None or len(costs) == 0:
         return pd.Series(dtype="float64", name="spend")
     share = pd.to_numeric(costs["prorate_share"], errors="coerce").fillna(1.0) if "prorate_share" in costs else 1.0
@@ -226,20 +203,15 @@ def program_evidence_grades(ws: Workspace) -> dict[str, str]:
     ``"not evaluated"``; the others get ``evaluate(ws, pid).evidence.grade``
     (``"insufficient"`` when the evaluation itself fails).
     """
-    from lopsnb.evaluation import evaluate
+    from lopsnb.evaluation.every import evaluate_every
 
-    grades: dict[str, str] = {}
-    for pid, prog in sorted(ws.programs.items()):
-        if not prog.evaluate:
+    grades: dict[str, str] = {pid: "not evaluated" for pid, prog in sorted(ws.programs.items()) if not prog.evaluate}
+    for pid, outcome in evaluate_every(ws).items():
+        if outcome.invalid_file:
             grades[pid] = "not evaluated"
-            continue
-        try:
-            grades[pid] = str(evaluate(ws, pid).evidence.grade)
-        except LopsnbError:
-            grades[pid] = "insufficient"
-    for pid in ws.program_errors:
-        grades[pid] = "not evaluated"
-    return grades
+        else:
+            grades[pid] = str(outcome.evaluation.evidence.grade) if outcome.evaluation is not None else "insufficient"
+    return dict(sorted(grades.items(), key=lambda kv: (kv[0] in ws.program_errors, kv[0])))
 
 
 def _share_row(part: str, metric: str, label: str, hits: int, n: int, note: str = "") -> dict[str, Any]:
@@ -357,7 +329,7 @@ def operations_summary(
             rows.append({"part": part, "metric": metric, "label": label, "value": math.nan, "low": math.nan, "high": math.nan,
                          "interval": "", "n": 0, "unit": unit, "note": "not measured (no requests table)"})
 
-    spend_by_program = program_spend(costs)
+    spend_by_program = recorded_spend(costs)
     spend = _spend_table(spend_by_program, grades)
     total = float(spend_by_program.sum())
     strong = float(spend.loc[spend["grade"] == "strong", "spend"].sum())
@@ -373,7 +345,7 @@ def operations_summary(
     rows.append(_completion_row(enrollments))
     metrics = pd.DataFrame(rows, columns=_METRIC_COLS)
     metrics["n"] = metrics["n"].astype("int64")
-    return OperationsResult(measured, metrics, backlog, cycle, spend, as_of_ts, len(req), undated)
+    return OperationsResult(measured=measured, metrics=metrics, backlog=backlog, cycle=cycle, spend=spend, as_of=as_of_ts, requests=len(req), undated_closed=undated)
 
 
 def _backlog(requested: pd.Series, placed: pd.Series, close: pd.Series, delivered: pd.Series, closed_on: pd.Series,
@@ -453,6 +425,6 @@ def _completion_row(enrollments: pd.DataFrame | None) -> dict[str, Any]:
                 "value": math.nan, "low": math.nan, "high": math.nan, "interval": "95% Wilson CI", "n": 0, "unit": "share",
                 "note": "not measured (no enrollments)"}
     status = enrollments["status"].astype("str")
-    done, dropped = int((status == "completed").sum()), int((status == "dropped").sum())
+    done, dropped = int((status == "completed").sum()), int(is_dropped(enrollments).sum())
     return _share_row("employee_experience", "completion_rate", "Finished enrollments that were completed", done, done + dropped,
                       note="completed / (completed + dropped)")

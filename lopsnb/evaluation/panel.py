@@ -28,6 +28,7 @@ import pandas as pd
 
 from lopsnb.errors import EvaluationError
 from lopsnb.io.programs import Program, Window
+from lopsnb.io.rules import is_dropped
 from lopsnb.io.workspace import Workspace
 
 __all__ = ["ImpactPanel", "build_panel", "period_index"]
@@ -45,7 +46,7 @@ def period_index(dates: pd.Series, frequency: str) -> pd.Series:
     raise EvaluationError(f"unknown frequency {frequency!r}; expected month, quarter or week")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ImpactPanel:
     """The outcome panel of one program and the facts needed to evaluate it.
 
@@ -104,7 +105,7 @@ def _participants(ws: Workspace, program: Program) -> tuple[pd.DataFrame, dict[s
     """Participating entities with treatment dates; attrition counts; notes; every enrolled entity id."""
     enr = ws.table("enrollments")
     enr = enr[enr["program_id"] == program.id]
-    dropped = enr["status"].fillna("") == "dropped"
+    dropped = is_dropped(enr)
     active = enr[~dropped]
     completed = active["completed_on"].notna() | (active["status"].fillna("") == "completed")
     launch = pd.Timestamp(program.launch) if program.launch else pd.NaT
@@ -243,5 +244,5 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
     missing = len(treated_ids) - len(tr)
     if missing > 0:
         notes.append(f"{missing} participating entit{'y has' if missing == 1 else 'ies have'} no {metric} data")
-    return ImpactPanel(program, obs.reset_index(drop=True), entities, relative, attrition, notes, parts)
+    return ImpactPanel(program=program, obs=obs.reset_index(drop=True), entities=entities, relative=relative, attrition=attrition, notes=notes, participants=parts)
 

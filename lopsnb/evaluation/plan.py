@@ -14,9 +14,10 @@ Planning answers three questions before a program is launched:
    the KPI's history in the workspace (:func:`kpi_variance`).
 
 The portfolio helpers at the end (:func:`evaluate_all`,
-:func:`program_spend`, :func:`spend_by_evidence`, the two plots) back
-``notebooks/portfolio.ipynb``; the recommendation rule itself lives in
-:mod:`lopsnb.report.portfolio` and is imported, not repeated.
+:func:`program_spend`, :func:`spend_by_evidence`) back
+``notebooks/portfolio.ipynb``; the table with the recommendations
+(:func:`lopsnb.report.portfolio.portfolio_table`) and the two portfolio
+charts (:mod:`lopsnb.report.figures`) are report-stage code.
 
 Effects are always *outcome units per entity per period* and
 direction-signed like everywhere in lopsnb: for a ``decrease`` outcome a
@@ -26,7 +27,7 @@ negative effect is a gain.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -35,12 +36,15 @@ import pandas as pd
 from scipy import optimize, stats
 
 from lopsnb._result import ResultMixin
-from lopsnb.errors import EvaluationError, InsufficientDataError, LopsnbError
+from lopsnb.errors import EvaluationError, InsufficientDataError
+from lopsnb.evaluation.costs import program_costs
 from lopsnb.evaluation.panel import period_index
+from lopsnb.evaluation.roi import annual_benefits, break_even_gain
 from lopsnb.evaluation.roi import bcr as _bcr
-from lopsnb.evaluation.roi import fully_loaded_costs
 from lopsnb.evaluation.roi import payback_months as _payback
 from lopsnb.evaluation.roi import roi_pct as _roi_pct
+from lopsnb.io.rules import participant_counts
+from lopsnb.options import Direction, PlanDesign, choices, validate_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from lopsnb.io.workspace import Workspace
@@ -58,15 +62,10 @@ __all__ = [
     "required_participants",
     "evaluate_all",
     "program_spend",
-    "portfolio_table",
     "spend_by_evidence",
-    "plot_roi_vs_evidence",
-    "plot_cost_benefit",
 ]
 
-PlanDesign = Literal["post_only", "ancova", "did"]
-PLAN_DESIGNS: tuple[str, ...] = ("post_only", "ancova", "did")
-Direction = Literal["increase", "decrease"]
+PLAN_DESIGNS: tuple[str, ...] = choices(PlanDesign)
 SCENARIOS: tuple[str, ...] = ("pessimistic", "expected", "optimistic")
 #: z of the 10th / 90th percentile: the pessimistic / optimistic effect when
 #: the effect belief is given as a standard deviation.
@@ -93,14 +92,12 @@ def _int(value: Any, name: str, *, low: int) -> int:
 
 
 def _direction(direction: str) -> float:
-    if direction not in ("increase", "decrease"):
-        raise EvaluationError(f"direction must be 'increase' or 'decrease', got {direction!r}")
+    validate_option("direction", direction, Direction)
     return 1.0 if direction == "increase" else -1.0
 
 
 def _design(design: str) -> str:
-    if design not in PLAN_DESIGNS:
-        raise EvaluationError(f"design must be one of {list(PLAN_DESIGNS)}, got {design!r}")
+    validate_option("design", design, PlanDesign)
     return design
 
 
@@ -134,10 +131,8 @@ def break_even_effect(
     ppy = _num(periods_per_year, "periods_per_year", low=0, strict_low=True)
     h = _num(horizon_years, "horizon_years", low=0, strict_low=True)
     target = _num(target_roi_pct, "target_roi_pct", low=-100)
-    factor = v * ppy * n * h
-    if factor == 0:
-        return None
-    return sign * c * (1 + target / 100) / factor
+    gain = break_even_gain(c, v, ppy, n, h, target_roi_pct=target)
+    return None if gain is None else sign * gain
 
 
 def forecast_roi(
@@ -226,7 +221,7 @@ def forecast_roi(
             value = v_hi if gain >= 0 else v_lo
         else:
             value = v
-        annual = gain * value * ppy * n
+        annual = annual_benefits(gain, value, ppy, n)
         benefits = annual * h
         r, b, p = _roi_pct(benefits, c), _bcr(benefits, c), (_payback(annual, c) if c > 0 else None)
         rows.append({
@@ -240,7 +235,7 @@ def forecast_roi(
 
 
 # --------------------------------------------------------------------------- KPI variance
-@dataclass(eq=False)
+@dataclass(kw_only=True, eq=False)
 class KpiVariance(ResultMixin):
     """Variance components of a KPI's history, the inputs of a power calculation.
 
@@ -317,18 +312,9 @@ class KpiVariance(ResultMixin):
 
     def plot(self, ax: Any = None) -> Any:
         """Empirical vs fitted autocorrelation by lag; returns the Axes."""
-        from lopsnb.report.plots import PALETTE, new_ax
+        from lopsnb.report.figures import draw_kpi_variance
 
-        ax = new_ax(ax, figsize=(6, 3))
-        ac = self.autocorrelation
-        ax.plot(ac["lag"], ac["corr"], "o", color=PALETTE["participants"], label="observed")
-        ax.plot(ac["lag"], ac["fitted"], "-", color=PALETTE["highlight"], label=f"fitted: icc {self.icc:.2f}, ar1 {self.ar1:.2f}")
-        ax.set_xlabel(f"lag ({self.frequency}s)")
-        ax.set_ylabel("correlation")
-        ax.set_ylim(min(0.0, float(ac["corr"].min()) if len(ac) else 0.0), 1)
-        ax.legend(frameon=False, fontsize=8)
-        ax.spines[["top", "right"]].set_visible(False)
-        return ax
+        return draw_kpi_variance(self, ax)
 
 
 def kpi_variance(
@@ -658,22 +644,17 @@ def evaluate_all(ws: Workspace, *, program_ids: Sequence[str] | None = None) -> 
     statuses : dict of program id to ``{"status": "ok"|"failed", "error", "program_name"}``
         The shapes :func:`lopsnb.report.portfolio.portfolio_frame` takes.
     """
-    from lopsnb.evaluation.evaluate import evaluate
+    from lopsnb.evaluation.every import evaluate_every
 
-    ids = [pid for pid, p in sorted(ws.programs.items()) if p.evaluate] if program_ids is None else list(program_ids)
     results: dict[str, dict[str, Any] | None] = {}
     statuses: dict[str, dict[str, Any]] = {}
-    for pid in ids:
-        name = ws.programs[pid].name if pid in ws.programs else pid
-        try:
-            results[pid] = evaluate(ws, pid).to_dict()
-            statuses[pid] = {"status": "ok", "error": None, "program_name": name}
-        except (LopsnbError, KeyError, ValueError, np.linalg.LinAlgError) as exc:
-            results[pid] = None
-            statuses[pid] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "program_name": name}
-    for pid, err in ws.program_errors.items():
-        results[pid] = None
-        statuses[pid] = {"status": "failed", "error": str(err), "program_name": pid}
+    for pid, outcome in evaluate_every(ws, program_ids=program_ids).items():
+        results[pid] = outcome.evaluation.to_dict() if outcome.evaluation is not None else None
+        if outcome.error is None:
+            statuses[pid] = {"status": "ok", "error": None, "program_name": outcome.name}
+        else:
+            error = str(outcome.error) if outcome.invalid_file else f"{type(outcome.error).__name__}: {outcome.error}"
+            statuses[pid] = {"status": "failed", "error": error, "program_name": outcome.name}
     return results, statuses
 
 
@@ -687,35 +668,12 @@ def program_spend(ws: Workspace) -> pd.DataFrame:
         (people enrolled, not dropped), ``costs`` (Σ costs × prorate_share
         plus participant time, as in the evaluation: GP10).
     """
-    costs, enr, people = ws.table("costs"), ws.table("enrollments"), ws.table("people")[["person_id", "hourly_cost"]]
+    counts = participant_counts(ws.table("enrollments"))
     rows = []
     for pid, prog in sorted(ws.programs.items()):
-        c = costs[costs["program_id"] == pid][["category", "amount", "prorate_share", "description"]]
-        e = enr[enr["program_id"] == pid]
-        hours = e[["person_id", "hours"]].merge(people, on="person_id", how="left")[["hours", "hourly_cost"]].fillna({"hours": 0.0})
-        by_cat, _ = fully_loaded_costs(c, participant_hours=hours)
-        active = e[e["status"].fillna("") != "dropped"]
         rows.append({"program_id": pid, "name": prog.name, "evaluated": bool(prog.evaluate),
-                     "participants": int(active["person_id"].nunique()), "costs": float(by_cat["amount"].sum()) if len(by_cat) else 0.0})
+                     "participants": int(counts.get(pid, 0)), "costs": program_costs(ws, pid).total})
     return pd.DataFrame(rows, columns=["program_id", "name", "evaluated", "participants", "costs"])
-
-
-def portfolio_table(results: Mapping[str, dict[str, Any] | None], statuses: Mapping[str, dict[str, Any]],
-                    spend: pd.DataFrame | None = None) -> pd.DataFrame:
-    """:func:`lopsnb.report.portfolio.portfolio_frame` plus ``spend`` (fully-loaded costs, :func:`program_spend`).
-
-    ``spend`` is known even for programs whose ROI is not (``costs`` of the
-    portfolio frame comes from the ROI section and is then missing).
-    """
-    from lopsnb.report.portfolio import portfolio_frame
-
-    frame = portfolio_frame(results, statuses)
-    if spend is not None:
-        frame = frame.merge(spend[["program_id", "costs"]].rename(columns={"costs": "spend"}), on="program_id", how="left")
-        frame["spend"] = frame["spend"].fillna(frame["costs"])
-    else:
-        frame["spend"] = frame["costs"]
-    return frame
 
 
 def spend_by_evidence(frame: pd.DataFrame, spend: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -748,64 +706,3 @@ def spend_by_evidence(frame: pd.DataFrame, spend: pd.DataFrame | None = None) ->
     out["share"] = out["spend"] / total if total > 0 else np.nan
     out["programs"] = out["programs"].astype("int64")
     return out.reset_index()
-
-
-def plot_roi_vs_evidence(frame: pd.DataFrame, *, ax: Any = None) -> Any:
-    """ROI % (with its 95% interval) of each program by evidence grade; returns the Axes."""
-    from lopsnb.report.plots import PALETTE, new_ax
-
-    ax = new_ax(ax, figsize=(7.5, 4))
-    grades = ["insufficient", "weak", "moderate", "strong"]
-    data = frame[frame["roi_pct"].notna()].copy()
-    if data.empty:
-        ax.text(0.5, 0.5, "No program has an ROI", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return ax
-    data["x"] = data["evidence_grade"].map({g: i for i, g in enumerate(grades)}).astype(float)
-    offsets = data.groupby("x").cumcount() - data.groupby("x")["x"].transform("size").sub(1) / 2
-    data["x"] = data["x"] + 0.12 * offsets
-    colors = {"scale": PALETTE["positive"], "sustain": PALETTE["participants"], "fix": PALETTE["highlight"], "retire": PALETTE["negative"]}
-    for _, r in data.iterrows():
-        c = colors.get(r["recommendation"], PALETTE["neutral"])
-        if pd.notna(r["roi_low"]) and pd.notna(r["roi_high"]):
-            ax.plot([r["x"], r["x"]], [r["roi_low"], r["roi_high"]], color=c, linewidth=1.5, alpha=0.7)
-        ax.plot(r["x"], r["roi_pct"], "o", color=c, markersize=7)
-        ax.annotate(str(r["program_id"]), (r["x"], r["roi_pct"]), xytext=(5, 3), textcoords="offset points", fontsize=7)
-    ax.axhline(0, color="#333", linewidth=0.8)
-    ax.set_xticks(range(len(grades)), grades)
-    ax.set_xlim(-0.6, len(grades) - 0.4)
-    ax.set_xlabel("evidence grade")
-    ax.set_ylabel("ROI % (95% interval)")
-    for action, c in colors.items():
-        ax.plot([], [], "o", color=c, label=action)
-    ax.legend(frameon=False, fontsize=8, title="recommendation", title_fontsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
-    return ax
-
-
-def plot_cost_benefit(frame: pd.DataFrame, *, ax: Any = None) -> Any:
-    """Fully-loaded costs vs monetary benefits per program, break-even line marked; returns the Axes."""
-    from lopsnb.report.plots import PALETTE, new_ax
-
-    ax = new_ax(ax, figsize=(6.5, 4.5))
-    data = frame[frame["benefits"].notna() & frame["costs"].notna()]
-    if data.empty:
-        ax.text(0.5, 0.5, "No program has monetised benefits", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return ax
-    top = float(max(data["costs"].max(), data["benefits"].max(), 1.0)) * 1.1
-    low = float(min(data["benefits"].min(), 0.0)) * 1.1
-    ax.plot([0, top], [0, top], ":", color=PALETTE["neutral"], label="break-even (benefits = costs)")
-    color = np.where(data["benefits"] >= data["costs"], PALETTE["positive"], PALETTE["negative"])
-    ax.scatter(data["costs"], data["benefits"], c=color, s=40, zorder=3)
-    for _, r in data.iterrows():
-        ax.annotate(str(r["program_id"]), (r["costs"], r["benefits"]), xytext=(4, 3), textcoords="offset points", fontsize=7)
-    ax.axhline(0, color="#333", linewidth=0.6)
-    ax.set_xlim(0, top)
-    ax.set_ylim(low, top)
-    ax.set_xlabel("fully-loaded costs")
-    ax.set_ylabel("monetary benefits")
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
-    ax.spines[["top", "right"]].set_visible(False)
-    return ax
-

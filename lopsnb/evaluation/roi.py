@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from scipy import stats
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
 from lopsnb.io.schemas import COST_CATEGORIES  # the data contract's reporting order (re-exported)
+from lopsnb.options import Direction, Transform, validate_option
 
 __all__ = [
     "PRINCIPLES",
@@ -43,6 +44,8 @@ __all__ = [
     "fully_loaded_costs",
     "adjust_estimates",
     "phillips_roi",
+    "annual_benefits",
+    "break_even_gain",
 ]
 
 #: Phillips' 12 Guiding Principles of the ROI Methodology (ROI Institute),
@@ -65,8 +68,6 @@ PRINCIPLES: dict[str, str] = {
 
 ZERO_COST_NOTE = "ROI undefined: zero total cost"
 
-Direction = Literal["increase", "decrease"]
-Transform = Literal["none", "log"]
 _DIRECTIONS: tuple[str, ...] = ("increase", "decrease")
 _TRANSFORMS: tuple[str, ...] = ("none", "log")
 
@@ -192,6 +193,78 @@ def _by_category(amounts: dict[str, float]) -> pd.DataFrame:
     return pd.DataFrame({"category": pd.Series(cats, dtype="str"), "amount": amount, "share": share})
 
 
+def _cost_lines(costs: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, int]:
+    """Checked cost lines of one program: category, amount, amount × prorate share, number prorated."""
+    what = "costs"
+    _require_columns(costs, ["category", "amount"], what)
+    if "program_id" in costs.columns:
+        programs = costs["program_id"].dropna().unique()
+        if len(programs) > 1:
+            raise EvaluationError(
+                f"costs must hold ONE program's rows; found {len(programs)} programs: {sorted(map(str, programs))}"
+            )
+    category = costs["category"].astype("str").str.strip()
+    unknown = sorted(set(category[~category.isin(COST_CATEGORIES)]))
+    if unknown:
+        raise EvaluationError(f"costs: unknown category {unknown}; expected one of {list(COST_CATEGORIES)}")
+    amount = _numeric(costs["amount"], "amount", what)
+    if amount.isna().any():
+        raise EvaluationError(f"costs: {int(amount.isna().sum())} row(s) have a missing amount")
+    if (amount < 0).any():
+        raise EvaluationError(f"costs: amounts must be >= 0; found {amount[amount < 0].tolist()}")
+    if "prorate_share" in costs.columns:
+        share = _numeric(costs["prorate_share"], "prorate_share", what)
+    else:
+        share = pd.Series(np.nan, index=costs.index, dtype="float64")
+    out_of_range = share.notna() & ((share < 0) | (share > 1))
+    if out_of_range.any():
+        raise EvaluationError(f"costs: prorate_share must be in [0, 1]; found {share[out_of_range].tolist()}")
+    prorated = int((share.notna() & (share < 1)).sum())
+    # A blank share means the whole cost belongs to this program (contract default).
+    loaded = amount * share.fillna(1.0)
+
+    return category, amount, loaded, prorated
+
+
+def _participant_time(amounts: dict[str, float], participant_hours: pd.DataFrame | None) -> list[AuditEntry]:
+    """Add participant time (hours × hourly cost) to ``amounts`` unless a cost line already holds it."""
+    audit: list[AuditEntry] = []
+    if "participant_time" in amounts:
+        if participant_hours is not None:
+            audit.append(
+                AuditEntry(
+                    "GP10",
+                    "participant_hours ignored: a participant_time cost line exists (time not counted twice)",
+                )
+            )
+    elif participant_hours is not None:
+        _require_columns(participant_hours, ["hours", "hourly_cost"], "participant_hours")
+        hours = _numeric(participant_hours["hours"], "hours", "participant_hours")
+        rate = _numeric(participant_hours["hourly_cost"], "hourly_cost", "participant_hours")
+        if (hours < 0).any() or (rate < 0).any():
+            raise EvaluationError("participant_hours: hours and hourly_cost must be >= 0")
+        missing_rate = int(rate.isna().sum())
+        missing_hours = int((hours.isna() & rate.notna()).sum())
+        usable = hours.notna() & rate.notna()
+        time_cost = float((hours[usable] * rate[usable]).sum())
+        amounts["participant_time"] = time_cost
+        action = (
+            f"participant time added: {float(hours[usable].sum()):,.2f} hours x hourly_cost = "
+            f"{time_cost:,.2f} over {int(usable.sum())} row(s)"
+        )
+        if missing_rate:
+            action += f"; {missing_rate} row(s) without hourly_cost left out (costs understated)"
+        if missing_hours:
+            action += f"; {missing_hours} row(s) without hours left out (costs understated)"
+        audit.append(AuditEntry("GP10", action))
+    else:
+        audit.append(
+            AuditEntry("GP10", "no participant time costed (no participant_time line, no hours): costs understated")
+        )
+
+    return audit
+
+
 def fully_loaded_costs(
     costs: pd.DataFrame, *, participant_hours: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, list[AuditEntry]]:
@@ -227,34 +300,7 @@ def fully_loaded_costs(
         Unknown categories, negative or non-numeric amounts, prorate shares
         outside [0, 1], several programs in ``costs``, negative hours/costs.
     """
-    what = "costs"
-    _require_columns(costs, ["category", "amount"], what)
-    if "program_id" in costs.columns:
-        programs = costs["program_id"].dropna().unique()
-        if len(programs) > 1:
-            raise EvaluationError(
-                f"costs must hold ONE program's rows; found {len(programs)} programs: {sorted(map(str, programs))}"
-            )
-    category = costs["category"].astype("str").str.strip()
-    unknown = sorted(set(category[~category.isin(COST_CATEGORIES)]))
-    if unknown:
-        raise EvaluationError(f"costs: unknown category {unknown}; expected one of {list(COST_CATEGORIES)}")
-    amount = _numeric(costs["amount"], "amount", what)
-    if amount.isna().any():
-        raise EvaluationError(f"costs: {int(amount.isna().sum())} row(s) have a missing amount")
-    if (amount < 0).any():
-        raise EvaluationError(f"costs: amounts must be >= 0; found {amount[amount < 0].tolist()}")
-    if "prorate_share" in costs.columns:
-        share = _numeric(costs["prorate_share"], "prorate_share", what)
-    else:
-        share = pd.Series(np.nan, index=costs.index, dtype="float64")
-    out_of_range = share.notna() & ((share < 0) | (share > 1))
-    if out_of_range.any():
-        raise EvaluationError(f"costs: prorate_share must be in [0, 1]; found {share[out_of_range].tolist()}")
-    prorated = int((share.notna() & (share < 1)).sum())
-    # A blank share means the whole cost belongs to this program (contract default).
-    loaded = amount * share.fillna(1.0)
-
+    category, amount, loaded, prorated = _cost_lines(costs)
     amounts: dict[str, float] = {}
     for cat, value in zip(category, loaded, strict=True):
         amounts[cat] = amounts.get(cat, 0.0) + float(value)
@@ -269,39 +315,7 @@ def fully_loaded_costs(
             )
         )
 
-    if "participant_time" in amounts:
-        if participant_hours is not None:
-            audit.append(
-                AuditEntry(
-                    "GP10",
-                    "participant_hours ignored: a participant_time cost line exists (time not counted twice)",
-                )
-            )
-    elif participant_hours is not None:
-        _require_columns(participant_hours, ["hours", "hourly_cost"], "participant_hours")
-        hours = _numeric(participant_hours["hours"], "hours", "participant_hours")
-        rate = _numeric(participant_hours["hourly_cost"], "hourly_cost", "participant_hours")
-        if (hours < 0).any() or (rate < 0).any():
-            raise EvaluationError("participant_hours: hours and hourly_cost must be >= 0")
-        missing_rate = int(rate.isna().sum())
-        missing_hours = int((hours.isna() & rate.notna()).sum())
-        usable = hours.notna() & rate.notna()
-        time_cost = float((hours[usable] * rate[usable]).sum())
-        amounts["participant_time"] = time_cost
-        action = (
-            f"participant time added: {float(hours[usable].sum()):,.2f} hours x hourly_cost = "
-            f"{time_cost:,.2f} over {int(usable.sum())} row(s)"
-        )
-        if missing_rate:
-            action += f"; {missing_rate} row(s) without hourly_cost left out (costs understated)"
-        if missing_hours:
-            action += f"; {missing_hours} row(s) without hours left out (costs understated)"
-        audit.append(AuditEntry("GP10", action))
-    else:
-        audit.append(
-            AuditEntry("GP10", "no participant time costed (no participant_time line, no hours): costs understated")
-        )
-
+    audit += _participant_time(amounts, participant_hours)
     frame = _by_category(amounts)
     audit.append(
         AuditEntry(
@@ -316,7 +330,7 @@ def fully_loaded_costs(
 # --------------------------------------------------------------------------- #
 # Participant estimates (Phillips isolation by estimation)
 # --------------------------------------------------------------------------- #
-@dataclass(frozen=True, eq=False)
+@dataclass(kw_only=True, frozen=True, eq=False)
 class EstimatesAdjustment(ResultMixin):
     """Participant estimates adjusted the Phillips way.
 
@@ -400,22 +414,46 @@ class EstimatesAdjustment(ResultMixin):
 
     def plot(self, ax: Any = None) -> Any:
         """Plot the respondents' adjusted values with the GP8 fence; return the Axes."""
-        import matplotlib.pyplot as plt
+        from lopsnb.report.figures import draw_estimates_adjustment
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3))
-        vals = self.adjusted["adjusted"].to_numpy(dtype=float)
-        excl = self.adjusted["excluded"].to_numpy(dtype=bool)
-        y = np.zeros(len(vals))
-        ax.scatter(vals[~excl], y[~excl], label="used", alpha=0.7)
-        ax.scatter(vals[excl], y[excl], marker="x", color="crimson", label="excluded (GP8)")
-        if math.isfinite(self.fence):
-            ax.axvline(self.fence, color="crimson", linestyle="--", linewidth=1, label="Q3 + 3·IQR")
-        ax.set_yticks([])
-        ax.set_xlabel("adjusted improvement (units per period)")
-        ax.set_title(self.title)
-        ax.legend(loc="best", fontsize="small")
-        return ax
+        return draw_estimates_adjustment(self, ax)
+
+
+def _checked_estimates(estimates: pd.DataFrame, participants: Any, level: float) -> tuple[int, pd.Series, pd.Series, pd.Series]:
+    """Validate the inputs of :func:`adjust_estimates`: participants, improvement, attribution, confidence."""
+    what = "estimates"
+    _require_columns(estimates, ["improvement", "attribution", "confidence"], what)
+    if isinstance(participants, bool) or not isinstance(participants, (int, np.integer)):
+        raise EvaluationError(f"participants must be an integer, got {participants!r}")
+    n = int(participants)
+    if n < 1:
+        raise EvaluationError(f"participants must be >= 1, got {n}")
+    if not 0 < level < 1:
+        raise EvaluationError(f"level must be in (0, 1), got {level!r}")
+    for col in ("metric", "program_id"):
+        if col in estimates.columns:
+            distinct = estimates[col].dropna().unique()
+            if len(distinct) > 1:
+                raise EvaluationError(
+                    f"estimates must hold ONE {col}; found {sorted(map(str, distinct))} — adjust each separately"
+                )
+    if "person_id" in estimates.columns:
+        dup = estimates["person_id"][estimates["person_id"].duplicated()]
+        if len(dup):
+            raise EvaluationError(f"estimates: person_id must be unique; duplicated {sorted(map(str, set(dup)))}")
+
+    improvement = _numeric(estimates["improvement"], "improvement", what)
+    attribution = _numeric(estimates["attribution"], "attribution", what)
+    confidence = _numeric(estimates["confidence"], "confidence", what)
+    for name, s in (("improvement", improvement), ("attribution", attribution), ("confidence", confidence)):
+        if s.isna().any():
+            raise EvaluationError(f"estimates: {int(s.isna().sum())} row(s) have a missing {name}")
+        if not np.isfinite(s.to_numpy()).all():
+            raise EvaluationError(f"estimates: {name} must be finite")
+    for name, s in (("attribution", attribution), ("confidence", confidence)):
+        if ((s < 0) | (s > 1)).any():
+            raise EvaluationError(f"estimates: {name} must be in [0, 1]; found {s[(s < 0) | (s > 1)].tolist()}")
+    return n, improvement, attribution, confidence
 
 
 def adjust_estimates(estimates: pd.DataFrame, *, participants: int, level: float = 0.95) -> EstimatesAdjustment:
@@ -454,38 +492,7 @@ def adjust_estimates(estimates: pd.DataFrame, *, participants: int, level: float
         Missing columns or values, shares outside [0, 1], duplicate persons,
         several metrics/programs, more respondents than participants.
     """
-    what = "estimates"
-    _require_columns(estimates, ["improvement", "attribution", "confidence"], what)
-    if isinstance(participants, bool) or not isinstance(participants, (int, np.integer)):
-        raise EvaluationError(f"participants must be an integer, got {participants!r}")
-    n = int(participants)
-    if n < 1:
-        raise EvaluationError(f"participants must be >= 1, got {n}")
-    if not 0 < level < 1:
-        raise EvaluationError(f"level must be in (0, 1), got {level!r}")
-    for col in ("metric", "program_id"):
-        if col in estimates.columns:
-            distinct = estimates[col].dropna().unique()
-            if len(distinct) > 1:
-                raise EvaluationError(
-                    f"estimates must hold ONE {col}; found {sorted(map(str, distinct))} — adjust each separately"
-                )
-    if "person_id" in estimates.columns:
-        dup = estimates["person_id"][estimates["person_id"].duplicated()]
-        if len(dup):
-            raise EvaluationError(f"estimates: person_id must be unique; duplicated {sorted(map(str, set(dup)))}")
-
-    improvement = _numeric(estimates["improvement"], "improvement", what)
-    attribution = _numeric(estimates["attribution"], "attribution", what)
-    confidence = _numeric(estimates["confidence"], "confidence", what)
-    for name, s in (("improvement", improvement), ("attribution", attribution), ("confidence", confidence)):
-        if s.isna().any():
-            raise EvaluationError(f"estimates: {int(s.isna().sum())} row(s) have a missing {name}")
-        if not np.isfinite(s.to_numpy()).all():
-            raise EvaluationError(f"estimates: {name} must be finite")
-    for name, s in (("attribution", attribution), ("confidence", confidence)):
-        if ((s < 0) | (s > 1)).any():
-            raise EvaluationError(f"estimates: {name} must be in [0, 1]; found {s[(s < 0) | (s > 1)].tolist()}")
+    n, improvement, attribution, confidence = _checked_estimates(estimates, participants, level)
 
     r = len(estimates)
     if r > n:
@@ -573,7 +580,7 @@ def _none_if_nan(value: float | None) -> float | None:
     return v if math.isfinite(v) else None
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(kw_only=True, frozen=True, eq=False)
 class RoiResult(ResultMixin):
     """Phillips ROI of one program.
 
@@ -637,6 +644,7 @@ class RoiResult(ResultMixin):
     audit: list[AuditEntry] = field(default_factory=list)
 
     title: ClassVar[str] = "Phillips ROI (Level 5)"
+    zero_cost_note: ClassVar[str] = ZERO_COST_NOTE  # read by lopsnb.report.figures
 
     def to_frame(self) -> pd.DataFrame:
         """Return tidy ``metric``/``value``/``unit`` rows (BCR is labelled a ratio, not ROI)."""
@@ -686,59 +694,15 @@ class RoiResult(ResultMixin):
 
     def plot(self, ax: Any = None) -> Any:
         """Waterfall: benefits, minus each cost category, down to net benefit; return the Axes."""
-        import matplotlib.pyplot as plt
+        from lopsnb.report.figures import draw_roi_result
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 4))
-        labels = ["benefits"]
-        bottoms = [0.0]
-        heights = [self.benefits]
-        colors = ["seagreen"]
-        running = self.benefits
-        for cat, amount in zip(self.costs_by_category["category"], self.costs_by_category["amount"], strict=True):
-            running_next = running - float(amount)
-            labels.append(str(cat))
-            bottoms.append(running_next)
-            heights.append(float(amount))
-            colors.append("indianred")
-            running = running_next
-        labels.append("net benefit")
-        bottoms.append(0.0)
-        heights.append(self.net_benefit)
-        colors.append("steelblue")
-        x = np.arange(len(labels))
-        ax.bar(x, heights, bottom=bottoms, color=colors, edgecolor="black", linewidth=0.5)
-        ax.axhline(0.0, color="black", linewidth=0.8)
-        ax.set_xticks(x)
-        ax.set_xticklabels(labels, rotation=45, ha="right")
-        ax.set_ylabel("money")
-        roi_text = ZERO_COST_NOTE if self.roi_pct is None else f"ROI {self.roi_pct:,.1f}%"
-        ax.set_title(f"Benefits vs fully-loaded costs ({roi_text})")
-        return ax
+        return draw_roi_result(self, ax)
 
     def plot_tornado(self, ax: Any = None) -> Any:
         """Tornado chart of the one-way sensitivity of ROI %; return the Axes."""
-        import matplotlib.pyplot as plt
+        from lopsnb.report.figures import draw_roi_result_tornado
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
-        if self.roi_pct is None:
-            ax.text(0.5, 0.5, ZERO_COST_NOTE, ha="center", va="center", transform=ax.transAxes)
-            ax.set_axis_off()
-            return ax
-        frame = self.tornado.iloc[::-1]  # largest swing on top
-        y = np.arange(len(frame))
-        lo = frame[["roi_low", "roi_high"]].min(axis=1).to_numpy(dtype=float)
-        hi = frame[["roi_low", "roi_high"]].max(axis=1).to_numpy(dtype=float)
-        ax.barh(y, hi - lo, left=lo, color="steelblue", edgecolor="black", linewidth=0.5)
-        ax.axvline(self.roi_pct, color="black", linestyle="--", linewidth=1, label=f"ROI {self.roi_pct:,.1f}%")
-        ax.axvline(0.0, color="grey", linewidth=0.8)
-        ax.set_yticks(y)
-        ax.set_yticklabels(frame["factor"].tolist())
-        ax.set_xlabel("ROI (%)")
-        ax.set_title("One-way sensitivity of ROI")
-        ax.legend(loc="best", fontsize="small")
-        return ax
+        return draw_roi_result_tornado(self, ax)
 
 
 def _cost_frame(costs: pd.DataFrame) -> pd.DataFrame:
@@ -758,6 +722,248 @@ def _cost_frame(costs: pd.DataFrame) -> pd.DataFrame:
     for cat, value in zip(category, amount, strict=True):
         amounts[cat] = amounts.get(cat, 0.0) + float(value)
     return _by_category(amounts)
+
+
+def annual_benefits(gain: Any, value_per_unit: Any, periods_per_year: float, n_entities: float) -> Any:
+    """Annual monetary benefits: ``gain × value_per_unit × periods_per_year × n_entities``.
+
+    The one benefit formula of lopsnb: the evaluated ROI (:func:`phillips_roi`,
+    its Monte Carlo and tornado) and the forecast (:func:`lopsnb.evaluation.plan.forecast_roi`)
+    all call it.  ``gain`` is the direction-signed effect in outcome units per
+    entity per period; arrays broadcast.
+    """
+    return gain * value_per_unit * periods_per_year * n_entities
+
+
+def break_even_gain(
+    costs: float, value_per_unit: float, periods_per_year: float, n_entities: float, horizon_years: float,
+    *, target_roi_pct: float = 0.0,
+) -> float | None:
+    """The gain per entity per period at which the ROI equals ``target_roi_pct`` (0: benefits = costs).
+
+    ``costs × (1 + target / 100) / (value_per_unit × periods_per_year × n_entities × horizon_years)``;
+    multiply by the direction sign (+1 increase, -1 decrease) for the effect.
+    None when the monetisation factor is 0 (no effect can pay back).
+    """
+    factor = value_per_unit * periods_per_year * n_entities * horizon_years
+    if factor == 0:
+        return None
+    return costs * (1 + target_roi_pct / 100) / factor
+
+
+@dataclass(kw_only=True, frozen=True)
+class _RoiInputs:
+    """The validated numeric inputs of :func:`phillips_roi`."""
+
+    eff: float
+    se: float
+    lo_ci: float
+    hi_ci: float
+    vpu: float
+    ppy: float
+    horizon: float
+    n_ent: int
+    value_range: tuple[float, float] | None
+    baseline: float | None
+    sign: float
+    isolation_method: str
+    transform: str
+    intangibles: tuple[str, ...]
+
+    def to_units(self, x: Any) -> Any:
+        """Effect on the outcome's own scale (log-differences converted at the baseline level)."""
+        if self.baseline is None:
+            return x
+        return np.expm1(x) * self.baseline
+
+    def gain(self, x: Any) -> Any:
+        """Direction-signed effect in outcome units (positive = good)."""
+        return self.sign * self.to_units(x)
+
+    def roi_at(self, x: float, v: float, c: float, n: float, h: float) -> float:
+        """ROI % at effect ``x``, unit value ``v``, costs ``c``, ``n`` entities and ``h`` years (NaN at zero cost)."""
+        r = roi_pct(annual_benefits(float(self.gain(x)), v, self.ppy, n) * h, c)
+        return float("nan") if r is None else r
+
+
+def _positive_number(value: Any, name: str, *, strict: bool) -> float:
+    x = _finite(value, name)
+    if (x <= 0) if strict else (x < 0):
+        raise EvaluationError(f"{name} must be {'>' if strict else '>='} 0, got {x}")
+    return x
+
+
+def _validate_effect(effect: float, std_error: float, ci_low: float, ci_high: float) -> tuple[float, float, float, float]:
+    eff, se = _finite(effect, "effect"), _finite(std_error, "std_error")
+    lo_ci, hi_ci = _finite(ci_low, "ci_low"), _finite(ci_high, "ci_high")
+    if se < 0:
+        raise EvaluationError(f"std_error must be >= 0, got {se}")
+    if not lo_ci <= eff <= hi_ci:
+        raise EvaluationError(f"need ci_low <= effect <= ci_high; got {lo_ci} <= {eff} <= {hi_ci}")
+    return eff, se, lo_ci, hi_ci
+
+
+def _validate_scale(n_entities: Any, value_range: Any, vpu: float, transform: str, baseline_level: Any) -> tuple[int, tuple[float, float] | None, float | None]:
+    if isinstance(n_entities, bool) or not isinstance(n_entities, (int, np.integer)):
+        raise EvaluationError(f"n_entities must be an integer, got {n_entities!r}")
+    n_ent = int(n_entities)
+    if n_ent < 0:
+        raise EvaluationError(f"n_entities must be >= 0, got {n_ent}")
+    v_range = None
+    if value_range is not None:
+        if len(value_range) != 2:
+            raise EvaluationError(f"value_range must be (low, high), got {value_range!r}")
+        v_range = (_finite(value_range[0], "value_range[0]"), _finite(value_range[1], "value_range[1]"))
+        if not 0 <= v_range[0] <= vpu <= v_range[1]:
+            raise EvaluationError(f"value_range must satisfy 0 <= low <= value_per_unit <= high; got {value_range}")
+    baseline = None
+    if transform == "log":
+        if baseline_level is None:
+            raise EvaluationError("transform='log' needs baseline_level to convert the log-difference to units")
+        baseline = _finite(baseline_level, "baseline_level")
+        if baseline <= 0:
+            raise EvaluationError(f"baseline_level must be > 0 for transform='log', got {baseline}")
+    return n_ent, v_range, baseline
+
+
+def _roi_inputs(args: dict[str, Any]) -> _RoiInputs:
+    """Validate the arguments of :func:`phillips_roi` (every check, one clear error each)."""
+    validate_option("direction", args["direction"], Direction)
+    validate_option("transform", args["transform"], Transform)
+    method = args["isolation_method"]
+    if not isinstance(method, str) or not method.strip():
+        raise EvaluationError(
+            "isolation_method is required (GP5): ROI is never reported without the method that isolated the effect"
+        )
+    eff, se, lo_ci, hi_ci = _validate_effect(args["effect"], args["std_error"], args["ci_low"], args["ci_high"])
+    vpu = _positive_number(args["value_per_unit"], "value_per_unit", strict=False)
+    ppy = _positive_number(args["periods_per_year"], "periods_per_year", strict=True)
+    horizon = _positive_number(args["horizon_years"], "horizon_years", strict=True)
+    n_ent, v_range, baseline = _validate_scale(args["n_entities"], args["value_range"], vpu, args["transform"], args["baseline_level"])
+    n_draws = args["n_draws"]
+    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
+        raise EvaluationError(f"n_draws must be an integer >= 100, got {n_draws!r}")
+    intangibles = args["intangibles"]
+    if isinstance(intangibles, str):
+        intangibles = (intangibles,)
+    for entry in args["audit"]:
+        if not isinstance(entry, AuditEntry):
+            raise EvaluationError(f"audit entries must be AuditEntry, got {type(entry).__name__}")
+    return _RoiInputs(
+        eff=eff, se=se, lo_ci=lo_ci, hi_ci=hi_ci, vpu=vpu, ppy=ppy, horizon=horizon, n_ent=n_ent, value_range=v_range,
+        baseline=baseline, sign=1.0 if args["direction"] == "increase" else -1.0, isolation_method=method.strip(),
+        transform=args["transform"], intangibles=tuple(str(i) for i in intangibles),
+    )
+
+
+def _monte_carlo(inp: _RoiInputs, total_cost: float, n_draws: int, seed: int) -> tuple[tuple[float, float] | None, float | None]:
+    """95% ROI interval and P(ROI > 0): effect ~ Normal(effect, se), value ~ Uniform(value_range); None at zero cost."""
+    if total_cost == 0:
+        return None, None
+    rng = np.random.default_rng(seed)
+    eff_draws = rng.normal(inp.eff, inp.se, size=n_draws) if inp.se > 0 else np.full(n_draws, inp.eff)
+    if inp.value_range is not None:
+        v_draws = rng.uniform(inp.value_range[0], inp.value_range[1], size=n_draws)
+    else:
+        v_draws = np.full(n_draws, inp.vpu)
+    ben_draws = annual_benefits(inp.gain(eff_draws), v_draws, inp.ppy, inp.n_ent) * inp.horizon
+    roi_draws = (ben_draws - total_cost) / total_cost * 100.0
+    q_lo, q_hi = np.percentile(roi_draws, [2.5, 97.5])
+    return (float(q_lo), float(q_hi)), float(np.mean(roi_draws > 0))
+
+
+def _conservative(inp: _RoiInputs, total_cost: float) -> tuple[tuple[str, float], float, float | None]:
+    """GP4: the least favourable CI bound of the effect with the least favourable unit value."""
+    g_low_bound, g_high_bound = float(inp.gain(inp.lo_ci)), float(inp.gain(inp.hi_ci))
+    if g_low_bound <= g_high_bound:
+        cons_bound, cons_gain = ("ci_low", inp.lo_ci), g_low_bound
+    else:
+        cons_bound, cons_gain = ("ci_high", inp.hi_ci), g_high_bound
+    if inp.value_range is None:
+        cons_value = inp.vpu
+    else:
+        # The low unit value is least favourable for a gain; for a loss the high one is.
+        cons_value = inp.value_range[0] if cons_gain >= 0 else inp.value_range[1]
+    cons_roi = roi_pct(annual_benefits(cons_gain, cons_value, inp.ppy, inp.n_ent) * inp.horizon, total_cost)
+    return cons_bound, cons_value, cons_roi
+
+
+def _tornado(inp: _RoiInputs, total_cost: float) -> pd.DataFrame:
+    """One-at-a-time sensitivity of the ROI, widest swing first."""
+    eff, vpu, n_ent, horizon = inp.eff, inp.vpu, inp.n_ent, inp.horizon
+    v_low_in, v_high_in = inp.value_range if inp.value_range is not None else (0.8 * vpu, 1.2 * vpu)
+    specs = [
+        ("effect", inp.lo_ci, inp.hi_ci, lambda x: inp.roi_at(x, vpu, total_cost, n_ent, horizon)),
+        ("value_per_unit", v_low_in, v_high_in, lambda x: inp.roi_at(eff, x, total_cost, n_ent, horizon)),
+        ("costs", 0.8 * total_cost, 1.2 * total_cost, lambda x: inp.roi_at(eff, vpu, x, n_ent, horizon)),
+        ("participants", 0.9 * n_ent, 1.1 * n_ent, lambda x: inp.roi_at(eff, vpu, total_cost, x, horizon)),
+        ("horizon_years", 0.8 * horizon, 1.2 * horizon, lambda x: inp.roi_at(eff, vpu, total_cost, n_ent, x)),
+    ]
+    tornado = pd.DataFrame(
+        {
+            "factor": pd.Series([s[0] for s in specs], dtype="str"),
+            "low_input": [float(s[1]) for s in specs],
+            "high_input": [float(s[2]) for s in specs],
+            "roi_low": [s[3](s[1]) for s in specs],
+            "roi_high": [s[3](s[2]) for s in specs],
+        }
+    )
+    swing = (tornado["roi_high"] - tornado["roi_low"]).abs()
+    order = np.argsort(-swing.fillna(-1.0).to_numpy(), kind="stable")
+    return tornado.iloc[order].reset_index(drop=True)
+
+
+def _horizon_note(horizon: float) -> str:
+    if horizon > 1:
+        return f"benefits beyond year 1 counted ({horizon:g} years): only for long-term solutions"
+    if horizon == 1:
+        return "first-year benefits only"
+    return f"benefits counted for {horizon:g} year(s) only (less than the first year)"
+
+
+def _audit_log(
+    inp: _RoiInputs, audit: Sequence[AuditEntry], by_cat: pd.DataFrame, total_cost: float,
+    conservative: tuple[tuple[str, float], float, float | None], point_roi: float | None,
+) -> list[AuditEntry]:
+    """The Guiding Principles applied (GP4, GP5, GP9, GP10, GP11), after the entries of earlier steps."""
+    log: list[AuditEntry] = list(audit)
+    log.append(AuditEntry("GP5", f"effect isolated by: {inp.isolation_method}"))
+    if inp.transform == "log":
+        log.append(
+            AuditEntry(
+                "GP5",
+                f"log-difference effect {inp.eff:.6g} converted to units: (exp(effect) - 1) x baseline "
+                f"{inp.baseline:,.6g} = {float(inp.to_units(inp.eff)):,.6g} per entity per period",
+            )
+        )
+    log.append(AuditEntry("GP9", _horizon_note(inp.horizon)))
+    log.append(
+        AuditEntry(
+            "GP10",
+            f"fully-loaded costs {total_cost:,.2f} over {len(by_cat)} categor"
+            f"{'y' if len(by_cat) == 1 else 'ies'} compared with benefits",
+        )
+    )
+    if total_cost == 0:
+        log.append(AuditEntry("GP10", f"{ZERO_COST_NOTE}; ROI, BCR, payback and interval not reported"))
+        log.append(AuditEntry("GP4", "conservative ROI not computed: " + ZERO_COST_NOTE))
+    else:
+        (bound, bound_value), cons_value, cons_roi = conservative
+        value_note = f"unit value {cons_value:,.6g}" + (
+            " (least favourable end of value_range)" if inp.value_range is not None else ""
+        )
+        log.append(
+            AuditEntry(
+                "GP4",
+                f"conservative ROI uses the effect at {bound} ({bound_value:.6g}) and {value_note}: "
+                f"{cons_roi:,.1f}% vs point ROI {point_roi:,.1f}%",
+            )
+        )
+    if inp.intangibles:
+        log.append(AuditEntry("GP11", f"intangibles listed beside ROI, not monetised: {', '.join(inp.intangibles)}"))
+    else:
+        log.append(AuditEntry("GP11", "no intangibles listed"))
+    return log
 
 
 def phillips_roi(
@@ -836,201 +1042,32 @@ def phillips_roi(
     time: effect over its CI bounds, value per unit over ``value_range`` (else
     ±20%), costs ±20%, participants counted ±10%, horizon ±20%.
     """
-    # ---- validation ------------------------------------------------------ #
-    if direction not in _DIRECTIONS:
-        raise EvaluationError(f"direction must be one of {list(_DIRECTIONS)}, got {direction!r}")
-    if transform not in _TRANSFORMS:
-        raise EvaluationError(f"transform must be one of {list(_TRANSFORMS)}, got {transform!r}")
-    if not isinstance(isolation_method, str) or not isolation_method.strip():
-        raise EvaluationError(
-            "isolation_method is required (GP5): ROI is never reported without the method that isolated the effect"
-        )
-    eff = _finite(effect, "effect")
-    se = _finite(std_error, "std_error")
-    lo_ci = _finite(ci_low, "ci_low")
-    hi_ci = _finite(ci_high, "ci_high")
-    if se < 0:
-        raise EvaluationError(f"std_error must be >= 0, got {se}")
-    if not lo_ci <= eff <= hi_ci:
-        raise EvaluationError(f"need ci_low <= effect <= ci_high; got {lo_ci} <= {eff} <= {hi_ci}")
-    vpu = _finite(value_per_unit, "value_per_unit")
-    if vpu < 0:
-        raise EvaluationError(f"value_per_unit must be >= 0, got {vpu}")
-    ppy = _finite(periods_per_year, "periods_per_year")
-    if ppy <= 0:
-        raise EvaluationError(f"periods_per_year must be > 0, got {ppy}")
-    horizon = _finite(horizon_years, "horizon_years")
-    if horizon <= 0:
-        raise EvaluationError(f"horizon_years must be > 0, got {horizon}")
-    if isinstance(n_entities, bool) or not isinstance(n_entities, (int, np.integer)):
-        raise EvaluationError(f"n_entities must be an integer, got {n_entities!r}")
-    n_ent = int(n_entities)
-    if n_ent < 0:
-        raise EvaluationError(f"n_entities must be >= 0, got {n_ent}")
-    if value_range is not None:
-        if len(value_range) != 2:
-            raise EvaluationError(f"value_range must be (low, high), got {value_range!r}")
-        v_lo, v_hi = _finite(value_range[0], "value_range[0]"), _finite(value_range[1], "value_range[1]")
-        if not 0 <= v_lo <= vpu <= v_hi:
-            raise EvaluationError(f"value_range must satisfy 0 <= low <= value_per_unit <= high; got {value_range}")
-    baseline = None
-    if transform == "log":
-        if baseline_level is None:
-            raise EvaluationError("transform='log' needs baseline_level to convert the log-difference to units")
-        baseline = _finite(baseline_level, "baseline_level")
-        if baseline <= 0:
-            raise EvaluationError(f"baseline_level must be > 0 for transform='log', got {baseline}")
-    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
-        raise EvaluationError(f"n_draws must be an integer >= 100, got {n_draws!r}")
-    if isinstance(intangibles, str):
-        intangibles = (intangibles,)
-    intangible_list = tuple(str(i) for i in intangibles)
-    for entry in audit:
-        if not isinstance(entry, AuditEntry):
-            raise EvaluationError(f"audit entries must be AuditEntry, got {type(entry).__name__}")
-
+    inp = _roi_inputs(locals())  # every parameter by name, checked before anything is computed
     by_cat = _cost_frame(costs)
     total_cost = float(by_cat["amount"].sum())
-    sign = 1.0 if direction == "increase" else -1.0
-
-    def to_units(x: Any) -> Any:
-        if baseline is None:
-            return x
-        return np.expm1(x) * baseline
-
-    def gain(x: Any) -> Any:
-        return sign * to_units(x)
-
-    def roi_at(x: float, v: float, c: float, n: float, h: float) -> float:
-        r = roi_pct(float(gain(x)) * v * ppy * n * h, c)
-        return float("nan") if r is None else r
-
-    # ---- point figures ------------------------------------------------------ #
-    annual = float(gain(eff)) * vpu * ppy * n_ent
-    benefits = annual * horizon
-    point_roi = roi_pct(benefits, total_cost)
-    point_bcr = bcr(benefits, total_cost)
     zero_cost = total_cost == 0
-    payback = None if zero_cost else payback_months(annual, total_cost)
-    factor = vpu * ppy * n_ent * horizon
-    break_even = None if factor == 0 else sign * total_cost / factor
 
-    # ---- Monte Carlo -------------------------------------------------------- #
-    interval: tuple[float, float] | None = None
-    prob_pos: float | None = None
-    if not zero_cost:
-        rng = np.random.default_rng(seed)
-        eff_draws = rng.normal(eff, se, size=n_draws) if se > 0 else np.full(n_draws, eff)
-        if value_range is not None:
-            v_draws = rng.uniform(v_lo, v_hi, size=n_draws)
-        else:
-            v_draws = np.full(n_draws, vpu)
-        ben_draws = gain(eff_draws) * v_draws * ppy * n_ent * horizon
-        roi_draws = (ben_draws - total_cost) / total_cost * 100.0
-        q_lo, q_hi = np.percentile(roi_draws, [2.5, 97.5])
-        interval = (float(q_lo), float(q_hi))
-        prob_pos = float(np.mean(roi_draws > 0))
-
-    # ---- GP4 conservative ROI ---------------------------------------------- #
-    g_low_bound, g_high_bound = float(gain(lo_ci)), float(gain(hi_ci))
-    if g_low_bound <= g_high_bound:
-        cons_bound, cons_gain = ("ci_low", lo_ci), g_low_bound
-    else:
-        cons_bound, cons_gain = ("ci_high", hi_ci), g_high_bound
-    if value_range is None:
-        cons_value = vpu
-    else:
-        # The low unit value is least favourable for a gain; for a loss the high one is.
-        cons_value = v_lo if cons_gain >= 0 else v_hi
-    cons_roi = roi_pct(cons_gain * cons_value * ppy * n_ent * horizon, total_cost)
-
-    # ---- tornado ----------------------------------------------------------- #
-    v_low_in, v_high_in = (v_lo, v_hi) if value_range is not None else (0.8 * vpu, 1.2 * vpu)
-    specs = [
-        ("effect", lo_ci, hi_ci, lambda x: roi_at(x, vpu, total_cost, n_ent, horizon)),
-        ("value_per_unit", v_low_in, v_high_in, lambda x: roi_at(eff, x, total_cost, n_ent, horizon)),
-        ("costs", 0.8 * total_cost, 1.2 * total_cost, lambda x: roi_at(eff, vpu, x, n_ent, horizon)),
-        ("participants", 0.9 * n_ent, 1.1 * n_ent, lambda x: roi_at(eff, vpu, total_cost, x, horizon)),
-        ("horizon_years", 0.8 * horizon, 1.2 * horizon, lambda x: roi_at(eff, vpu, total_cost, n_ent, x)),
-    ]
-    tornado = pd.DataFrame(
-        {
-            "factor": pd.Series([s[0] for s in specs], dtype="str"),
-            "low_input": [float(s[1]) for s in specs],
-            "high_input": [float(s[2]) for s in specs],
-            "roi_low": [s[3](s[1]) for s in specs],
-            "roi_high": [s[3](s[2]) for s in specs],
-        }
-    )
-    swing = (tornado["roi_high"] - tornado["roi_low"]).abs()
-    order = np.argsort(-swing.fillna(-1.0).to_numpy(), kind="stable")
-    tornado = tornado.iloc[order].reset_index(drop=True)
-
-    # ---- audit -------------------------------------------------------------- #
-    log: list[AuditEntry] = list(audit)
-    log.append(AuditEntry("GP5", f"effect isolated by: {isolation_method.strip()}"))
-    if transform == "log":
-        log.append(
-            AuditEntry(
-                "GP5",
-                f"log-difference effect {eff:.6g} converted to units: (exp(effect) - 1) x baseline "
-                f"{baseline:,.6g} = {float(to_units(eff)):,.6g} per entity per period",
-            )
-        )
-    if horizon > 1:
-        log.append(
-            AuditEntry(
-                "GP9",
-                f"benefits beyond year 1 counted ({horizon:g} years): only for long-term solutions",
-            )
-        )
-    elif horizon == 1:
-        log.append(AuditEntry("GP9", "first-year benefits only"))
-    else:
-        log.append(AuditEntry("GP9", f"benefits counted for {horizon:g} year(s) only (less than the first year)"))
-    log.append(
-        AuditEntry(
-            "GP10",
-            f"fully-loaded costs {total_cost:,.2f} over {len(by_cat)} categor"
-            f"{'y' if len(by_cat) == 1 else 'ies'} compared with benefits",
-        )
-    )
-    if zero_cost:
-        log.append(AuditEntry("GP10", f"{ZERO_COST_NOTE}; ROI, BCR, payback and interval not reported"))
-        log.append(AuditEntry("GP4", "conservative ROI not computed: " + ZERO_COST_NOTE))
-    else:
-        value_note = f"unit value {cons_value:,.6g}" + (
-            " (least favourable end of value_range)" if value_range is not None else ""
-        )
-        log.append(
-            AuditEntry(
-                "GP4",
-                f"conservative ROI uses the effect at {cons_bound[0]} ({cons_bound[1]:.6g}) and {value_note}: "
-                f"{cons_roi:,.1f}% vs point ROI {point_roi:,.1f}%",
-            )
-        )
-    if intangible_list:
-        log.append(
-            AuditEntry("GP11", f"intangibles listed beside ROI, not monetised: {', '.join(intangible_list)}")
-        )
-    else:
-        log.append(AuditEntry("GP11", "no intangibles listed"))
-
+    annual = annual_benefits(float(inp.gain(inp.eff)), inp.vpu, inp.ppy, inp.n_ent)
+    benefits = annual * inp.horizon
+    point_roi = roi_pct(benefits, total_cost)
+    be_gain = break_even_gain(total_cost, inp.vpu, inp.ppy, inp.n_ent, inp.horizon)
+    interval, prob_pos = _monte_carlo(inp, total_cost, n_draws, seed)
+    conservative = _conservative(inp, total_cost)
     return RoiResult(
         benefits=benefits,
         annual_benefits=annual,
         costs=total_cost,
         net_benefit=benefits - total_cost,
         roi_pct=_none_if_nan(point_roi),
-        bcr=_none_if_nan(point_bcr),
-        payback_months=_none_if_nan(payback),
-        break_even_effect=_none_if_nan(break_even),
+        bcr=_none_if_nan(bcr(benefits, total_cost)),
+        payback_months=_none_if_nan(None if zero_cost else payback_months(annual, total_cost)),
+        break_even_effect=_none_if_nan(None if be_gain is None else inp.sign * be_gain),
         roi_interval=interval,
         prob_positive=prob_pos,
-        conservative_roi_pct=_none_if_nan(cons_roi),
+        conservative_roi_pct=_none_if_nan(conservative[2]),
         costs_by_category=by_cat,
-        tornado=tornado,
-        intangibles=intangible_list,
-        isolation_method=isolation_method.strip(),
-        audit=log,
+        tornado=_tornado(inp, total_cost),
+        intangibles=inp.intangibles,
+        isolation_method=inp.isolation_method,
+        audit=_audit_log(inp, audit, by_cat, total_cost, conservative, point_roi),
     )

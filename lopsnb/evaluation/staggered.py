@@ -26,7 +26,7 @@ to floating-point precision on balanced panels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from scipy import stats
 
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
+from lopsnb.options import ControlGroup, validate_option
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -41,7 +42,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = ["ControlGroup", "StaggeredDiD", "callaway_santanna"]
 
 #: Which entities form the comparison group of each ATT(g, t).
-ControlGroup = Literal["never_treated", "not_yet_treated"]
 
 _GROUP_TIME_COLUMNS = [
     "cohort",
@@ -69,7 +69,7 @@ _EVENT_COLUMNS = [
 ]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class StaggeredDiD(ResultMixin):
     """Result of :func:`callaway_santanna`.
 
@@ -220,27 +220,9 @@ class StaggeredDiD(ResultMixin):
         -------
         matplotlib.axes.Axes
         """
-        import matplotlib.pyplot as plt
+        from lopsnb.report.figures import draw_staggered_did
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4))
-        es = self.event_study
-        for kind, colour in (("placebo", "0.55"), ("effect", "C0")):
-            part = es[es["kind"] == kind]
-            if part.empty:
-                continue
-            x = part["relative_period"].to_numpy(dtype=float)
-            y = part["estimate"].to_numpy(dtype=float)
-            err = np.vstack([y - part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float) - y])
-            ax.errorbar(x, y, yerr=err, fmt="o", color=colour, ecolor=colour, capsize=3, label=kind)
-        ax.axhline(0.0, color="black", linewidth=0.8)
-        ax.axvline(-0.5, color="black", linewidth=0.8, linestyle="--")
-        ax.set_xlabel("Periods relative to treatment (e = t - g)")
-        ax.set_ylabel(f"ATT(e), {100 * (1 - self.alpha):g}% CI")
-        ax.set_title("Event study (Callaway & Sant'Anna)")
-        if len(es):
-            ax.legend(loc="best", frameon=False)
-        return ax
+        return draw_staggered_did(self, ax)
 
 
 def callaway_santanna(
@@ -317,10 +299,7 @@ def callaway_santanna(
     comparison entity (possible with ``"not_yet_treated"`` and no never
     treated) are left out and listed in ``diagnostics``.
     """
-    if control_group not in get_args(ControlGroup):
-        raise EvaluationError(
-            f"control_group must be one of {list(get_args(ControlGroup))}; got {control_group!r}"
-        )
+    validate_option("control_group", control_group, ControlGroup)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < float(alpha) < 1:
         raise EvaluationError(f"alpha must be a number strictly between 0 and 1; got {alpha!r}")
     alpha = float(alpha)

@@ -45,9 +45,11 @@ import pandas as pd
 
 from lopsnb.errors import LopsnbError, Problem, ProgramConfigError, ValidationError
 
+from lopsnb.io.model import Workspace
+from lopsnb.io.programs import load_program
+
 if TYPE_CHECKING:  # pragma: no cover
     from lopsnb.io.programs import Program
-    from lopsnb.io.workspace import Workspace
 
 __all__ = [
     "CACHE_DIRNAME",
@@ -147,7 +149,7 @@ def source_signature(path: str | os.PathLike[str]) -> dict[str, Any]:
                     volatile = True
     io_dir = Path(__file__).resolve().parent
     code = [_stat_entry(p, p.name) for p in sorted(io_dir.glob("*.py"))]
-    from lopsnb import __version__
+    from lopsnb._version import __version__
 
     return {"format": CACHE_FORMAT, "version": __version__, "files": sorted(files.values()), "code": code, "volatile": volatile}
 
@@ -217,15 +219,18 @@ def _write_table(frame: pd.DataFrame, target: Path) -> None:
     pq.write_table(table, target, row_group_size=_ROW_GROUP, compression="zstd")
 
 
-def build_cache(workspace: Workspace | str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None) -> Path:
+def build_cache(workspace: Workspace, *, root: str | os.PathLike[str] | None = None) -> Path:
     """Write the validated tables and programs of a workspace to a Parquet cache.
 
     Parameters
     ----------
-    workspace : Workspace or path
-        A loaded workspace (its tables are written as they are; the batch
-        runner passes the one it has just validated) or a folder, which is
-        then loaded with ``on_program_error="collect"``.
+    workspace : Workspace
+        A loaded workspace; its tables are written as they are (the batch
+        runner passes the one it has just validated).  To cache a folder,
+        load it first with ``load_workspace(folder, on_program_error="collect")``
+        so that invalid program files are recorded rather than raised; the
+        cache never loads a workspace itself (the loader reads the cache, so
+        the reverse import would be a cycle).
     root : path, optional
         Cache root (default ``<workspace>/.lopsnb-cache``).
 
@@ -241,9 +246,9 @@ def build_cache(workspace: Workspace | str | os.PathLike[str], *, root: str | os
     CacheError
         When the folder cannot be written or a table cannot be stored.
     """
-    from lopsnb.io.workspace import Workspace, load_workspace
-
-    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace, on_program_error="collect")
+    if not isinstance(workspace, Workspace):
+        raise TypeError(f"build_cache needs a loaded Workspace (lopsnb.load_workspace(folder)); got {type(workspace).__name__}")
+    ws = workspace
     folder = Path(ws.path)
     # The signature taken before the sources were read: a file changed while
     # loading then makes the cache stale instead of silently wrong.
@@ -384,9 +389,6 @@ def read_cache(
         None when the cache is missing, stale or unreadable (the caller
         then loads from the sources).
     """
-    from lopsnb.io.programs import load_program
-    from lopsnb.io.workspace import Workspace
-
     folder = Path(workspace)
     where = find_cache(folder, cache)
     if where is None:
@@ -448,8 +450,6 @@ def slice_workspace(ws: Workspace, programs: Sequence[str]) -> Workspace:
     ValidationError
         When a requested program is neither valid nor a collected program error.
     """
-    from lopsnb.io.workspace import Workspace
-
     wanted = list(dict.fromkeys(programs))
     _check_programs(Path(ws.path), wanted, set(ws.programs) | set(ws.program_errors))
     progs = {pid: p for pid, p in ws.programs.items() if pid in wanted}

@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lopsnb.errors import Problem, ProgramConfigError
 from lopsnb.io.yamlfile import line_of, load_yaml
+from lopsnb.io.problems import pydantic_problems
+from lopsnb.options import Design as _Design
+from lopsnb.options import Direction
 
 __all__ = [
     "PROGRAM_ID_PATTERN",
@@ -37,7 +40,7 @@ __all__ = [
 
 PROGRAM_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
-Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimates"]
+Design = _Design  # the one definition lives in lopsnb.options
 DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates")
 #: Designs that compare a baseline window with a followup window.
 WINDOW_DESIGNS = frozenset({"did", "ancova", "post_only", "before_after", "trend"})
@@ -105,7 +108,7 @@ class MetricRef(_Strict):
     """A metric in the chain of evidence."""
 
     metric: str = Field(min_length=1)
-    direction: Literal["increase", "decrease"] = "increase"
+    direction: Direction = "increase"
     unit: str | None = None
     target: float | None = None
 
@@ -306,15 +309,7 @@ def load_program(path: str | Path) -> Program:
     try:
         program = Program.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            field = ".".join(str(p) for p in loc) or "(program)"
-            found = "no such field" if err["type"] == "extra_forbidden" else (
-                "nothing (field missing)" if err["type"] == "missing" else repr(err.get("input"))
-            )
-            expected = "a known field (check spelling; unknown keys are errors)" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(Problem(label, _line_of(root, loc), field, found, expected))
+        problems = pydantic_problems(exc, label, line_of=lambda loc: _line_of(root, loc))
         raise ProgramConfigError(problems, summary=f"invalid program file {label}") from None
     if program.id != path.stem:
         raise ProgramConfigError(

@@ -7,10 +7,8 @@ problem: everything wrong in every file is collected and raised as one
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,16 +17,18 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic import ValidationError as PydanticValidationError
 
 from lopsnb.errors import DataError, Problem, ProgramConfigError, SourceError, ValidationError
+from lopsnb.io.model import Workspace
+from lopsnb.io.problems import pydantic_problems
 from lopsnb.io.programs import Program, load_program
 from lopsnb.io.readers import find_table_file, read_file, read_sql
-from lopsnb.io.schemas import TABLES, ParsedTable, empty_frame
+from lopsnb.io.schemas import TABLES, ParsedTable
 from lopsnb.io.sources import checked_source_path, checked_sqlite_url
 from lopsnb.io.validate import parse_and_validate, problems_for_rows
 from lopsnb.io.yamlfile import line_of, load_yaml
+from lopsnb.options import OnProgramError
 
 __all__ = ["Workspace", "load_workspace", "WorkspaceConfig"]
 
-OnProgramError = Literal["raise", "collect"]
 
 
 class _Strict(BaseModel):
@@ -93,146 +93,6 @@ class WorkspaceConfig(_Strict):
     sources: dict[str, Source] = Field(default_factory=dict)
 
 
-@dataclass
-class Workspace:
-    """A validated workspace: canonical tables and program definitions.
-
-    Attributes
-    ----------
-    path : Path
-        The workspace folder.
-    tables : dict of str to DataFrame
-        Canonical, typed tables (see ``docs/data-contract.md``); every row
-        carries ``_row``, its row number in the source.
-    programs : dict of str to Program
-        Valid program definitions by id.
-    sources : dict of str to str
-        Where each table came from (file path, ``sql:...`` or ``xapi:...``).
-    program_errors : dict of str to ProgramConfigError
-        Programs whose file failed validation (only with
-        ``on_program_error="collect"``).
-    notes : list of str
-        Things worth knowing that are not errors (encoding fallbacks, header
-        rows found below the first row, xAPI statistics).
-    source_signature : dict or None
-        Names, sizes and mtimes of the source files taken just before they
-        were read (see :func:`lopsnb.io.cache.source_signature`).
-    full_date_ranges : dict or None
-        Date ranges of the whole workspace's tables when this workspace holds
-        only some programs (``load_workspace(..., programs=...)``), so that
-        ``data_as_of`` stays that of the whole workspace.
-    cache_dir : Path or None
-        The cache folder the tables were read from, if any.
-    """
-
-    path: Path
-    tables: dict[str, pd.DataFrame]
-    programs: dict[str, Program]
-    sources: dict[str, str] = field(default_factory=dict)
-    program_errors: dict[str, ProgramConfigError] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    name: str | None = None
-    source_signature: dict[str, Any] | None = field(default=None, repr=False)
-    full_date_ranges: dict[str, tuple[pd.Timestamp, pd.Timestamp] | None] | None = field(default=None, repr=False)
-    cache_dir: Path | None = field(default=None, repr=False)
-
-    def table(self, name: str) -> pd.DataFrame:
-        """The canonical table ``name`` (an empty canonical frame when not measured)."""
-        if name not in TABLES:
-            raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES)}")
-        return self.tables.get(name, empty_frame(name))
-
-    def has(self, name: str) -> bool:
-        """Whether table ``name`` was supplied (and has at least one row)."""
-        return name in self.tables and len(self.tables[name]) > 0
-
-    def __getattr__(self, name: str) -> pd.DataFrame:
-        if name in TABLES:
-            return self.table(name)
-        raise AttributeError(name)
-
-    def program(self, program_id: str) -> Program:
-        """The program ``program_id``.
-
-        Raises
-        ------
-        ProgramConfigError
-            When the program's file is invalid (kept in ``program_errors`` by
-            ``load_workspace(..., on_program_error="collect")``): the error
-            names the file and every problem in it.
-        KeyError
-            When there is no such program; the message names the known ids.
-        """
-        if program_id not in self.programs and program_id in self.program_errors:
-            err = self.program_errors[program_id]
-            raise type(err)(err.problems, summary=err.summary)
-        try:
-            return self.programs[program_id]
-        except KeyError:
-            raise KeyError(f"no program {program_id!r} in {self.path}; programs: {', '.join(sorted(self.programs))}") from None
-
-    def date_range(self, name: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-        """Earliest and latest date in the table's first date column."""
-        if self.full_date_ranges is not None and name in self.full_date_ranges:
-            return self.full_date_ranges[name]
-        frame = self.tables.get(name)
-        if frame is None or frame.empty:
-            return None
-        for col in TABLES[name].columns:
-            if col.kind == "date" and col.name in frame and frame[col.name].notna().any():
-                return frame[col.name].min(), frame[col.name].max()
-        return None
-
-    @property
-    def data_as_of(self) -> pd.Timestamp | None:
-        """Latest KPI period: the date the evidence runs to."""
-        rng = self.date_range("kpis")
-        return rng[1] if rng else None
-
-    def fingerprint(self) -> str:
-        """A hash of every source file's bytes, for cache invalidation."""
-        digest = hashlib.sha256()
-        for f in sorted(self._source_files()):
-            digest.update(str(f.relative_to(self.path)).encode())
-            digest.update(f.read_bytes())
-        return digest.hexdigest()
-
-    def _source_files(self) -> Iterator[Path]:
-        for pattern in ("*.csv", "*.parquet", "*.xlsx", "*.json", "*.jsonl", "*.db", "*.sqlite", "workspace.yml", "programs/*.yml"):
-            yield from self.path.glob(pattern)
-
-    def summary(self) -> str:
-        """Plain-text description: tables with row counts and date ranges, then programs."""
-        lines = [f"Workspace {self.name or self.path.name} ({self.path})", "", "Tables:"]
-        for name in TABLES:
-            if name in self.tables:
-                rng = self.date_range(name)
-                span = f"  {rng[0]:%Y-%m-%d} .. {rng[1]:%Y-%m-%d}" if rng else ""
-                lines.append(f"  {name:<12} {len(self.tables[name]):>9,} rows  from {self.sources.get(name, '?')}{span}")
-            else:
-                lines.append(f"  {name:<12} {'—':>9}       not measured")
-        lines += ["", f"Programs ({len(self.programs)}):"]
-        enr = self.table("enrollments")
-        counts = enr[enr["status"].fillna("") != "dropped"].groupby("program_id")["person_id"].nunique()
-        for pid, prog in sorted(self.programs.items()):
-            ev = prog.evaluation
-            what = f"outcome {prog.outcome} ({ev.entity}), design {ev.design}" if prog.evaluate else "catalog course: inputs only (evaluate: false)"
-            lines.append(f"  {pid:<24} {int(counts.get(pid, 0)):>6} participants  {what}")
-        for pid, err in sorted(self.program_errors.items()):
-            lines.append(f"  {pid:<24} INVALID: {len(err.problems)} problem(s)")
-        if self.notes:
-            lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return "<pre>" + html.escape(self.summary()) + "</pre>"
-
-
 def _read_config(folder: Path) -> tuple[WorkspaceConfig, Any]:
     """The workspace configuration and its YAML node tree (None without a workspace.yml)."""
     cfg_path = folder / "workspace.yml"
@@ -249,13 +109,7 @@ def _read_config(folder: Path) -> tuple[WorkspaceConfig, Any]:
     try:
         return WorkspaceConfig.model_validate(data), doc.root
     except PydanticValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            loc = _user_loc(e["loc"])
-            found = "no such field" if e["type"] == "extra_forbidden" else (
-                "nothing (field missing)" if e["type"] == "missing" else _short(e.get("input"))
-            )
-            problems.append(Problem(label, line_of(doc.root, loc), ".".join(map(str, loc)) or None, found, e["msg"]))
+        problems = pydantic_problems(exc, label, line_of=lambda loc: line_of(doc.root, loc), user_loc=_user_loc, whole="(workspace)")
         raise ValidationError(problems, summary=f"invalid {label}") from None
 
 
@@ -264,11 +118,6 @@ def _user_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     if len(loc) > 2 and loc[0] == "sources" and loc[2] in _SOURCE_KINDS:
         return loc[:2] + loc[3:]
     return loc
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def load_workspace(

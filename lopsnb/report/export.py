@@ -26,8 +26,9 @@ from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbformat import NotebookNode
 
-from lopsnb import __version__
+from lopsnb._version import __version__
 from lopsnb.errors import RunError
+from lopsnb.report.page import shell_loader
 
 __all__ = ["TEMPLATE_DIR", "TEMPLATE_NAME", "TEMPLATE_FILES", "CSS_PATH", "package_dir", "template_location", "make_exporter", "export_html", "failure_page", "toc_entries", "report_css"]
 
@@ -169,6 +170,8 @@ def make_exporter(template: str | os.PathLike[str] | None = None) -> HTMLExporte
         exclude_raw=True,
         exclude_unknown=True,
         embed_images=True,
+        # The page shell shared with the index and failure pages (lopsnb.report.page).
+        extra_loaders=[shell_loader()],
     )
     exporter.register_filter("lopsnb_toc", toc_entries)
     return exporter
@@ -217,42 +220,20 @@ def failure_page(program_id: str, program_name: str | None, error: str, *, durat
     str
         The page; every value is HTML-escaped.
     """
-    e = html.escape
+    from markupsafe import Markup
+
+    from lopsnb.report.page import render_page
+
     title = program_name or program_id
-    took = "" if duration_s is None else f"<div><dt>Duration</dt><dd>{duration_s:.1f} s</dd></div>"
+    meta = [("Program", program_id)] + ([("Duration", f"{duration_s:.1f} s")] if duration_s is not None else []) + [("lopsnb", __version__)]
     tail = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", log_tail or "").strip()
-    tail_html = f"<h2>Log (last lines)</h2>\n<pre>{e(tail)}</pre>\n" if tail else ""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>Report not produced: {e(title)}</title>
-<style>
-{report_css()}
-</style>
-</head>
-<body>
-<div class="lp-page lp-nobreak">
-<header class="lp-header">
-<p class="lp-kicker">Training impact report</p>
-<h1>{e(title)}</h1>
-<dl class="lp-meta">
-<div><dt>Program</dt><dd>{e(program_id)}</dd></div>
-{took}
-<div><dt>lopsnb</dt><dd>{e(__version__)}</dd></div>
-</dl>
-</header>
-<main>
-<div class="lp-alert">
-<p><strong>The report for this program could not be produced.</strong></p>
-<p>{e(error)}</p>
-</div>
-<p>The other programs of the batch are not affected. Fix the cause above (often the program file or its data),
-then run the batch again; an analyst can open <code>report.ipynb</code> (when present) to see where it stopped.</p>
-{tail_html}</main>
-<footer class="lp-footer"><p>Program {e(program_id)} &middot; lopsnb {e(__version__)}. This page works offline and contains no scripts.</p></footer>
-</div>
-</body>
-</html>
-"""
+    body = Markup(
+        '<div class="lp-alert">\n<p><strong>The report for this program could not be produced.</strong></p>\n<p>{}</p>\n</div>\n'
+        "<p>The other programs of the batch are not affected. Fix the cause above (often the program file or its data),\n"
+        "then run the batch again; an analyst can open <code>report.ipynb</code> (when present) to see where it stopped.</p>\n"
+    ).format(error)
+    if tail:
+        body += Markup("<h2>Log (last lines)</h2>\n<pre>{}</pre>\n").format(tail)
+    footer = [Markup("Program {} &middot; lopsnb {}. This page works offline and contains no scripts.").format(program_id, __version__)]
+    return render_page(kicker="Training impact report", title=title, meta=meta, body=body, footer=footer, css=report_css(),
+                       head_title=f"Report not produced: {title}")

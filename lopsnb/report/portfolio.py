@@ -28,8 +28,9 @@ from typing import Any
 
 import pandas as pd
 from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
 
-__all__ = ["recommend", "portfolio_frame", "render_index", "COLUMNS", "EXPORT_COLUMNS", "ACTIONS"]
+__all__ = ["recommend", "portfolio_frame", "portfolio_table", "render_index", "COLUMNS", "EXPORT_COLUMNS", "ACTIONS"]
 
 #: Recommendation actions in display order ("—": no report).
 ACTIONS: tuple[str, ...] = ("scale", "sustain", "fix", "retire", "—")
@@ -256,30 +257,7 @@ def _cell(value: Any, kind: str = "num") -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.3g}"
 
 
-_INDEX_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>{{ title }}</title>
-<style>
-{{ css | safe }}
-</style>
-</head>
-<body>
-<div class="lp-page lp-nobreak">
-<header class="lp-header">
-<p class="lp-kicker">Training impact portfolio</p>
-<h1>{{ title }}</h1>
-<dl class="lp-meta">
-<div><dt>Programs</dt><dd>{{ rows | length }}</dd></div>
-<div><dt>Data as of</dt><dd>{{ data_as_of or "—" }}</dd></div>
-<div><dt>Generated at</dt><dd>{{ generated_at }}</dd></div>
-<div><dt>lopsnb</dt><dd>{{ version }}</dd></div>
-</dl>
-</header>
-<main>
-<p>{% for action, n in counts %}<span class="lp-badge {{ action_class(action) }}">{{ action }}</span> {{ n }}&nbsp;&nbsp; {% endfor %}</p>
+_INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ action_class(action) }}">{{ action }}</span> {{ n }}&nbsp;&nbsp; {% endfor %}</p>
 <table class="lp-portfolio">
 <thead><tr>
 <th>Recommendation</th><th>Program</th><th class="num">Participants</th><th>Outcome</th>
@@ -337,11 +315,6 @@ uncertainty of the effect and of the value per unit. <strong>Conservative ROI</s
 <li><span class="lp-badge fix">fix</span> anything else: ROI at most 0 or unknown while a worthwhile effect is not ruled out, or insufficient evidence — measure again and repair the transfer of learning to the job.</li>
 </ul>
 <p class="lp-note">Figures are aggregates; groups below each program's privacy minimum are suppressed in the reports. Open a program's report for its full chain of evidence.</p>
-</main>
-<footer class="lp-footer"><p>Generated {{ generated_at }} by lopsnb {{ version }} &middot; data as of {{ data_as_of or "—" }}. This page works offline and contains no scripts.</p></footer>
-</div>
-</body>
-</html>
 """
 
 
@@ -373,8 +346,9 @@ def render_index(
         retire, failed) then by ROI, highest first; each links to
         ``<program_id>/report.html``.
     """
-    from lopsnb import __version__
+    from lopsnb._version import __version__
     from lopsnb.report.export import report_css
+    from lopsnb.report.page import render_page
 
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = env.from_string(_INDEX_TEMPLATE)
@@ -413,15 +387,24 @@ def render_index(
     def action_class(action: str) -> str:
         return action if action in ("scale", "sustain", "fix", "retire") else "failed"
 
-    return template.render(
-        title=title,
-        generated_at=generated_at,
-        data_as_of=data_as_of,
-        version=__version__,
-        css=report_css(),
-        rows=rows,
-        counts=counts,
-        action_class=action_class,
-        pages=list(pages),
-    )
+    body = Markup(template.render(rows=rows, counts=counts, action_class=action_class, pages=list(pages)))
+    meta = [("Programs", str(len(rows))), ("Data as of", data_as_of or "—"), ("Generated at", generated_at), ("lopsnb", __version__)]
+    footer = [Markup("Generated {} by lopsnb {} &middot; data as of {}. This page works offline and contains no scripts.").format(
+        generated_at, __version__, data_as_of or "—")]
+    return render_page(kicker="Training impact portfolio", title=title, meta=meta, body=body, footer=footer, css=report_css())
 
+
+def portfolio_table(results: Mapping[str, dict[str, Any] | None], statuses: Mapping[str, dict[str, Any]],
+                    spend: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`portfolio_frame` plus ``spend`` (fully-loaded costs, :func:`lopsnb.evaluation.plan.program_spend`).
+
+    ``spend`` is known even for programs whose ROI is not (``costs`` of the
+    portfolio frame comes from the ROI section and is then missing).
+    """
+    frame = portfolio_frame(results, statuses)
+    if spend is not None:
+        frame = frame.merge(spend[["program_id", "costs"]].rename(columns={"costs": "spend"}), on="program_id", how="left")
+        frame["spend"] = frame["spend"].fillna(frame["costs"])
+    else:
+        frame["spend"] = frame["costs"]
+    return frame

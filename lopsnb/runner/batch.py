@@ -36,8 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-import lopsnb
-from lopsnb import __version__
+from lopsnb._version import __version__
 from lopsnb.errors import RunError
 from lopsnb.report.export import package_dir, template_location
 from lopsnb.runner.files import SLUG, atomic_write, program_dir, replace_dir
@@ -515,7 +514,7 @@ def run_batch(
     ws_fp = ws.fingerprint()
     data_as_of = ws.data_as_of.strftime("%Y-%m-%d") if ws.data_as_of is not None else None
     versions = _versions()
-    package_root = str(Path(lopsnb.__file__).resolve().parents[1])
+    package_root = str(Path(__file__).resolve().parents[2])
 
     tmp_root = Path(tempfile.mkdtemp(prefix=".lopsnb-tmp-", dir=out_path))
     bar = tqdm(total=len(selected), desc="lopsnb", unit="program", file=sys.stderr, disable=not progress, dynamic_ncols=True)

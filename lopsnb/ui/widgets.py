@@ -31,8 +31,9 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError as PydanticValidationError
 
-from lopsnb.errors import LopsnbError, Problem, ProgramConfigError
+from lopsnb.errors import LopsnbError, ProgramConfigError
 from lopsnb.evaluation.evaluate import ProgramEvaluation, evaluate
+from lopsnb.io.problems import pydantic_problems
 from lopsnb.io.programs import DESIGNS, WINDOW_DESIGNS, Program, load_program
 from lopsnb.io.workspace import Workspace, load_workspace
 from lopsnb.report.context import locate_workspace
@@ -116,10 +117,7 @@ def _png(fig: Any) -> bytes:
 
 
 def _program_error(exc: PydanticValidationError, label: str) -> ProgramConfigError:
-    problems = [
-        Problem(label, None, ".".join(str(p) for p in e["loc"]) or "(program)", repr(e.get("input"))[:80], e["msg"]) for e in exc.errors()
-    ]
-    return ProgramConfigError(problems, summary="invalid choices")
+    return ProgramConfigError(pydantic_problems(exc, label), summary="invalid choices")
 
 
 class Explorer:

@@ -18,16 +18,16 @@ from lopsnb.evaluation.methods import ASSUMPTIONS, METHOD_STRENGTH, Estimate
 
 def _est(method: str = "did", *, estimate: float = 10.0, half_width: float = 2.0, n_t: int = 100, n_c: int = 100, strength: str | None = None) -> Estimate:
     return Estimate(
-        method,
-        estimate,
-        half_width / 1.96,
-        estimate - half_width,
-        estimate + half_width,
-        0.001,
-        n_t,
-        n_c,
-        strength or METHOD_STRENGTH[method],  # type: ignore[arg-type]
-        ASSUMPTIONS.get(method, ()),
+        method=method,
+        estimate=estimate,
+        std_error=half_width / 1.96,
+        ci_low=estimate - half_width,
+        ci_high=estimate + half_width,
+        p_value=0.001,
+        n_treated=n_t,
+        n_comparison=n_c,
+        strength=strength or METHOD_STRENGTH[method],  # type: ignore[arg-type]
+        assumptions=ASSUMPTIONS.get(method, ()),
     )
 
 
@@ -174,7 +174,7 @@ def test_covariate_imbalance_caps_unless_ancova_agrees() -> None:
     from lopsnb.evaluation.methods import ASSUMPTIONS, Estimate
 
     def est(method: str, e: float, lo: float, hi: float) -> Estimate:
-        return Estimate(method, e, (hi - lo) / 3.92, lo, hi, 0.001, 100, 200, "strong", ASSUMPTIONS[method])
+        return Estimate(method=method, estimate=e, std_error=(hi - lo) / 3.92, ci_low=lo, ci_high=hi, p_value=0.001, n_treated=100, n_comparison=200, strength="strong", assumptions=ASSUMPTIONS[method])
 
     primary = est("did", 10.0, 8.0, 12.0)
     common = dict(design="did", baseline_smd=0.02, pre_trend_p=0.5, participants=100, with_outcome=100, break_even_effect=5.0)

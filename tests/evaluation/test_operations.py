@@ -16,7 +16,7 @@ from lopsnb.evaluation.culture import scorecard_summary
 from lopsnb.errors import EvaluationError, ValidationError
 from conftest import execute_page
 from lopsnb.io.workspace import load_workspace
-from lopsnb.evaluation.operations import PARTS, operations_summary, program_evidence_grades, program_spend
+from lopsnb.evaluation.operations import PARTS, operations_summary, program_evidence_grades, recorded_spend
 
 matplotlib.use("Agg")
 
@@ -115,7 +115,7 @@ def test_spend_by_evidence_grade(result):
     assert s["share"].sum() == pytest.approx(1.0)
     assert result.metric("strong_evidence_spend_share") == pytest.approx(0.6)
     assert result.metric("evaluated_spend_share") == pytest.approx(0.85)
-    assert program_spend(COSTS).to_dict() == {"catalog": 300.0, "demo": 1200.0, "other": 500.0}
+    assert recorded_spend(COSTS).to_dict() == {"catalog": 300.0, "demo": 1200.0, "other": 500.0}
 
 
 def test_employee_experience_metrics(result):

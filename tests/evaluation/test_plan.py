@@ -232,7 +232,9 @@ def test_kpi_variance_filters_and_errors() -> None:
 
 # --------------------------------------------------------------------------- portfolio helpers on the sample workspace
 def test_portfolio_views_on_sample(sample_ws: Workspace) -> None:
-    from lopsnb.evaluation.plan import evaluate_all, plot_cost_benefit, plot_roi_vs_evidence, portfolio_table, program_spend, spend_by_evidence
+    from lopsnb.evaluation.plan import evaluate_all, program_spend, spend_by_evidence
+    from lopsnb.report.figures import plot_cost_benefit, plot_roi_vs_evidence
+    from lopsnb.report.portfolio import portfolio_table
 
     results, statuses = evaluate_all(sample_ws)
     assert set(results) == {p for p, prog in sample_ws.programs.items() if prog.evaluate}

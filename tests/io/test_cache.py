@@ -71,7 +71,7 @@ def test_cache_is_not_used_when_a_source_changes(sample, tmp_path: Path) -> None
     _, _, _ = sample
     folder = tmp_path / "acme"
     shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns(CACHE_DIRNAME))
-    where = build_cache(folder)
+    where = build_cache(load_workspace(folder, on_program_error="collect"))
     assert find_cache(folder) == where
     costs = folder / "costs.csv"
     frame = pd.read_csv(costs, dtype=str, keep_default_na=False)
@@ -91,7 +91,7 @@ def test_cache_is_not_used_when_a_source_changes(sample, tmp_path: Path) -> None
 def test_damaged_cache_falls_back_to_the_sources(tmp_path: Path) -> None:
     folder = tmp_path / "acme"
     shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns(CACHE_DIRNAME))
-    where = build_cache(folder)
+    where = build_cache(load_workspace(folder, on_program_error="collect"))
     (where / "kpis.parquet").write_bytes(b"not parquet")
     ws = load_workspace(folder, cache=True, programs=["sales-enablement"])
     assert ws.cache_dir is None and len(ws.kpis) > 0

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import SAMPLE
 from lopsnb import evaluate, load_workspace
+from lopsnb.report.portfolio import portfolio_frame
 from lopsnb.runner import run_batch
 
 PROGRAMS = ["sales-enablement", "new-hire-onboarding"]
@@ -83,4 +84,11 @@ def test_index_lists_programs_with_recommendations(batch) -> None:
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "sales-enablement/report.html" in index and "new-hire-onboarding/report.html" in index
     assert not EXTERNAL.search(index) and "<script" not in index.lower()
-    assert re.search(r"\b(scale|sustain|fix|retire)\b", index, re.IGNORECASE)
+    # Every row's badge is that program's recommendation, computed from its results.json.
+    results = {pid: json.loads((out / pid / "results.json").read_text()) for pid in PROGRAMS}
+    expected = portfolio_frame(results, {pid: {"status": "ok"} for pid in PROGRAMS}).set_index("program_id")["recommendation"].to_dict()
+    body = index[index.index("<tbody>"):index.index("</tbody>")]
+    badges = dict((pid, badge) for badge, pid in re.findall(
+        r'<td><span class="lp-badge [^"]*">([^<]+)</span></td>\s*<td><a href="([^"/]+)/report\.html">', body))
+    assert badges == {**expected, "broken-program": "failed"}
+    assert set(expected.values()) <= {"scale", "sustain", "fix", "retire"}

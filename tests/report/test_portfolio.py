@@ -61,6 +61,17 @@ def test_failed_program_gets_a_dash() -> None:
     assert recommend(None)[0] == "—"
 
 
+def index_rows(page: str) -> dict[str, list[str]]:
+    """Program id -> text of every cell of its row in the index table (tags stripped)."""
+    body = page[page.index("<tbody>"):page.index("</tbody>")]
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S):
+        pid = re.search(r'href="([^"/]+)/report\.html"', row).group(1)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        rows[pid] = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c)).strip() for c in cells]
+    return rows
+
+
 def statuses(*pids, failed=()):
     return {p: {"program_id": p, "status": "failed" if p in failed else "ok", "error": "Boom <b>!</b>" if p in failed else None} for p in pids}
 
@@ -102,7 +113,12 @@ def test_index_escapes_links_and_orders() -> None:
     assert "Boom &lt;b&gt;!&lt;/b&gt;" in page  # failed programs show their error, escaped
     order = [page.index(f'href="{pid}/report.html"') for pid in ("zeta", "mid", "alpha", "gone")]
     assert order == sorted(order)  # scale by ROI (50 before 20), then sustain, then failed
-    assert "How to read this" in page and "insufficient" in page and "2026-10-01" in page
+    assert "How to read this" in page and "2026-10-01" in page
+    rows = index_rows(page)
+    # Each row shows its own recommendation and evidence grade (not the static legend).
+    assert {pid: cells[0] for pid, cells in rows.items()} == {"zeta": "scale", "mid": "scale", "alpha": "sustain", "gone": "failed"}
+    assert {pid: cells[5] for pid, cells in rows.items() if pid != "gone"} == {"zeta": "moderate", "mid": "strong", "alpha": "weak"}
+    assert rows["gone"][2].startswith("Report not produced:")
 
 
 def test_frame_tolerates_sparse_results() -> None:
@@ -110,4 +126,10 @@ def test_frame_tolerates_sparse_results() -> None:
     frame = portfolio_frame({"x": copy.deepcopy(sparse)}, {"x": {"status": "ok"}})
     row = frame.iloc[0]
     assert row["recommendation"] == "fix" and pd.isna(row["roi_pct"]) and pd.isna(row["effect"])
-    render_index(frame, title="t", generated_at="g", data_as_of=None)
+    page = render_index(frame, title="t", generated_at="g", data_as_of=None)
+    cells = index_rows(page)["x"]
+    # badge, program, participants, outcome, effect, evidence, ROI, conservative ROI, BCR, costs, why
+    assert cells[0] == "fix" and cells[1] == "x x" and cells[5] == "insufficient"
+    assert cells[2] == cells[7] == cells[8] == cells[9] == "—" and cells[4] == "— — to —" and cells[6] == "—"
+    assert "insufficient to isolate the effect" in cells[10]
+    assert "<dt>Data as of</dt><dd>—</dd>" in page

@@ -163,7 +163,8 @@ def test_planner_headless(ws: Workspace) -> None:
     assert "Minimum detectable effect" in pl.power_view.value and pl.mde > 0
     assert pl.chart.value[:4] == b"\x89PNG"
     pl.entity.value = "org_unit"  # no org-unit rows for this KPI: a message, not a traceback
-    assert pl.error is not None and "no" in pl.error and "Traceback" not in pl.status.value
+    assert pl.error == "metric 'revenue_per_rep' has no org_unit KPI rows in the chosen range"
+    assert "no org_unit KPI rows" in pl.status.value and "Traceback" not in pl.status.value
 
 
 def test_locate_workspace_from_other_folders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,0 +1,99 @@
+"""lopsnb.report.sections on its own: formatting, escaping, and what each section claims."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pandas as pd
+import pytest
+
+from conftest import SAMPLE
+from lopsnb import evaluate, load_workspace
+from lopsnb.report import sections as s
+
+
+@pytest.fixture(scope="module")
+def ws():
+    return load_workspace(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def strong(ws):
+    return evaluate(ws, "sales-enablement")
+
+
+@pytest.fixture(scope="module")
+def insufficient(ws):
+    return evaluate(ws, "ai-assistant-pilot")
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "text"),
+    [
+        ((1234.5,), {}, "1,234"),  # >= 1000: no decimals (banker's rounding of .5 is fine: a display)
+        ((12.34, "USD"), {}, "12.3 USD"),
+        ((0.01234,), {}, "0.0123"),
+        ((3.0,), {"signed": True}, "+3"),
+        ((-12.5,), {"pct": True, "signed": True}, "-12%"),
+        ((math.nan,), {}, "—"),
+        ((None,), {}, "—"),
+        ((True,), {}, "—"),  # a bool is not a number to show
+        ((5.0, "<b>"), {}, "5 &lt;b&gt;"),
+    ],
+)
+def test_fmt(args, kwargs, text) -> None:
+    assert s.fmt(*args, **kwargs) == text
+
+
+def test_money_and_escaping() -> None:
+    assert s.money(1234567.8, "EUR") == "EUR 1,234,568"
+    assert s.money(float("inf"), "EUR") == "—"
+    assert s.esc('<a href="x">') == "&lt;a href=&quot;x&quot;&gt;"
+
+
+def test_table_escapes_cells_and_formats_numbers() -> None:
+    html = s.table(pd.DataFrame({"name": ["<script>", None], "n": [1500.0, math.nan]}), columns={"name": "Name", "n": "Count"})
+    assert "<th>Name</th><th>Count</th>" in html and "&lt;script&gt;" in html and "<script>" not in html
+    assert "<td class='num'>1,500</td>" in html and html.count("<td>—</td>") == 2
+    assert s.table(pd.DataFrame()) == "<p><em>No rows.</em></p>"
+
+
+def test_summary_states_effect_roi_and_grade(strong) -> None:
+    html = s.executive_summary(strong)
+    assert f"grade-{strong.evidence.grade}'>{strong.evidence.grade}</strong>" in html
+    assert strong.evidence.grade in {"strong", "moderate"}
+    assert f"ROI {s.fmt(strong.roi.roi_pct, pct=True)}" in html and "not a claim" not in html
+
+
+def test_insufficient_evidence_never_shows_roi_as_a_claim(insufficient) -> None:
+    assert insufficient.evidence.grade == "insufficient" and insufficient.roi is not None
+    assert "<strong>not a claim</strong>" in s.executive_summary(insufficient)
+    tiles = s.tiles(insufficient)
+    assert "not claimed: insufficient evidence" in tiles
+    roi_tile = tiles.split("<div class='tile-label'>ROI</div>")[1]
+    assert roi_tile.startswith("<div class='tile-value'>—</div>")
+    assert "Not a claim:" in s.roi_summary(insufficient)
+
+
+def test_program_name_is_escaped_everywhere(strong) -> None:
+    evil = dataclasses.replace(strong, program=strong.program.model_copy(update={"name": "<img src=x onerror=alert(1)>"}))
+    html = s.executive_summary(evil)
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_missing_roi_says_why(strong) -> None:
+    no_roi = dataclasses.replace(strong, roi=None, roi_reason="the program file has no monetization section")
+    assert "ROI was not computed: the program file has no monetization section." in s.executive_summary(no_roi)
+    assert s.roi_summary(no_roi) == s.not_measured("Level 5 ROI", "the program file has no monetization section")
+
+
+def test_chain_table_has_one_row_per_chain_level(strong) -> None:
+    html = s.chain_table(strong)
+    assert html.count("<tr class='status-") == len(strong.chain)
+
+
+def test_suppress_series_marks_small_groups() -> None:
+    series = pd.DataFrame({"period": ["2026-01", "2026-02"], "group": ["participants"] * 2, "mean": [1.0, 2.0], "n": [4, 5]})
+    assert s.suppress_series(series, 5)["suppressed"].tolist() == [True, False]
+    assert "suppressed" in s.suppress_series(series.iloc[0:0], 5).columns
