@@ -29,6 +29,7 @@ from scipy import stats
 
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
+from lopsnb.evaluation.degenerate import require_finite_money
 from lopsnb.io.schemas import COST_CATEGORIES  # the data contract's reporting order (re-exported)
 
 __all__ = [
@@ -891,6 +892,7 @@ def phillips_roi(
 
     by_cat = _cost_frame(costs)
     total_cost = float(by_cat["amount"].sum())
+    require_finite_money("the fully-loaded costs total", total_cost)
     sign = 1.0 if direction == "increase" else -1.0
 
     def to_units(x: Any) -> Any:
@@ -908,7 +910,9 @@ def phillips_roi(
     # ---- point figures ------------------------------------------------------ #
     annual = float(gain(eff)) * vpu * ppy * n_ent
     benefits = annual * horizon
+    require_finite_money("the monetary benefits", benefits)
     point_roi = roi_pct(benefits, total_cost)
+    require_finite_money("the ROI", 0.0 if point_roi is None else point_roi)
     point_bcr = bcr(benefits, total_cost)
     zero_cost = total_cost == 0
     payback = None if zero_cost else payback_months(annual, total_cost)
@@ -927,6 +931,7 @@ def phillips_roi(
             v_draws = np.full(n_draws, vpu)
         ben_draws = gain(eff_draws) * v_draws * ppy * n_ent * horizon
         roi_draws = (ben_draws - total_cost) / total_cost * 100.0
+        require_finite_money("the Monte Carlo ROI interval (a draw)", float(np.max(np.abs(roi_draws))))
         q_lo, q_hi = np.percentile(roi_draws, [2.5, 97.5])
         interval = (float(q_lo), float(q_hi))
         prob_pos = float(np.mean(roi_draws > 0))
