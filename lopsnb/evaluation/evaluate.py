@@ -685,6 +685,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     reaction = reaction_summary(
         rows("reactions"), completers=inputs.completions, relevance_items=prog.reaction.relevance_items,
         engagement_items=prog.reaction.engagement_items, min_group_size=mgs, include_comments=prog.privacy.include_comments,
+        people=ws.table("people"),
     )
     learning = learning_summary(rows("assessments"), pass_mark=prog.learning.pass_mark, min_group_size=mgs)
     behavior = behavior_summary(rows("behaviors"), launch=prog.launch, min_group_size=mgs)
