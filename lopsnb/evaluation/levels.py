@@ -36,6 +36,7 @@ from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
 from lopsnb.evaluation.redaction import REDACTED as _REDACTED
 from lopsnb.evaluation.redaction import PeopleTerms, people_terms, redact_people
+from lopsnb.report.plots import literal
 
 __all__ = [
     "InputsResult",
@@ -562,14 +563,14 @@ class ReactionResult(_LevelResult):
             y += len(part) + 1
             labels.append("")
         ticks = [i for i, lab in enumerate(labels) if lab]
-        ax.set_yticks(ticks, [labels[i] for i in ticks])
+        ax.set_yticks(ticks, [literal(labels[i]) for i in ticks])
         ax.invert_yaxis()
         ax.set_xlabel("mean score (item's own scale) with 95% CI")
         if len(shown):
             ax.legend(loc="best", fontsize="small")
         if len(hidden):
             ax.annotate(
-                f"suppressed (n < {self.min_group_size}): {', '.join(map(str, hidden['item']))}",
+                literal(f"suppressed (n < {self.min_group_size}): {', '.join(map(str, hidden['item']))}"),
                 xy=(0, -0.18), xycoords="axes fraction", fontsize="small",
             )
         ax.set_title(self.title)
@@ -1053,7 +1054,7 @@ class BehaviorResult(_LevelResult):
         err = np.nan_to_num(np.vstack([r["mean"] - r["ci_low"], r["ci_high"] - r["mean"]]).astype(float))
         err[:, hidden] = 0.0
         ax.barh(np.arange(len(r)), means, xerr=err, color="#2a9d8f", capsize=3)
-        ax.set_yticks(np.arange(len(r)), labels)
+        ax.set_yticks(np.arange(len(r)), [literal(v) for v in labels])
         ax.invert_yaxis()
         ax.set_xlabel("mean application (share or rating) with 95% CI")
         ax.set_title(self.title)

@@ -62,7 +62,7 @@ import pandas as pd
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, LopsnbError
 from lopsnb.evaluation.levels import wilson_ci
-from lopsnb.report.plots import PALETTE, new_ax
+from lopsnb.report.plots import PALETTE, literal, new_ax
 
 if TYPE_CHECKING:  # pragma: no cover
     from lopsnb.evaluation.culture import ScorecardResult
@@ -195,7 +195,7 @@ class OperationsResult(ResultMixin):
             y = np.arange(len(c))
             ax.barh(y, c["q3_days"] - c["q1_days"], left=c["q1_days"], color="#dbe7f0", height=0.5, label="Middle half (IQR)")
             ax.plot(c["median_days"], y, "o", color=PALETTE["participants"], label="Median")
-            ax.set_yticks(y, [f"{p} (n={n})" for p, n in zip(c["priority"], c["delivered"], strict=True)], fontsize=8)
+            ax.set_yticks(y, [literal(f"{p} (n={n})") for p, n in zip(c["priority"], c["delivered"], strict=True)], fontsize=8)
             ax.set_xlabel("Days from request to delivery")
             ax.legend(frameon=False, fontsize=8, loc="lower right")
         else:
