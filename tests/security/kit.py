@@ -25,8 +25,9 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: A string that breaks out of HTML text, attributes, Jinja/str.format and quotes if anything forgets to escape it.
-PAYLOAD = "<script>alert('xss')</script> <img src=x onerror=alert(1)> \"dq\" 'sq' {0} {{x}} & co"
+#: A string that breaks out of HTML text, attributes, Jinja/str.format and quotes if anything forgets to escape it,
+#: and stops a matplotlib figure (mathtext between two ``$``) if a plot forgets :func:`lopsnb.report.plots.literal`.
+PAYLOAD = "<script>alert('xss')</script> <img src=x onerror=alert(1)> \"dq\" 'sq' {0} {{x}} & co $_^\\ per $x$"
 
 
 def kernel_available() -> bool:
