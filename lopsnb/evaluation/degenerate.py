@@ -43,6 +43,7 @@ __all__ = [
     "require_within_variation",
     "check_interval",
     "require_finite_money",
+    "money_text",
     "require_adjusted_variation",
 ]
 
@@ -213,6 +214,12 @@ def require_finite_money(what: str, value: float) -> None:
     """
     if not math.isfinite(float(value)):
         raise not_estimable("ROI", f"{what} overflows ({_MONEY_ADVICE})")
+
+
+def money_text(value: float) -> str:
+    """``value`` as ``1,234.50``, or a phrase instead of ``inf``/``nan`` for an overflowing amount (audit lines)."""
+    v = float(value)
+    return f"{v:,.2f}" if math.isfinite(v) else "too large to represent (overflow)"
 
 
 def require_adjusted_variation(adjustment: Any) -> None:

@@ -29,7 +29,7 @@ from scipy import stats
 
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
-from lopsnb.evaluation.degenerate import require_finite_money
+from lopsnb.evaluation.degenerate import money_text, require_finite_money
 from lopsnb.io.schemas import COST_CATEGORIES  # the data contract's reporting order (re-exported)
 
 __all__ = [
@@ -290,8 +290,8 @@ def fully_loaded_costs(
         time_cost = float((hours[usable] * rate[usable]).sum())
         amounts["participant_time"] = time_cost
         action = (
-            f"participant time added: {float(hours[usable].sum()):,.2f} hours x hourly_cost = "
-            f"{time_cost:,.2f} over {int(usable.sum())} row(s)"
+            f"participant time added: {money_text(float(hours[usable].sum()))} hours x hourly_cost = "
+            f"{money_text(time_cost)} over {int(usable.sum())} row(s)"
         )
         if missing_rate:
             action += f"; {missing_rate} row(s) without hourly_cost left out (costs understated)"
@@ -307,7 +307,7 @@ def fully_loaded_costs(
     audit.append(
         AuditEntry(
             "GP10",
-            f"costs fully loaded: total {float(frame['amount'].sum()):,.2f} over "
+            f"costs fully loaded: total {money_text(float(frame['amount'].sum()))} over "
             f"{len(frame)} categor{'y' if len(frame) == 1 else 'ies'} ({', '.join(frame['category'])})",
         )
     )

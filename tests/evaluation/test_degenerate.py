@@ -249,10 +249,12 @@ def test_overflowing_costs_leave_roi_not_available_with_the_reason(tmp_path: Pat
                              "arithmetic; express them in larger units, e.g. thousands)")
     d = ev.to_dict()
     assert d["roi"] == {"available": False, "reason": ev.roi_reason}
-    assert d["inputs"].get("cost_per_participant") is None
+    assert d["inputs"]["cost_per_participant"] is None and ev.inputs.total_cost is None
     chain = ev.chain.set_index("level")
     assert chain.loc["5 ROI", "status"] == "not measured" and "not estimable" in chain.loc["5 ROI", "note"]
     assert "inf" not in ev.summary().split("ROI not computed:")[0]
+    assert not [a.action for a in ev.audit if re.search(r"\binf\b|\bnan\b", a.action)]
+    assert any("costs fully loaded: total too large to represent (overflow)" in a.action for a in ev.audit)
 
 
 def _roi_kw(**kw: object) -> dict[str, object]:
