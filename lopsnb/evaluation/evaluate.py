@@ -15,6 +15,16 @@ from lopsnb._version import __version__
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
 from lopsnb.evaluation.costs import program_costs
+from lopsnb.evaluation.degenerate import (
+    OVERFLOW_ADVICE,
+    check_interval,
+    not_estimable,
+    outcome_magnitude,
+    outcome_scale,
+    require_adjusted_variation,
+    require_finite,
+    require_within_variation,
+)
 from lopsnb.evaluation.evidence import COMPARISON_DESIGNS, EvidenceGrade, grade_evidence
 from lopsnb.evaluation.guard import numerical_failures
 from lopsnb.evaluation.levels import (
@@ -292,6 +302,11 @@ def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
     obs = panel.obs
     never = panel.entities["cohort"].isna().sum()
     control = "never_treated" if never >= 2 else "not_yet_treated"
+    require_finite("did", obs["value"], "the outcome")
+    require_within_variation("did", obs["value"], obs["entity_id"])
+    if outcome_scale(obs["value"]) != 1.0:
+        # The group-time result holds many frames in outcome units: refuse rather than rescale them all.
+        raise not_estimable("did", f"outcome values beyond 1e100 in magnitude: {OVERFLOW_ADVICE}")
     res = callaway_santanna(
         obs.assign(cohort=obs["cohort"].where(obs["treated"])),
         entity="entity_id",
@@ -315,6 +330,7 @@ def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
         transform=ev.transform,
         details={"estimator": "Callaway-Sant'Anna group-time ATT", "control_group": control, "window": list(ev.followup.offset), "n_cohorts": int(res.n_cohorts)},  # type: ignore[union-attr]
     )
+    check_interval("did", est.estimate, est.std_error, (est.ci_low, est.ci_high), magnitude=outcome_magnitude(obs["value"]))
     return est, res
 
 
@@ -334,7 +350,10 @@ def _event_study_twfe(panel: ImpactPanel) -> tuple[pd.DataFrame | None, dict[str
         name = f"tp_{p}"
         data[name] = ((data["pidx"] == p) & data["treated"]).astype(float)
         cols.append((p, name))
-    params, cov, info = twfe(data, [c for _, c in cols])
+    # Huge KPIs are scaled by a power of two (exact) so squares do not overflow.
+    k = outcome_scale(data["value"])
+    params, cov, info = twfe(data.assign(value=data["value"] / k), [c for _, c in cols])
+    params, cov = params * k, cov * k * k
     q = stats.t(info["df_resid"]).ppf(0.975)
     rows = []
     periods_map = data.groupby("pidx")["period"].first()
@@ -369,11 +388,14 @@ def _trend(panel: ImpactPanel) -> Estimate:
     obs = panel.obs.dropna(subset=["window"])
     if panel.relative:
         raise InsufficientDataError("trend: needs absolute (date) windows")
+    k = outcome_scale(obs["value"])  # a power of two: exact, keeps sums of huge KPIs finite
+    obs = obs.assign(value=obs["value"] / k)
     treated = obs[obs["treated"]].groupby("pidx").agg(y=("value", "mean"), post=("post", "first"))
     n_c = panel.n_comparison
     if n_c >= 2:
         comp = obs[~obs["treated"]].groupby("pidx")["value"].mean()
         treated = treated.assign(y=treated["y"] - comp.reindex(treated.index)).dropna(subset=["y"])
+    treated["y"] *= k
     return trend_line(treated.reset_index(), n_treated=panel.n_treated, n_comparison=n_c if n_c >= 2 else 0, transform=panel.program.evaluation.transform)
 
 
@@ -383,6 +405,7 @@ def _estimates_method(ws: Workspace, program: Program, participants: int) -> tup
     if est.empty:
         raise InsufficientDataError(f"estimates: no participant estimates for metric {program.outcome!r} in the estimates table")
     adj = adjust_estimates(est.drop(columns=["_row"], errors="ignore"), participants=participants)
+    require_adjusted_variation(adj)
     e = _from_normal(
         "estimates", adj.effect, adj.std_error, participants, 0, df=float(participants - 1),
         details={"n_respondents": adj.n_respondents, "n_nonrespondents": adj.n_nonrespondents, "n_excluded": adj.n_excluded,
@@ -545,6 +568,15 @@ def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | Non
     return roi, None
 
 
+def _roi_or_reason(program: Program, impact: ImpactResult | None, panel: ImpactPanel | None, costs: pd.DataFrame,
+                   audit: list[AuditEntry]) -> tuple[RoiResult | None, str | None]:
+    """:func:`_roi`, with an ROI that cannot be computed (e.g. costs or benefits that overflow) as its reason."""
+    try:
+        return _roi(program, impact, panel, costs, audit)
+    except EvaluationError as exc:
+        return None, str(exc)
+
+
 def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, learning: LearningResult,
            behavior: BehaviorResult, impact: ImpactResult | None, performance: dict[str, Estimate],
            perf_errors: dict[str, str], roi: RoiResult | None, roi_reason: str | None) -> pd.DataFrame:
@@ -645,10 +677,12 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         return t[t["program_id"] == program_id]
 
     costs, audit, total_cost = _costs(ws, prog)
-    inputs = inputs_summary(enr, people=ws.table("people"), total_cost=total_cost if total_cost > 0 else None)
+    # An overflowing total (inf) is no cost per participant; _roi_or_reason names the reason.
+    inputs = inputs_summary(enr, people=ws.table("people"), total_cost=total_cost if 0 < total_cost < np.inf else None)
     reaction = reaction_summary(
         rows("reactions"), completers=inputs.completions, relevance_items=prog.reaction.relevance_items,
         engagement_items=prog.reaction.engagement_items, min_group_size=mgs, include_comments=prog.privacy.include_comments,
+        people=ws.table("people"),
     )
     learning = learning_summary(rows("assessments"), pass_mark=prog.learning.pass_mark, min_group_size=mgs)
     behavior = behavior_summary(rows("behaviors"), launch=prog.launch, min_group_size=mgs)
@@ -657,7 +691,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     audit.insert(0, AuditEntry("GP1", f"Lower levels collected: {', '.join(measured) or 'none'}" + (f"; not measured: {', '.join(missing)}" if missing else "")))
     impact, impact_error, panel = _impact(ws, prog, audit)
     performance, perf_errors = _performance(ws, prog)
-    roi, roi_reason = _roi(prog, impact, panel, costs, audit)
+    roi, roi_reason = _roi_or_reason(prog, impact, panel, costs, audit)
     participants = panel.attrition.get("participating_units", panel.attrition["participants"]) if panel is not None else inputs.participants
     # Coverage counts participants usable by the window designs (data in both
     # windows), not merely anyone with some outcome observation.

@@ -35,6 +35,8 @@ from scipy import optimize, stats
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
 from lopsnb.io.rules import is_dropped
+from lopsnb.evaluation.redaction import REDACTED as _REDACTED
+from lopsnb.evaluation.redaction import PeopleTerms, people_terms, redact_people
 
 __all__ = [
     "InputsResult",
@@ -186,7 +188,8 @@ def cohen_dz_ci(d_z: float, n: int) -> tuple[float, float]:
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _PHONE_RE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d\s().\-/]{5,}\d(?!\w)")
 _ISO_DATE_RE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$")
-REDACTED = "[redacted]"
+# One marker for every redaction (people's identifiers included).
+REDACTED = _REDACTED
 
 
 def _phone_sub(match: re.Match[str]) -> str:
@@ -197,15 +200,29 @@ def _phone_sub(match: re.Match[str]) -> str:
     return REDACTED
 
 
-def redact(text: str) -> str:
-    """Replace e-mail addresses and phone numbers in ``text`` by ``"[redacted]"``.
+def redact(text: str, *, people: PeopleTerms | None = None) -> str:
+    """Replace people's identifiers, e-mail addresses and phone numbers in ``text`` by ``"[redacted]"``.
 
+    The one redaction function: comments in ``results.json``, the report and
+    the executed notebook all pass through it.
+
+    Parameters
+    ----------
+    text : str
+        Free text (a reaction comment).
+    people : PeopleTerms, optional
+        The workspace's people (:func:`~lopsnb.evaluation.redaction.people_terms`):
+        their ids, e-mails, full names and name parts are replaced as whole
+        words, case-insensitively (rules in :mod:`lopsnb.evaluation.redaction`).
+
+    Notes
+    -----
     Phone numbers are runs of 7–15 digits optionally separated by spaces, dots,
     dashes, slashes or brackets, with an optional ``+``/``00`` prefix
     (``+1 (555) 123-4567``, ``555.123.4567``, ``+44 20 7946 0958``,
     ``0049 30 1234567``); ISO dates such as ``2026-03-01`` are kept.
     """
-    out = _EMAIL_RE.sub(REDACTED, text)
+    out = _EMAIL_RE.sub(REDACTED, redact_people(text, people))
     return _PHONE_RE.sub(_phone_sub, out)
 
 
@@ -458,7 +475,8 @@ class ReactionResult(_LevelResult):
         per-item count of anonymous scores.  NaN when ``completers`` is 0.
     comments : list of str or None
         None unless ``include_comments``; otherwise the non-blank comments with
-        e-mails and phone numbers redacted, sorted alphabetically so that row
+        e-mails, phone numbers and the ids, names and e-mails of ``people``
+        redacted (:func:`redact`), sorted alphabetically so that row
         order cannot link them back to a respondent, and without person ids.
         Empty when there are fewer than ``min_group_size`` respondents
         (``comments_suppressed`` True).
@@ -474,6 +492,9 @@ class ReactionResult(_LevelResult):
     group_order: ClassVar[tuple[str, ...]] = _GROUP_ORDER  # read by lopsnb.report.figures
     comments: list[str] | None = None
     comments_suppressed: bool = False
+    #: The people whose identifiers were redacted from ``comments`` (reused by
+    #: the report, which redacts again); not part of ``to_dict``.
+    redaction: PeopleTerms | None = field(default=None, repr=False)
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -510,6 +531,7 @@ def reaction_summary(
     engagement_items: Sequence[str] = (),
     min_group_size: int = 5,
     include_comments: bool = False,
+    people: pd.DataFrame | None = None,
 ) -> ReactionResult:
     """Level 1 statistics of one program's reaction survey.
 
@@ -526,6 +548,10 @@ def reaction_summary(
         Items with fewer scores are suppressed.
     include_comments : bool
         Return redacted comments (default: comments are excluded).
+    people : DataFrame, optional
+        The workspace's ``people`` table: with ``include_comments``, every
+        ``person_id``, name and e-mail of it found in a comment is redacted
+        too (see :mod:`lopsnb.evaluation.redaction`).
 
     Returns
     -------
@@ -591,13 +617,15 @@ def reaction_summary(
 
     comments: list[str] | None = None
     comments_suppressed = False
+    terms: PeopleTerms | None = None
     if include_comments:
         raw = _col(reactions, "comment").dropna().astype(str).str.strip()
         raw = raw[raw != ""]
         if respondents < min_group_size:
             comments, comments_suppressed = [], len(raw) > 0
         else:
-            comments = sorted(redact(c) for c in raw)
+            terms = people_terms(people)
+            comments = sorted(redact(c, people=terms) for c in raw)
     return ReactionResult(
         measured=True,
         program_id=_program_id(reactions),
@@ -608,6 +636,7 @@ def reaction_summary(
         min_group_size=min_group_size,
         comments=comments,
         comments_suppressed=comments_suppressed,
+        redaction=terms,
     )
 
 

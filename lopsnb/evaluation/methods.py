@@ -56,6 +56,14 @@ from scipy import stats
 
 from lopsnb._result import jsonable
 from lopsnb.errors import InsufficientDataError
+from lopsnb.evaluation.degenerate import (
+    check_interval,
+    outcome_magnitude,
+    outcome_scale,
+    require_finite,
+    require_variation,
+    require_within_variation,
+)
 
 __all__ = [
     "Estimate",
@@ -199,15 +207,23 @@ class Estimate:
         )
 
 
-def _from_normal(method: str, est: float, se: float, n_t: int, n_c: int, *, df: float | None = None, **kw: Any) -> Estimate:
-    """Build an Estimate with a t (df given) or normal interval."""
+def _from_normal(method: str, est: float, se: float, n_t: int, n_c: int, *, df: float | None = None, magnitude: float | None = None,
+                 **kw: Any) -> Estimate:
+    """Build an Estimate with a t (df given) or normal interval.
+
+    Raises :class:`~lopsnb.evaluation.degenerate.NotEstimableError` when the
+    estimate, its standard error or an interval bound overflows, or the
+    standard error is 0 (no interval of zero width is ever reported).
+    """
+    check_interval(method, est, se, magnitude=magnitude)
     if not (np.isfinite(est) and np.isfinite(se) and se >= 0) or (df is not None and not df > 0):
         # An estimate without a usable standard error is not reportable:
         # NaN compares False with 0 and would otherwise yield p = 0.
         raise InsufficientDataError(f"{method}: the standard error is undefined (too few observations for the model)")
     dist = stats.t(df) if df is not None and np.isfinite(df) else stats.norm()
     q = float(dist.ppf(0.975))
-    p = float(2 * dist.sf(abs(est / se))) if se > 0 else (0.0 if est != 0 else 1.0)
+    check_interval(method, est, se, (est - q * se, est + q * se))
+    p = float(2 * dist.sf(abs(est / se)))
     return Estimate(
         method=method,
         estimate=float(est),
@@ -234,7 +250,10 @@ def _require(n_treated: int, n_comparison: int | None, method: str, *, min_treat
         )
 
 
-def _ols_treated(y: np.ndarray, X: np.ndarray, method: str, n_t: int, n_c: int, **kw: Any) -> Estimate:
+def _ols_treated(y: np.ndarray, X: np.ndarray, method: str, n_t: int, n_c: int, *, scale: float = 1.0, **kw: Any) -> Estimate:
+    # ``y`` (and outcome-scale regressors) arrive divided by ``scale``, a power
+    # of two (exact), so that squared residuals of huge KPIs do not overflow.
+    require_variation(method, y)
     rank = np.linalg.matrix_rank(X)
     if rank == np.linalg.matrix_rank(np.delete(X, 1, axis=1)):
         # treated lies in the span of the covariates (e.g. every participant in
@@ -243,10 +262,10 @@ def _ols_treated(y: np.ndarray, X: np.ndarray, method: str, n_t: int, n_c: int, 
     if len(y) - rank < 1:
         raise InsufficientDataError(f"{method}: {len(y)} entities for {rank} parameters leave no residual degrees of freedom")
     fit = OLS(y, X).fit(cov_type="HC1")
-    est, se = float(fit.params[1]), float(fit.bse[1])
+    est, se = float(fit.params[1]) * scale, float(fit.bse[1]) * scale
     # HC1 with the residual degrees of freedom: t rather than normal
     # quantiles, as small comparison groups are common in L&D data.
-    return _from_normal(method, est, se, n_t, n_c, df=float(fit.df_resid), details={"cov_type": "HC1", "r_squared": float(fit.rsquared)}, **kw)
+    return _from_normal(method, est, se, n_t, n_c, df=float(fit.df_resid), magnitude=outcome_magnitude(y) * scale, details={"cov_type": "HC1", "r_squared": float(fit.rsquared)}, **kw)
 
 
 def post_only(entities: pd.DataFrame, *, transform: Literal["none", "log"] = "none") -> Estimate:
@@ -262,7 +281,10 @@ def post_only(entities: pd.DataFrame, *, transform: Literal["none", "log"] = "no
     n_t, n_c = int(data["treated"].sum()), int((~data["treated"]).sum())
     _require(n_t, n_c, "post_only")
     X = np.column_stack([np.ones(len(data)), data["treated"].to_numpy(float)])
-    return _ols_treated(data["followup"].to_numpy(float), X, "post_only", n_t, n_c, transform=transform)
+    y = data["followup"].to_numpy(float)
+    require_finite("post_only", y, "the followup outcome")
+    s = outcome_scale(y)
+    return _ols_treated(y / s, X, "post_only", n_t, n_c, scale=s, transform=transform)
 
 
 def covariate_matrix(entities: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
@@ -289,8 +311,11 @@ def ancova(entities: pd.DataFrame, *, covariates: Sequence[str] = (), transform:
     _require(n_t, n_c, "ancova")
     cov = covariate_matrix(data, covariates)
     cov = cov.loc[:, cov.std(ddof=0) > 0] if len(cov.columns) else cov
-    X = np.column_stack([np.ones(len(data)), data["treated"].to_numpy(float), data["baseline"].to_numpy(float), cov.to_numpy(float)])
-    est = _ols_treated(data["followup"].to_numpy(float), X, "ancova", n_t, n_c, transform=transform)
+    y, base = data["followup"].to_numpy(float), data["baseline"].to_numpy(float)
+    require_finite("ancova", np.concatenate([y, base]), "the baseline or followup outcome")
+    s = outcome_scale(y, base)
+    X = np.column_stack([np.ones(len(data)), data["treated"].to_numpy(float), base / s, cov.to_numpy(float)])
+    est = _ols_treated(y / s, X, "ancova", n_t, n_c, scale=s, transform=transform)
     est.details.update({"n_dropped": n_dropped, "covariates": list(covariates)})
     return est
 
@@ -374,11 +399,14 @@ def twfe_did(obs: pd.DataFrame, *, transform: Literal["none", "log"] = "none") -
     both = by_ent["post"].any() & ~by_ent["post"].all()
     n_t, n_c = int((ents & both).sum()), int((~ents & both).sum())
     _require(n_t, n_c, "did")
-    params, cov, info = twfe(data, ["treated_post"])
-    se = float(np.sqrt(cov[0, 0]))
+    require_finite("did", data["value"], "the outcome")
+    require_within_variation("did", data["value"], data["entity_id"])
+    s = outcome_scale(data["value"])
+    params, cov, info = twfe(data.assign(value=data["value"] / s), ["treated_post"])
+    params, se = params * s, float(np.sqrt(cov[0, 0])) * s
     # Inference with G-1 degrees of freedom, as for cluster-robust t tests.
     return _from_normal(
-        "did", float(params[0]), se, n_t, n_c, df=float(info["df_resid"]), transform=transform,
+        "did", float(params[0]), se, n_t, n_c, df=float(info["df_resid"]), transform=transform, magnitude=outcome_magnitude(data["value"]),
         details={"cov_type": "cluster(entity)", "n_obs": info["n_obs"], "n_clusters": info["n_clusters"]},
     )
 
@@ -388,9 +416,13 @@ def before_after(entities: pd.DataFrame, *, transform: Literal["none", "log"] = 
     data = entities[entities["treated"]].dropna(subset=["baseline", "followup"])
     n_t = len(data)
     _require(n_t, None, "before_after")
-    diff = (data["followup"] - data["baseline"]).to_numpy(float)
-    se = float(diff.std(ddof=1) / np.sqrt(n_t))
-    return _from_normal("before_after", float(diff.mean()), se, n_t, 0, df=float(n_t - 1), transform=transform,
+    post, pre = data["followup"].to_numpy(float), data["baseline"].to_numpy(float)
+    require_finite("before_after", np.concatenate([post, pre]), "the baseline or followup outcome")
+    s = outcome_scale(post, pre)
+    diff = post / s - pre / s
+    require_variation("before_after", diff, "every participant's change (followup minus baseline)")
+    se = float(diff.std(ddof=1) / np.sqrt(n_t)) * s
+    return _from_normal("before_after", float(diff.mean()) * s, se, n_t, 0, df=float(n_t - 1), transform=transform, magnitude=outcome_magnitude(post, pre),
                         details={"paired_t": True})
 
 
@@ -419,14 +451,18 @@ def trend_line(series: pd.DataFrame, *, n_treated: int, n_comparison: int = 0, t
     is_post = s["post"].to_numpy(float)
     X = np.column_stack([np.ones(len(s)), t, is_post, (t - t0) * is_post])
     lags = newey_west_lags(len(s))
-    fit = OLS(s["y"].to_numpy(float), X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True})
+    y = s["y"].to_numpy(float)
+    require_finite("trend", y, "the mean outcome series")
+    require_variation("trend", y, "the mean outcome series")
+    k = outcome_scale(y)
+    fit = OLS(y / k, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True})
     w = np.array([0.0, 0.0, 1.0, float((post["pidx"] - t0).mean())])
-    est = float(w @ fit.params)
-    se = float(np.sqrt(w @ fit.cov_params() @ w))
+    est = float(w @ fit.params) * k
+    se = float(np.sqrt(w @ fit.cov_params() @ w)) * k
     return _from_normal(
-        "trend", est, se, n_treated, n_comparison, df=float(fit.df_resid), transform=transform,
+        "trend", est, se, n_treated, n_comparison, df=float(fit.df_resid), transform=transform, magnitude=outcome_magnitude(y),
         details={"cov_type": f"HAC(Newey-West, {lags} lags)", "n_pre_periods": len(pre), "n_post_periods": len(post),
-                 "pre_slope": float(fit.params[1]), "series": "participants minus comparison" if n_comparison else "participants"},
+                 "pre_slope": float(fit.params[1]) * k, "series": "participants minus comparison" if n_comparison else "participants"},
     )
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from lopsnb.errors import EvaluationError
+from lopsnb.evaluation.degenerate import outcome_scale
 from lopsnb.io.programs import Program, Window
 from lopsnb.io.rules import is_dropped
 from lopsnb.io.workspace import Workspace
@@ -93,7 +94,10 @@ class ImpactPanel:
         if self.obs.empty:
             return pd.DataFrame(columns=["period", "group", "mean", "n"])
         grp = self.obs.assign(group=np.where(self.obs["treated"], "participants", "comparison"))
-        out = grp.groupby(["period", "group"], observed=True)["value"].agg(mean="mean", n="count").reset_index()
+        # Averaged after dividing by a power of two (exact): sums of huge KPIs would overflow.
+        k = outcome_scale(grp["value"])
+        out = grp.assign(value=grp["value"] / k).groupby(["period", "group"], observed=True)["value"].agg(mean="mean", n="count").reset_index()
+        out["mean"] *= k
         return out.sort_values(["group", "period"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -228,7 +232,11 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
                 treated_ids -= bad
     obs = obs.assign(window=window, post=(window == "followup").fillna(False).astype(bool))
 
-    means = obs.dropna(subset=["window"]).pivot_table(index="entity_id", columns="window", values="value", aggfunc=["mean", "count"])
+    # Window means of huge KPIs: divide by a power of two (exact) so the sums do not overflow.
+    k = outcome_scale(obs["value"])
+    means = obs.dropna(subset=["window"]).assign(value=lambda o: o["value"] / k).pivot_table(
+        index="entity_id", columns="window", values="value", aggfunc=["mean", "count"])
+    means.loc[:, [c for c in means.columns if c[0] == "mean"]] *= k
     ent_index = pd.Index(sorted(obs["entity_id"].unique()), name="entity_id")
     entities = pd.DataFrame(index=ent_index)
     entities["treated"] = entities.index.isin(treated_ids)

@@ -29,6 +29,7 @@ from scipy import stats
 
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
+from lopsnb.evaluation.degenerate import money_text, require_finite_money
 from lopsnb.io.schemas import COST_CATEGORIES  # the data contract's reporting order (re-exported)
 from lopsnb.options import Direction, Transform, validate_option
 
@@ -249,8 +250,8 @@ def _participant_time(amounts: dict[str, float], participant_hours: pd.DataFrame
         time_cost = float((hours[usable] * rate[usable]).sum())
         amounts["participant_time"] = time_cost
         action = (
-            f"participant time added: {float(hours[usable].sum()):,.2f} hours x hourly_cost = "
-            f"{time_cost:,.2f} over {int(usable.sum())} row(s)"
+            f"participant time added: {money_text(float(hours[usable].sum()))} hours x hourly_cost = "
+            f"{money_text(time_cost)} over {int(usable.sum())} row(s)"
         )
         if missing_rate:
             action += f"; {missing_rate} row(s) without hourly_cost left out (costs understated)"
@@ -320,7 +321,7 @@ def fully_loaded_costs(
     audit.append(
         AuditEntry(
             "GP10",
-            f"costs fully loaded: total {float(frame['amount'].sum()):,.2f} over "
+            f"costs fully loaded: total {money_text(float(frame['amount'].sum()))} over "
             f"{len(frame)} categor{'y' if len(frame) == 1 else 'ies'} ({', '.join(frame['category'])})",
         )
     )
@@ -868,6 +869,7 @@ def _monte_carlo(inp: _RoiInputs, total_cost: float, n_draws: int, seed: int) ->
         v_draws = np.full(n_draws, inp.vpu)
     ben_draws = annual_benefits(inp.gain(eff_draws), v_draws, inp.ppy, inp.n_ent) * inp.horizon
     roi_draws = (ben_draws - total_cost) / total_cost * 100.0
+    require_finite_money("the Monte Carlo ROI interval (a draw)", float(np.max(np.abs(roi_draws))))
     q_lo, q_hi = np.percentile(roi_draws, [2.5, 97.5])
     return (float(q_lo), float(q_hi)), float(np.mean(roi_draws > 0))
 
@@ -1045,11 +1047,14 @@ def phillips_roi(
     inp = _roi_inputs(locals())  # every parameter by name, checked before anything is computed
     by_cat = _cost_frame(costs)
     total_cost = float(by_cat["amount"].sum())
+    require_finite_money("the fully-loaded costs total", total_cost)
     zero_cost = total_cost == 0
 
     annual = annual_benefits(float(inp.gain(inp.eff)), inp.vpu, inp.ppy, inp.n_ent)
     benefits = annual * inp.horizon
+    require_finite_money("the monetary benefits", benefits)
     point_roi = roi_pct(benefits, total_cost)
+    require_finite_money("the ROI", 0.0 if point_roi is None else point_roi)
     be_gain = break_even_gain(total_cost, inp.vpu, inp.ppy, inp.n_ent, inp.horizon)
     interval, prob_pos = _monte_carlo(inp, total_cost, n_draws, seed)
     conservative = _conservative(inp, total_cost)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lopsnb.report.plots import PALETTE, new_ax
+from lopsnb.report.plots import PALETTE, literal, new_ax
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -109,14 +109,14 @@ def draw_reaction_result(result: Any, ax: Any = None) -> Any:
         y += len(part) + 1
         labels.append("")
     ticks = [i for i, lab in enumerate(labels) if lab]
-    ax.set_yticks(ticks, [labels[i] for i in ticks])
+    ax.set_yticks(ticks, [literal(labels[i]) for i in ticks])
     ax.invert_yaxis()
     ax.set_xlabel("mean score (item's own scale) with 95% CI")
     if len(shown):
         ax.legend(loc="best", fontsize="small")
     if len(hidden):
         ax.annotate(
-            f"suppressed (n < {result.min_group_size}): {', '.join(map(str, hidden['item']))}",
+            literal(f"suppressed (n < {result.min_group_size}): {', '.join(map(str, hidden['item']))}"),
             xy=(0, -0.18), xycoords="axes fraction", fontsize="small",
         )
     ax.set_title(result.title)
@@ -157,7 +157,7 @@ def draw_behavior_result(result: Any, ax: Any = None) -> Any:
     err = np.nan_to_num(np.vstack([r["mean"] - r["ci_low"], r["ci_high"] - r["mean"]]).astype(float))
     err[:, hidden] = 0.0
     ax.barh(np.arange(len(r)), means, xerr=err, color="#2a9d8f", capsize=3)
-    ax.set_yticks(np.arange(len(r)), labels)
+    ax.set_yticks(np.arange(len(r)), [literal(v) for v in labels])
     ax.invert_yaxis()
     ax.set_xlabel("mean application (share or rating) with 95% CI")
     ax.set_title(result.title)
@@ -301,7 +301,7 @@ def draw_scorecard_result(result: Any, ax: Any = None, *, scorecard: str = "expe
         for yi in y[~ok]:
             ax.text(1.05, yi + off, f"{group}: suppressed (n < {result.min_group_size})", fontsize=7, va="center",
                     color=PALETTE["neutral"])
-    ax.set_yticks(y, [result.category_labels.get(c, c) for c in cats], fontsize=8)
+    ax.set_yticks(y, [literal(result.category_labels.get(c, c)) for c in cats], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(1, 5)
     ax.set_xlabel("Mean score (1–5) with 95% CI")
@@ -329,7 +329,7 @@ def draw_scorecard_result_gaps(result: Any, ax: Any = None) -> Any:
         else:
             ax.text(0.02, yi, "suppressed", fontsize=7, va="center", color=PALETTE["neutral"], transform=ax.get_yaxis_transform())
     ax.axvline(0, color="#333", linewidth=0.8)
-    ax.set_yticks(y, [result.category_labels.get(c, c) for c in g["category"]], fontsize=8)
+    ax.set_yticks(y, [literal(result.category_labels.get(c, c)) for c in g["category"]], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("Leader mean − employee mean (points, 95% Welch CI)")
     ax.spines[["top", "right"]].set_visible(False)
@@ -385,7 +385,7 @@ def draw_operations_result(result: Any, ax: Any = None, *, kind: str = "backlog"
         y = np.arange(len(c))
         ax.barh(y, c["q3_days"] - c["q1_days"], left=c["q1_days"], color="#dbe7f0", height=0.5, label="Middle half (IQR)")
         ax.plot(c["median_days"], y, "o", color=PALETTE["participants"], label="Median")
-        ax.set_yticks(y, [f"{p} (n={n})" for p, n in zip(c["priority"], c["delivered"], strict=True)], fontsize=8)
+        ax.set_yticks(y, [literal(f"{p} (n={n})") for p, n in zip(c["priority"], c["delivered"], strict=True)], fontsize=8)
         ax.set_xlabel("Days from request to delivery")
         ax.legend(frameon=False, fontsize=8, loc="lower right")
     else:
@@ -432,7 +432,7 @@ def plot_roi_vs_evidence(frame: pd.DataFrame, *, ax: Any = None) -> Any:
         if pd.notna(r["roi_low"]) and pd.notna(r["roi_high"]):
             ax.plot([r["x"], r["x"]], [r["roi_low"], r["roi_high"]], color=c, linewidth=1.5, alpha=0.7)
         ax.plot(r["x"], r["roi_pct"], "o", color=c, markersize=7)
-        ax.annotate(str(r["program_id"]), (r["x"], r["roi_pct"]), xytext=(5, 3), textcoords="offset points", fontsize=7)
+        ax.annotate(literal(r["program_id"]), (r["x"], r["roi_pct"]), xytext=(5, 3), textcoords="offset points", fontsize=7)
     ax.axhline(0, color="#333", linewidth=0.8)
     ax.set_xticks(range(len(grades)), grades)
     ax.set_xlim(-0.6, len(grades) - 0.4)
@@ -459,7 +459,7 @@ def plot_cost_benefit(frame: pd.DataFrame, *, ax: Any = None) -> Any:
     color = np.where(data["benefits"] >= data["costs"], PALETTE["positive"], PALETTE["negative"])
     ax.scatter(data["costs"], data["benefits"], c=color, s=40, zorder=3)
     for _, r in data.iterrows():
-        ax.annotate(str(r["program_id"]), (r["costs"], r["benefits"]), xytext=(4, 3), textcoords="offset points", fontsize=7)
+        ax.annotate(literal(r["program_id"]), (r["costs"], r["benefits"]), xytext=(4, 3), textcoords="offset points", fontsize=7)
     ax.axhline(0, color="#333", linewidth=0.6)
     ax.set_xlim(0, top)
     ax.set_ylim(low, top)

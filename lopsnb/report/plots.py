@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "plot_trend", "plot_forest", "plot_event_study", "plot_chain", "new_ax"]
+__all__ = ["PALETTE", "literal", "plot_trend", "plot_forest", "plot_event_study", "plot_chain", "new_ax"]
 
 #: Participants, comparison, neutral, positive, negative, highlight.
 PALETTE: dict[str, str] = {
@@ -23,6 +23,19 @@ PALETTE: dict[str, str] = {
     "negative": "#c0392b",
     "highlight": "#e59f23",
 }
+
+
+def literal(text: object) -> str:
+    """``text`` as a figure label that matplotlib draws as written.
+
+    matplotlib reads text between two ``$`` as mathtext, where ``_``, ``^``
+    and ``\\`` are commands: a program, metric, unit or survey item named
+    ``Cost $ per $_unit`` would be typeset, or stop the figure with a parse
+    error. An escaped ``\\$`` is drawn as ``$`` and turns mathtext off, so
+    every user string goes through this before it reaches a title, axis
+    label, tick label, legend or annotation.
+    """
+    return str(text).replace("$", r"\$")
 
 
 def new_ax(ax: Any = None, *, figsize: tuple[float, float] = (7.5, 3.6)) -> Any:
@@ -69,7 +82,7 @@ def plot_trend(series: pd.DataFrame, *, launch: Any = None, unit: str | None = N
         ax.axvline(pd.Timestamp(launch), color=PALETTE["highlight"], linewidth=1.5)
         ax.annotate("launch", (pd.Timestamp(launch), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -10), textcoords="offset points",
                     color=PALETTE["highlight"], fontsize=8)
-    ax.set_ylabel(f"{outcome}" + (f" ({unit})" if unit else ""))
+    ax.set_ylabel(literal(f"{outcome}" + (f" ({unit})" if unit else "")))
     ax.legend(frameon=False, fontsize=8, loc="best")
     _clean(ax)
     return ax
@@ -97,8 +110,8 @@ def plot_forest(estimates: pd.DataFrame, *, unit: str | None = None, primary: st
         ax.axvline(break_even, color=PALETTE["highlight"], linestyle=":", linewidth=1.2, label="break-even effect")
         ax.legend(frameon=False, fontsize=8, loc="lower right")
     labels = est["label"] if "label" in est else est["method"]
-    ax.set_yticks(y, [str(v) for v in labels], fontsize=8)
-    ax.set_xlabel("Effect per entity per period" + (f" ({unit})" if unit else ""))
+    ax.set_yticks(y, [literal(v) for v in labels], fontsize=8)
+    ax.set_xlabel(literal("Effect per entity per period" + (f" ({unit})" if unit else "")))
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -118,7 +131,7 @@ def plot_event_study(event_study: pd.DataFrame, *, unit: str | None = None, ax: 
     ax.axhline(0, color="#333", linewidth=0.8)
     ax.axvline(-0.5, color=PALETTE["highlight"], linestyle="--", linewidth=1)
     ax.set_xlabel("Periods relative to completion")
-    ax.set_ylabel("Effect" + (f" ({unit})" if unit else ""))
+    ax.set_ylabel(literal("Effect" + (f" ({unit})" if unit else "")))
     ax.legend(frameon=False, fontsize=8)
     _clean(ax)
     return ax
@@ -141,8 +154,8 @@ def plot_chain(chain: pd.DataFrame, *, ax: Any = None) -> Any:
         for _, r in rows.head(3).iterrows():
             val = r["change"] if pd.notna(r["change"]) else r["value"]
             txt = "not measured" if r["status"] != "measured" else (f"{val:,.3g} {r['unit'] or ''}".strip() if pd.notna(val) else "—")
-            lines.append(textwrap.shorten(str(r["measure"]), 22, placeholder="…"))
-            lines.append(textwrap.shorten(txt, 22, placeholder="…"))
+            lines.append(literal(textwrap.shorten(str(r["measure"]), 22, placeholder="…")))
+            lines.append(literal(textwrap.shorten(txt, 22, placeholder="…")))
         ax.text(i + 0.5, 0.42, "\n".join(lines), ha="center", va="center", fontsize=7.5, color="#333" if measured else "#888",
                 linespacing=1.3)
         if i < len(levels) - 1:
@@ -156,7 +169,7 @@ def plot_chain(chain: pd.DataFrame, *, ax: Any = None) -> Any:
 def plot_bars(labels: Sequence[str], values: Sequence[float], *, ax: Any = None, xlabel: str = "") -> Any:
     """Simple horizontal bars (used for cost categories)."""
     ax = new_ax(ax)
-    ax.barh(list(labels)[::-1], list(values)[::-1], color=PALETTE["participants"])
-    ax.set_xlabel(xlabel)
+    ax.barh([literal(v) for v in labels][::-1], list(values)[::-1], color=PALETTE["participants"])
+    ax.set_xlabel(literal(xlabel))
     ax.spines[["top", "right"]].set_visible(False)
     return ax

@@ -407,7 +407,8 @@ def comments_block(ev: ProgramEvaluation) -> str:
     Returns ``""`` when comments are excluded (the default): nothing in the
     page then hints at their content. When included, the comments are the
     ones :func:`lopsnb.evaluation.levels.reaction_summary` returned, with
-    e-mail addresses and phone numbers already redacted (redaction is applied
+    e-mail addresses, phone numbers and the ids, names and e-mails of the
+    workspace's people already redacted (the same :func:`redact` is applied
     again here, so a comment list built elsewhere cannot slip through), and
     escaped; with fewer respondents than ``privacy.min_group_size`` they are
     withheld and the block says so.
@@ -423,8 +424,9 @@ def comments_block(ev: ProgramEvaluation) -> str:
         return head + f"<p class='lopsnb-note'>Comments withheld: {esc(SUPPRESSED.format(n=n))} respondents.</p>"
     if not r.comments:
         return head + "<p><em>No comments.</em></p>"
-    items = "".join(f"<li>{esc(redact(str(c)))}</li>" for c in r.comments)
-    return (head + "<p class='lopsnb-note'>Free-text comments as written, with e-mail addresses and phone numbers redacted.</p>"
+    items = "".join(f"<li>{esc(redact(str(c), people=r.redaction))}</li>" for c in r.comments)
+    return (head + "<p class='lopsnb-note'>Free-text comments as written, with people's names, ids and e-mail addresses "
+            "and phone numbers redacted.</p>"
             f"<ul class='lopsnb-comments'>{items}</ul>")
 
 

@@ -744,7 +744,7 @@ class Planner:
         from matplotlib.figure import Figure
 
         from lopsnb.evaluation.plan import break_even_effect, forecast_roi, minimum_detectable_effect, power, required_participants
-        from lopsnb.report.plots import PALETTE
+        from lopsnb.report.plots import PALETTE, literal
 
         with self._lock:
             t0 = time.perf_counter()
@@ -787,7 +787,7 @@ class Planner:
             if self.break_even is not None:
                 ax.axvline(abs(self.break_even), color=PALETTE["highlight"], linewidth=1.5, label=f"break-even {abs(self.break_even):,.3g}")
             ax.axvline(abs(float(self.effect.value)), color=PALETTE["positive"], linewidth=1.5, label="expected effect")
-            ax.set_xlabel(f"true effect on {self.metric.value} per entity per period (size)")
+            ax.set_xlabel(literal(f"true effect on {self.metric.value} per entity per period (size)"))
             ax.set_ylabel("power")
             ax.set_ylim(0, 1.02)
             ax.legend(frameon=False, fontsize=8)

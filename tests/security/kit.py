@@ -19,13 +19,15 @@ import pytest
 
 __all__ = [
     "ROOT", "needs_kernel", "kernel_available", "write_workspace", "program_yml", "run", "leftovers",
-    "strip_data_uris", "output_texts", "generated_at_free", "security_workspace", "PAYLOAD",
+    "strip_data_uris", "output_texts", "generated_at_free", "security_workspace", "PAYLOAD", "NAMED_COMMENT",
+    "NAMED_COMMENT_REDACTED",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: A string that breaks out of HTML text, attributes, Jinja/str.format and quotes if anything forgets to escape it.
-PAYLOAD = "<script>alert('xss')</script> <img src=x onerror=alert(1)> \"dq\" 'sq' {0} {{x}} & co"
+#: A string that breaks out of HTML text, attributes, Jinja/str.format and quotes if anything forgets to escape it,
+#: and stops a matplotlib figure (mathtext between two ``$``) if a plot forgets :func:`lopsnb.report.plots.literal`.
+PAYLOAD = "<script>alert('xss')</script> <img src=x onerror=alert(1)> \"dq\" 'sq' {0} {{x}} & co $_^\\ per $x$"
 
 
 def kernel_available() -> bool:
@@ -126,6 +128,10 @@ def generated_at_free(page: str) -> str:
 
 # --------------------------------------------------------------------------- the security workspace
 
+#: A privacy-demo comment naming people of the table by full name, id, last name (other case) and e-mail.
+NAMED_COMMENT = "Thanks to Zqfirst Zqlast002, zq-emp-003 and ZQLAST004; write to Zq.Person005@Corp.Example"
+NAMED_COMMENT_REDACTED = "Thanks to [redacted], [redacted] and [redacted]; write to [redacted]"
+
 MONTHS = ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"]
 
 
@@ -179,7 +185,8 @@ def security_workspace(root: Path, n_people: int = 24) -> Path:
     for k, p in enumerate(pd_members):
         reactions.append({"program_id": "privacy-demo", "item": "Relevant to my job", "score": 4 + k % 2, "scale_max": 5, "person_id": p,
                           "responded_on": "2026-03-11",
-                          "comment": ["Great, mail me at zq.person001@corp.example", "Call +1 (555) 123-4567 anytime", "Loved it", "", "Useful", "ok"][k]})
+                          "comment": ["Great, mail me at zq.person001@corp.example", "Call +1 (555) 123-4567 anytime", "Loved it", "", "Useful",
+                                      NAMED_COMMENT][k]})
         behaviors.append({"person_id": p, "program_id": "privacy-demo", "behavior": "Uses the checklist", "value": 0.6 + 0.05 * k,
                           "observed_on": "2026-04-15", "observer": "manager"})
         pre = 100 if k < 2 else 50 + k

@@ -13,7 +13,7 @@ import pytest
 from lopsnb.evaluation.levels import BehaviorResult, redact
 from lopsnb.report.plots import plot_trend
 from lopsnb.report.sections import SUPPRESSED, suppress_series
-from security.kit import output_texts, people_tokens
+from security.kit import NAMED_COMMENT, NAMED_COMMENT_REDACTED, output_texts, people_tokens
 
 matplotlib.use("Agg")
 
@@ -136,7 +136,8 @@ def test_results_json_does_not_carry_excluded_comments(security_batch) -> None:
     tiny = json.loads((security_batch.out / "tiny" / "results.json").read_text())
     assert tiny["reaction"]["comments"] is None
     demo = json.loads((security_batch.out / "privacy-demo" / "results.json").read_text())
-    assert demo["reaction"]["comments"] == sorted(redact(c) for c in ["Great, mail me at zq.person001@corp.example", "Call +1 (555) 123-4567 anytime", "Loved it", "Useful", "ok"])
+    assert demo["reaction"]["comments"] == sorted(["Great, mail me at [redacted]", "Call [redacted] anytime", "Loved it", "Useful",
+                                                   NAMED_COMMENT_REDACTED])
 
 
 def test_plots_do_not_draw_suppressed_groups() -> None:
@@ -160,3 +161,62 @@ def test_plots_do_not_draw_suppressed_groups() -> None:
     drawn = [list(line.get_ydata()) for line in ax.get_lines()]
     assert [222.0] in drawn and not any(111.0 in ys for ys in drawn)
     plt.close(ax.figure)
+
+
+def test_people_named_in_comments_are_redacted_in_every_output(security_batch) -> None:
+    """A comment with a person's full name, id, last name (other case) and e-mail: redacted in report, results.json and notebook."""
+    import json
+
+    out = security_batch.out / "privacy-demo"
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f"<li>{NAMED_COMMENT_REDACTED}</li>" in page
+    assert NAMED_COMMENT_REDACTED in json.loads((out / "results.json").read_text())["reaction"]["comments"]
+    notebook = (out / "report.ipynb").read_text(encoding="utf-8")
+    assert NAMED_COMMENT_REDACTED in notebook
+    for text in (page, (out / "results.json").read_text(), notebook):
+        for token in ("Zqlast002", "zq-emp-003", "ZQLAST004", "Zq.Person005", "Zqfirst"):
+            assert token.lower() not in text.lower(), token
+
+
+def _people() -> pd.DataFrame:
+    return pd.DataFrame({"person_id": ["E-1001", "7", "E-1003"], "name": ["Ann Li", "Will Grant", "Anne-Marie O'Neil"],
+                         "email": ["ann.li@corp.example", None, "amo@corp.example"]})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ann Li ran it", "[redacted] ran it"),  # the full name, with its 2-letter part
+        ("ask ann or e-1001", "ask [redacted] or [redacted]"),  # case-insensitive; ids whole
+        ("Annual review, Annie and Lisa", "Annual review, Annie and Lisa"),  # whole words only
+        ("Li said so", "Li said so"),  # a part shorter than 3 letters is not redacted on its own
+        ("will grant it; Will's fault", "[redacted] it; [redacted]'s fault"),  # names that are words: privacy wins
+        ("rated 7 of 10", "rated 7 of 10"),  # a 1-character id is not redacted on its own
+        ("O'Neil and Anne-Marie", "[redacted] and [redacted]"),
+        ("mail amo or ann.li", "mail [redacted] or [redacted]"),  # e-mail local parts
+        ("ann.li@corp.example / +1 555 123 4567", "[redacted] / [redacted]"),
+        ("E-10012 is another id", "E-10012 is another id"),
+    ],
+)
+def test_redact_replaces_people_of_the_table_as_whole_words(text: str, expected: str) -> None:
+    from lopsnb.evaluation.redaction import people_terms
+
+    assert redact(text, people=people_terms(_people())) == expected
+
+
+def test_evaluate_and_report_redact_people_in_comments(tmp_path: Path) -> None:
+    """Through evaluate() and the report section, without a kernel: results.json and the Comments block."""
+    import json
+
+    from lopsnb.evaluation import evaluate
+    from lopsnb.report.sections import comments_block
+    from security.kit import security_workspace
+
+    ev = evaluate(security_workspace(tmp_path / "ws"), "privacy-demo")
+    assert NAMED_COMMENT in (tmp_path / "ws" / "reactions.csv").read_text()  # the raw comment is in the data
+    d = json.dumps(ev.to_dict())
+    assert NAMED_COMMENT_REDACTED in d and "Zqlast002" not in d and "zq-emp-003" not in d
+    assert f"<li>{NAMED_COMMENT_REDACTED}</li>" in comments_block(ev)
+    # the section redacts again: a comment list built elsewhere cannot slip through
+    ev.reaction.comments = [NAMED_COMMENT]
+    assert f"<li>{NAMED_COMMENT_REDACTED}</li>" in comments_block(ev)
