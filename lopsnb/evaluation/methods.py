@@ -20,9 +20,10 @@ non-participants):
 ``did``
     Two-way fixed-effects DiD: coefficient of ``treated × post`` in
     ``y_it = α_i + λ_t + β·treated_i·post_t + ε_it`` on all entity-period
-    observations of both windows, standard errors clustered by entity (the
-    small-sample factor counts all fixed effects, as Stata's
-    ``regress … i.entity i.period, vce(cluster entity)``: conservative).
+    observations of both windows, standard errors clustered by entity with
+    the fixest / Stata ``xtreg, fe vce(cluster entity)`` small-sample factor
+    ``G/(G−1)·(N−1)/(N−K)``, K = regressors + period effects + intercept
+    (entity effects are nested in the clusters and not counted).
     With cohort-relative windows (staggered adoption) the Callaway–Sant'Anna
     estimator of :mod:`lopsnb.evaluation.staggered` is used instead.
 ``before_after``
@@ -327,10 +328,13 @@ def twfe(obs: pd.DataFrame, regressors: Sequence[str], *, outcome: str = "value"
     Returns
     -------
     params, cov : ndarray
-        Coefficients of ``regressors`` and their clustered covariance, equal
-        to ``statsmodels`` OLS with entity and period dummies and
-        ``cov_type="cluster"`` (``G/(G−1)·(N−1)/(N−K)`` correction, K counting
-        every dummy).
+        Coefficients of ``regressors`` and their CRV1 covariance clustered by
+        entity, with the small-sample factor ``G/(G−1)·(N−1)/(N−K)`` of
+        fixest (``ssc(fixef.K = "nested")``) and Stata ``xtreg, fe
+        vce(cluster entity)``: ``K = len(regressors) + n_periods`` (the
+        regressors, the period effects and the intercept); the entity
+        effects, nested in the clusters, are not counted. Equal to
+        ``pyfixest.feols("y ~ x | entity + period", vcov={"CRV1": "entity"})``.
     info : dict
         ``n_obs``, ``n_clusters``, ``df_resid``.
     """
@@ -346,7 +350,11 @@ def twfe(obs: pd.DataFrame, regressors: Sequence[str], *, outcome: str = "value"
     scores = np.zeros((n_ent, X.shape[1]))
     np.add.at(scores, ent_codes, X * resid[:, None])
     meat = scores.T @ scores
-    n, k = len(y), X.shape[1] + n_ent + n_per - 1
+    # fixest / Stata ``xtreg, fe vce(cluster)``: the entity effects are
+    # nested in the entity clusters, so they are not counted in K (counting
+    # them inflates a 2-period SE by about sqrt(2)); the period effects and
+    # the intercept are.
+    n, k = len(y), X.shape[1] + n_per
     g = n_ent
     factor = g / (g - 1) * (n - 1) / (n - k) if g > 1 and n > k else np.nan
     cov = xtx_inv @ meat @ xtx_inv * factor
