@@ -39,6 +39,7 @@ from lopsnb.evaluation.methods import (
     twfe,
     twfe_did,
 )
+from lopsnb.evaluation.covariate_designs import COVARIATE_DESIGNS, covariate_estimate
 from lopsnb.evaluation.panel import ImpactPanel, build_panel
 from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, fully_loaded_costs, phillips_roi
 from lopsnb.evaluation.staggered import StaggeredDiD, callaway_santanna
@@ -93,6 +94,10 @@ class ImpactResult(ResultMixin):
     notes: list[str] = field(default_factory=list)
     staggered: StaggeredDiD | None = None
     launch: Any = None
+    #: Propensity-score overlap of the first weighting design run (dr_did, ipw_did, weighting).
+    overlap: dict[str, Any] | None = None
+    #: Covariate balance after weighting (DataFrame) of that design.
+    balance_weighted: pd.DataFrame | None = None
     title = "Level 4 — business results (isolated effect)"
 
     @property
@@ -143,6 +148,9 @@ class ImpactResult(ResultMixin):
                 },
                 "pre_trend": self.pre_trend,
                 "event_study": self.event_study,
+                "overlap": self.overlap,
+                "balance_weighted": self.balance_weighted,
+                "staggered": _staggered_dict(self.staggered),
                 "attrition": self.attrition,
                 "series": self.series,
                 "notes": self.notes,
@@ -284,11 +292,24 @@ def _fmt(v: float | None, unit: str) -> str:
 # --------------------------------------------------------------------------- impact
 
 
+def _staggered_dict(res: StaggeredDiD | None) -> dict[str, Any] | None:
+    """``results.staggered``: how the group-time ATTs were formed and their did::aggte aggregations."""
+    if res is None:
+        return None
+    return {"control_group": res.control_group, "covariates": list(res.covariates), "base_period": res.base_period,
+            "covariate_adjustment": res.diagnostics.get("covariate_adjustment"), "aggregations": res.aggregations}
+
+
 def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
     ev = panel.program.evaluation
-    obs = panel.obs
     never = panel.entities["cohort"].isna().sum()
-    control = "never_treated" if never >= 2 else "not_yet_treated"
+    control = ev.control_group or ("never_treated" if never >= 2 else "not_yet_treated")
+    rule = "set in evaluation.control_group" if ev.control_group else "automatic: never_treated with at least 2 never-treated entities, else not_yet_treated"
+    covs = [c for c in ev.covariates if c in panel.entities.columns]
+    # Entity-level covariates, text one-hot encoded, joined to every period.
+    xcov = covariate_matrix(panel.entities, covs)
+    xcov = xcov.loc[:, xcov.std(ddof=0) > 0] if len(xcov.columns) else xcov
+    obs = panel.obs.join(xcov.add_prefix("cov_"), on="entity_id")
     res = callaway_santanna(
         obs.assign(cohort=obs["cohort"].where(obs["treated"])),
         entity="entity_id",
@@ -297,6 +318,7 @@ def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
         cohort="cohort",
         control_group=control,
         window=tuple(ev.followup.offset),  # type: ignore[union-attr, arg-type]
+        covariates=["cov_" + str(c) for c in xcov.columns],
     )
     est = Estimate(
         "did",
@@ -310,7 +332,10 @@ def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
         "strong",
         ASSUMPTIONS["did_staggered"],
         ev.transform,
-        {"estimator": "Callaway-Sant'Anna group-time ATT", "control_group": control, "window": list(ev.followup.offset), "n_cohorts": int(res.n_cohorts)},  # type: ignore[union-attr]
+        {"estimator": "Callaway-Sant'Anna group-time ATT" + (" (doubly robust)" if covs else ""), "control_group": control,
+         "control_group_rule": rule, "window": list(ev.followup.offset), "n_cohorts": int(res.n_cohorts),  # type: ignore[union-attr]
+         "covariates": covs, "design_columns": [str(c) for c in xcov.columns], "covariate_adjustment": res.diagnostics["covariate_adjustment"],
+         "n_dropped_missing_covariates": res.diagnostics["n_dropped_missing_covariates"]},
     )
     return est, res
 
@@ -418,6 +443,8 @@ def _run_method(method: str, panel: ImpactPanel, ws: Workspace, program: Program
         if panel.relative:
             raise InsufficientDataError("post_only: needs absolute (date) windows shared by both groups")
         return post_only(panel.entities, transform=tr), None
+    if method in COVARIATE_DESIGNS:
+        return covariate_estimate(panel, method)
     if method == "before_after":
         return before_after(panel.entities, transform=tr), None
     if method == "trend":
@@ -440,6 +467,7 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
     estimates: dict[str, Estimate] = {}
     failures: dict[str, str] = {}
     staggered = None
+    weighting: dict[str, Any] = {}
     for d in designs:
         try:
             if d != "estimates" and panel is None:  # pragma: no cover - guarded above
@@ -448,6 +476,10 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
             estimates[d] = est
             if d == "did" and isinstance(extra, StaggeredDiD):
                 staggered = extra
+            if d in COVARIATE_DESIGNS and not weighting and extra["overlap"] is not None:
+                weighting = extra
+            # Every estimate says which covariates it used (none for most designs).
+            est.details.setdefault("covariates", [])
             if d == "estimates":
                 audit.extend(extra)
         except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
@@ -470,6 +502,7 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
     result = ImpactResult(
         program.outcome, unit, program.direction, program.evaluation.entity, program.evaluation.transform,
         program.evaluation.design, estimates, failures, balance, pre_trend, event_study, series, attrition, notes, staggered, program.launch,
+        weighting.get("overlap"), weighting.get("balance_weighted"),
     )
     return result, None, panel
 
@@ -488,6 +521,14 @@ def _covariate_smd(impact: ImpactResult | None) -> dict[str, float]:
         return {}
     rows = impact.balance[impact.balance["variable"] != "baseline " + impact.outcome]
     return {str(r.variable): float(r.smd) for r in rows.itertuples()}
+
+
+def _adjusted(impact: ImpactResult) -> Estimate | None:
+    """A covariate-adjusted estimate to confirm the primary one: the primary itself when it used covariates, else ancova / dr_did."""
+    primary = impact.primary
+    if primary is not None and primary.details.get("covariates"):
+        return primary
+    return next((impact.estimates[m] for m in ("ancova", "dr_did", "weighting") if m in impact.estimates), None)
 
 
 def _count_participants(ws: Workspace, program: Program) -> int:
@@ -670,7 +711,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         design=prog.evaluation.design,
         baseline_smd=_baseline_smd(impact),
         covariate_smd=_covariate_smd(impact),
-        adjusted=impact.estimates.get("ancova") if impact is not None and prog.evaluation.covariates else None,
+        adjusted=_adjusted(impact) if impact is not None and prog.evaluation.covariates else None,
         pre_trend_p=(impact.pre_trend or {}).get("p_value") if impact is not None and prog.evaluation.design == "did" else None,
         participants=participants,
         with_outcome=with_outcome,

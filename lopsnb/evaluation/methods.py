@@ -36,6 +36,11 @@ non-participants):
     γ·(t − t_0)·post_t``; the effect is the mean over followup periods of
     actual minus the projected pre-trend, ``δ + γ·mean(t − t_0)``, with
     Newey–West (HAC) standard errors.
+``dr_did``, ``ipw_did``, ``reg_did``, ``weighting``
+    Covariate-adjusted ATTs (doubly robust, IPW and outcome-regression DiD
+    of Sant'Anna & Zhao 2020, and AIPW weighting): see
+    :mod:`lopsnb.evaluation.drdid` and
+    :mod:`lopsnb.evaluation.covariate_designs`.
 ``estimates``
     Phillips participant estimates: mean over participants of improvement ×
     attribution × confidence, non-respondents counted as zero (GP6), extreme
@@ -82,6 +87,10 @@ METHOD_LABELS: dict[str, str] = {
     "before_after": "Before/after, participants only (weakest design)",
     "trend": "Trend-line projection (interrupted time series)",
     "estimates": "Participant estimates (adjusted for attribution and confidence)",
+    "dr_did": "Doubly robust DiD with covariates (Sant'Anna & Zhao 2020)",
+    "ipw_did": "Inverse-probability-weighted DiD with covariates",
+    "reg_did": "Outcome-regression DiD with covariates",
+    "weighting": "Doubly robust weighting on pre-program covariates (AIPW)",
 }
 
 #: Design strength before any diagnostic is considered.
@@ -92,6 +101,11 @@ METHOD_STRENGTH: dict[str, Strength] = {
     "trend": "moderate",
     "before_after": "weak",
     "estimates": "weak",
+    "dr_did": "strong",
+    "ipw_did": "strong",
+    "reg_did": "strong",
+    # Selection on observables only, without a pre-period panel.
+    "weighting": "moderate",
 }
 
 ASSUMPTIONS: dict[str, tuple[str, ...]] = {
@@ -116,6 +130,24 @@ ASSUMPTIONS: dict[str, tuple[str, ...]] = {
     "trend": (
         "The pre-program trend would have continued unchanged through the followup window.",
         "No other event changed the outcome at the launch.",
+    ),
+    "dr_did": (
+        "Parallel trends given the covariates: participants' outcome would have changed like that of comparison entities with the same covariates.",
+        "Overlap: every participant has comparable non-participants (propensity score below 1).",
+        "Either the propensity score model or the outcome model is right (doubly robust); no anticipation; no spill-over.",
+    ),
+    "ipw_did": (
+        "Parallel trends given the covariates.",
+        "The logistic propensity score model is right, and overlap holds.",
+    ),
+    "reg_did": (
+        "Parallel trends given the covariates.",
+        "The comparison group's outcome change is linear in the covariates.",
+    ),
+    "weighting": (
+        "No unmeasured confounding: given the pre-program covariates (and baseline outcome), participation is as good as random.",
+        "Overlap: every participant has comparable non-participants.",
+        "Either the propensity score model or the outcome model is right (doubly robust).",
     ),
     "estimates": (
         "Participants can judge their improvement, the program's share of it and their confidence.",

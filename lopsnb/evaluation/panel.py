@@ -225,6 +225,18 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
                 keep = ~obs["entity_id"].isin(bad)
                 obs, window = obs[keep], window[keep]
                 treated_ids -= bad
+    elif ev.followup is not None and not ev.followup.relative:
+        # Followup only (design weighting without a baseline window): a
+        # participant who completed after the followup began was untreated
+        # for part of it.
+        window[_in_window(obs["period"], ev.followup)] = "followup"
+        tt = tdates.reindex(list(treated_ids))
+        late = set(tt[tt >= pd.Timestamp(ev.followup.start)].index)
+        if late:
+            notes.append(f"{len(late)} participant(s) excluded: completed after the followup began")
+            keep = ~obs["entity_id"].isin(late)
+            obs, window = obs[keep], window[keep]
+            treated_ids -= late
     obs = obs.assign(window=window, post=(window == "followup").fillna(False).astype(bool))
 
     means = obs.dropna(subset=["window"]).pivot_table(index="entity_id", columns="window", values="value", aggfunc=["mean", "count"])
