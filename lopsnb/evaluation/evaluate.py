@@ -76,6 +76,14 @@ class ImpactResult(ResultMixin):
         Mean outcome per period and group (``period, group, mean, n``).
     attrition : dict
     notes : list of str
+    staggered : StaggeredDiD or None
+        The Callaway–Sant'Anna result of a staggered did (group-time ATTs,
+        event study with ``event_vcov``, ``aggregations``).
+    overlap : dict or None
+        Propensity-score overlap of the first weighting design that ran
+        (dr_did, ipw_did, weighting); see ``drdid.overlap_summary``.
+    balance_weighted : DataFrame or None
+        Covariate balance after weighting (``drdid.weighted_balance``).
     """
 
     outcome: str
