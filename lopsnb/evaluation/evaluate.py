@@ -662,6 +662,7 @@ def _performance(ws: Workspace, program: Program) -> tuple[dict[str, Estimate], 
         try:
             panel = build_panel(ws, program, metric=pm.metric)
             out[pm.metric], _ = _run_method(design, panel, ws, program, panel.attrition["participants"])
+            out[pm.metric].details.setdefault("covariates", [])
         except (EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
             errors[pm.metric] = str(exc)
     return out, errors

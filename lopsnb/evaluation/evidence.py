@@ -9,8 +9,8 @@ Rule                                                   Effect on the grade
 No primary estimate, or fewer than 10 participating    **insufficient**
 entities (or fewer than 10 comparison entities for a
 comparison design)
-Design: did / ancova                                   start at strong
-Design: post_only / trend                              start at moderate
+Design: did / ancova / dr_did / ipw_did / reg_did      start at strong
+Design: post_only / trend / weighting                  start at moderate
 Design: before_after / estimates                       start at weak
 Fewer than 30 participating entities                   at most moderate
 Baseline |SMD| > 0.25 (WWC "fails")                    at most moderate
