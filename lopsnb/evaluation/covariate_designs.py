@@ -27,10 +27,11 @@ import pandas as pd
 
 from lopsnb.errors import InsufficientDataError
 from lopsnb.evaluation.drdid import TRIM_RULE, DRFit, covariate_names, design_matrix, dr_did, ipw_did, overlap_summary, reg_did, weighted_balance
-from lopsnb.evaluation.methods import Estimate, _from_normal, covariate_matrix
+from lopsnb.evaluation.methods import ASSUMPTIONS, Estimate, _from_normal, covariate_matrix
 from lopsnb.evaluation.panel import ImpactPanel
+from lopsnb.evaluation.staggered import BasePeriod, StaggeredDiD, callaway_santanna
 
-__all__ = ["COVARIATE_DESIGNS", "covariate_estimate"]
+__all__ = ["COVARIATE_DESIGNS", "covariate_estimate", "staggered_estimate"]
 
 COVARIATE_DESIGNS = frozenset({"dr_did", "ipw_did", "reg_did", "weighting"})
 
@@ -107,3 +108,54 @@ def covariate_estimate(panel: ImpactPanel, method: str) -> tuple[Estimate, dict[
         "balance_weighted": weighted_balance(cov[list(covariate_names(cov))], d, fit.weights) if fit.pscore is not None and len(x[0]) > 1 else None,
     }
     return est, extra
+
+
+def staggered_estimate(panel: ImpactPanel, *, base_period: BasePeriod = "varying") -> tuple[Estimate, StaggeredDiD]:
+    """Callaway & Sant'Anna DiD of a cohort-offset panel with the program's settings.
+
+    Comparison group: ``evaluation.control_group``, else never treated when
+    at least 2 never-treated entities exist, else not yet treated (the rule
+    is stated in ``details.control_group_rule``). With
+    ``evaluation.covariates`` every ATT(g, t) is doubly robust (text
+    covariates one-hot encoded). ``base_period="universal"`` gives the event
+    study against g − 1 with its covariance in ``StaggeredDiD.event_vcov``
+    (for sensitivity analyses); the evaluation itself uses ``varying``.
+    """
+    ev = panel.program.evaluation
+    never = panel.entities["cohort"].isna().sum()
+    control = ev.control_group or ("never_treated" if never >= 2 else "not_yet_treated")
+    rule = "set in evaluation.control_group" if ev.control_group else "automatic: never_treated with at least 2 never-treated entities, else not_yet_treated"
+    covs = [c for c in ev.covariates if c in panel.entities.columns]
+    # Entity-level covariates, text one-hot encoded, joined to every period.
+    xcov = covariate_matrix(panel.entities, covs)
+    xcov = xcov.loc[:, xcov.std(ddof=0) > 0] if len(xcov.columns) else xcov
+    obs = panel.obs.join(xcov.add_prefix("cov_"), on="entity_id")
+    res = callaway_santanna(
+        obs.assign(cohort=obs["cohort"].where(obs["treated"])),
+        entity="entity_id",
+        period="pidx",
+        outcome="value",
+        cohort="cohort",
+        control_group=control,
+        window=tuple(ev.followup.offset),  # type: ignore[union-attr, arg-type]
+        covariates=["cov_" + str(c) for c in xcov.columns],
+        base_period=base_period,
+    )
+    est = Estimate(
+        "did",
+        float(res.estimate),
+        float(res.std_error),
+        float(res.ci_low),
+        float(res.ci_high),
+        float(res.p_value),
+        int(res.n_treated),
+        int(res.n_comparison),
+        "strong",
+        ASSUMPTIONS["did_staggered"],
+        ev.transform,
+        {"estimator": "Callaway-Sant'Anna group-time ATT" + (" (doubly robust)" if covs else ""), "control_group": control,
+         "control_group_rule": rule, "window": list(ev.followup.offset), "n_cohorts": int(res.n_cohorts),  # type: ignore[union-attr]
+         "covariates": covs, "design_columns": [str(c) for c in xcov.columns], "covariate_adjustment": res.diagnostics["covariate_adjustment"],
+         "n_dropped_missing_covariates": res.diagnostics["n_dropped_missing_covariates"]},
+    )
+    return est, res

@@ -39,7 +39,7 @@ from lopsnb.evaluation.methods import (
     twfe,
     twfe_did,
 )
-from lopsnb.evaluation.covariate_designs import COVARIATE_DESIGNS, covariate_estimate
+from lopsnb.evaluation.covariate_designs import COVARIATE_DESIGNS, covariate_estimate, staggered_estimate
 from lopsnb.evaluation.panel import ImpactPanel, build_panel
 from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, fully_loaded_costs, phillips_roi
 from lopsnb.evaluation.staggered import StaggeredDiD, callaway_santanna
@@ -309,43 +309,7 @@ def _staggered_dict(res: StaggeredDiD | None) -> dict[str, Any] | None:
 
 
 def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
-    ev = panel.program.evaluation
-    never = panel.entities["cohort"].isna().sum()
-    control = ev.control_group or ("never_treated" if never >= 2 else "not_yet_treated")
-    rule = "set in evaluation.control_group" if ev.control_group else "automatic: never_treated with at least 2 never-treated entities, else not_yet_treated"
-    covs = [c for c in ev.covariates if c in panel.entities.columns]
-    # Entity-level covariates, text one-hot encoded, joined to every period.
-    xcov = covariate_matrix(panel.entities, covs)
-    xcov = xcov.loc[:, xcov.std(ddof=0) > 0] if len(xcov.columns) else xcov
-    obs = panel.obs.join(xcov.add_prefix("cov_"), on="entity_id")
-    res = callaway_santanna(
-        obs.assign(cohort=obs["cohort"].where(obs["treated"])),
-        entity="entity_id",
-        period="pidx",
-        outcome="value",
-        cohort="cohort",
-        control_group=control,
-        window=tuple(ev.followup.offset),  # type: ignore[union-attr, arg-type]
-        covariates=["cov_" + str(c) for c in xcov.columns],
-    )
-    est = Estimate(
-        "did",
-        float(res.estimate),
-        float(res.std_error),
-        float(res.ci_low),
-        float(res.ci_high),
-        float(res.p_value),
-        int(res.n_treated),
-        int(res.n_comparison),
-        "strong",
-        ASSUMPTIONS["did_staggered"],
-        ev.transform,
-        {"estimator": "Callaway-Sant'Anna group-time ATT" + (" (doubly robust)" if covs else ""), "control_group": control,
-         "control_group_rule": rule, "window": list(ev.followup.offset), "n_cohorts": int(res.n_cohorts),  # type: ignore[union-attr]
-         "covariates": covs, "design_columns": [str(c) for c in xcov.columns], "covariate_adjustment": res.diagnostics["covariate_adjustment"],
-         "n_dropped_missing_covariates": res.diagnostics["n_dropped_missing_covariates"]},
-    )
-    return est, res
+    return staggered_estimate(panel)
 
 
 def _event_study_twfe(panel: ImpactPanel) -> tuple[pd.DataFrame | None, dict[str, float] | None]:

@@ -249,6 +249,11 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
         entities[w] = means[("mean", w)].reindex(ent_index) if ("mean", w) in means.columns else np.nan
         entities[f"n_{w}"] = means[("count", w)].reindex(ent_index).fillna(0).astype(int) if ("count", w) in means.columns else 0
     entities = entities.join(_covariates(ws, program, ent_index))
+    # Never drop a covariate silently: org-unit programs average numeric
+    # people columns per unit and cannot use text ones.
+    unused = [c for c in ev.covariates if c not in entities.columns]
+    if unused:
+        notes.append(f"covariate(s) {', '.join(unused)} not used: org-unit programs use unit means of numeric people columns only")
     tr = entities[entities["treated"]]
     attrition["with_outcome"] = int(len(tr))
     attrition["with_baseline_and_followup"] = int(((tr["n_baseline"] > 0) & (tr["n_followup"] > 0)).sum())

@@ -134,3 +134,18 @@ def test_program_rejects_offsets_for_dr_did_and_weighting_without_followup() -> 
         Evaluation(design="dr_did", baseline={"offset": [-3, -1]}, followup={"offset": [0, 2]})
     with pytest.raises(ValueError, match="followup"):
         Evaluation(design="weighting")
+
+
+def test_universal_base_period_event_study_for_sensitivity(ws: Workspace) -> None:
+    from lopsnb.evaluation.covariate_designs import staggered_estimate
+
+    panel = build_panel(ws, ws.program("new-hire-onboarding"))
+    _, varying = staggered_estimate(panel)
+    _, universal = staggered_estimate(panel, base_period="universal")
+    es = universal.event_study.set_index("relative_period")
+    assert universal.base_period == "universal" and es.loc[-1, "estimate"] == 0.0
+    assert universal.event_vcov.shape == (len(es), len(es))
+    # Post-treatment cells do not depend on the base-period choice.
+    post_v = varying.event_study.query("relative_period >= 0")["estimate"].to_numpy()
+    np.testing.assert_allclose(es.loc[es.index >= 0, "estimate"].to_numpy(), post_v, atol=1e-12)
+    assert universal.estimate == pytest.approx(varying.estimate, abs=1e-12)
