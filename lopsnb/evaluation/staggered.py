@@ -10,17 +10,21 @@ instead estimates one clean 2×2 DiD per treatment cohort ``g`` and period ``t``
 
     ATT(g, t) = E[Y_t - Y_{b(g,t)} \\mid G = g] - E[Y_t - Y_{b(g,t)} \\mid C_{g,t}],
 
-and then aggregates them.  This is the unconditional (no covariates) estimator
-of Callaway, B. & Sant'Anna, P. H. C. (2021), "Difference-in-Differences with
+and then aggregates them.  Without covariates this is the unconditional
+estimator, with covariates the doubly robust one (each cell a Sant'Anna &
+Zhao 2020 DR DiD, as R ``did::att_gt(xformla=..., est_method="dr")``), of
+Callaway, B. & Sant'Anna, P. H. C. (2021), "Difference-in-Differences with
 multiple time periods", *Journal of Econometrics* 225(2), 200-230, with the
 **varying base period** of the R ``did`` package and the Python
 ``differences`` package: ``b(g, t) = g - 1`` for ``t >= g`` (effects) and
-``b(g, t) = t - 1`` for ``t < g`` (short-difference placebos).
+``b(g, t) = t - 1`` for ``t < g`` (short-difference placebos); optionally
+the universal base period ``b = g - 1`` throughout.
 
 Inference uses the analytic influence functions of CS2021 (clustered by
 entity), including the estimation effect of the group-size weights in the
 aggregations, and reproduces ``differences.ATTgt(...).fit(est_method="reg")``
-to floating-point precision on balanced panels.
+to floating-point precision on balanced panels, and ``moderndid.att_gt`` /
+``aggte`` (ports of R did) with covariates.
 """
 
 from __future__ import annotations
@@ -125,7 +129,18 @@ class StaggeredDiD(ResultMixin):
         the last period: treated as never treated), ``n_entities_used``,
         ``n_never_treated``, ``n_periods``, ``first_period``, ``last_period``,
         ``cells_without_comparison`` (list of ``(g, t)`` with no comparison
-        entity, left out).
+        entity, left out), ``n_dropped_missing_covariates``, ``covariates``,
+        ``covariate_adjustment`` (how covariates entered).
+    covariates : tuple of str
+        Covariate columns of the doubly robust cells (empty: unconditional).
+    base_period : {"varying", "universal"}
+        Base period of the pre-treatment cells. With ``universal`` the
+        (g, g − 1) cells and event time −1 have kind ``reference`` (zero).
+    aggregations : dict
+        ``simple``, ``dynamic``, ``group`` and ``calendar`` aggregations of
+        the post-treatment cells as ``did::aggte``: each ``{"overall": row,
+        "by": [rows], "by_name": ...}`` (no ``by`` for simple) with rows
+        ``label, estimate, std_error, ci_low, ci_high, p_value``.
     """
 
     estimate: float
