@@ -149,3 +149,15 @@ def test_universal_base_period_event_study_for_sensitivity(ws: Workspace) -> Non
     post_v = varying.event_study.query("relative_period >= 0")["estimate"].to_numpy()
     np.testing.assert_allclose(es.loc[es.index >= 0, "estimate"].to_numpy(), post_v, atol=1e-12)
     assert universal.estimate == pytest.approx(varying.estimate, abs=1e-12)
+
+
+def test_report_overlap_section(ws: Workspace, dr_eval) -> None:
+    from lopsnb.report.sections import overlap_section
+
+    _, ev = dr_eval
+    html = overlap_section(ev)
+    assert "0.995" in html and "Balance after weighting" in html and "tenure_years" in html
+    assert overlap_section(evaluate(ws, "sales-enablement")) == ""  # did only: no weighting design
+    strict = ev.program.model_copy(update={"privacy": ev.program.privacy.model_copy(update={"min_group_size": 10_000})})
+    hidden = overlap_section(ev.__class__(**{**ev.__dict__, "program": strict}))
+    assert "suppressed" in hidden and "7.06" not in hidden
