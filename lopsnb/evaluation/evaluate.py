@@ -26,7 +26,6 @@ from lopsnb.evaluation.levels import (
     reaction_summary,
 )
 from lopsnb.evaluation.methods import (
-    ASSUMPTIONS,
     Estimate,
     _from_normal,
     ancova,
@@ -42,7 +41,7 @@ from lopsnb.evaluation.methods import (
 from lopsnb.evaluation.covariate_designs import COVARIATE_DESIGNS, covariate_estimate, staggered_estimate
 from lopsnb.evaluation.panel import ImpactPanel, build_panel
 from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, fully_loaded_costs, phillips_roi
-from lopsnb.evaluation.staggered import StaggeredDiD, callaway_santanna
+from lopsnb.evaluation.staggered import StaggeredDiD
 from lopsnb.io.programs import Program
 from lopsnb.io.workspace import Workspace, load_workspace
 
