@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 from lopsnb.errors import EvaluationError, LopsnbError
 
 __all__ = [
+    "BasePeriod",
     "ControlGroup",
     "Design",
     "Direction",
@@ -33,11 +34,13 @@ Direction = Literal["increase", "decrease"]
 #: Outcome transform of the impact model: levels or logs.
 Transform = Literal["none", "log"]
 #: Evaluation designs a program file may name.
-Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimates"]
+Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimates", "dr_did", "ipw_did", "reg_did", "weighting"]
 #: Designs the pre-launch planner can compute power for.
 PlanDesign = Literal["post_only", "ancova", "did"]
 #: Comparison group of the staggered DiD (Callaway & Sant'Anna 2021).
 ControlGroup = Literal["never_treated", "not_yet_treated"]
+#: Base period of the pre-treatment cells of the staggered DiD (as R ``did``).
+BasePeriod = Literal["varying", "universal"]
 #: What ``load_workspace`` does with an invalid program file.
 OnProgramError = Literal["raise", "collect"]
 #: What ``read_xapi`` does with statements of unknown actors.

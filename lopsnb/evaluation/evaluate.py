@@ -38,7 +38,6 @@ from lopsnb.evaluation.levels import (
     reaction_summary,
 )
 from lopsnb.evaluation.methods import (
-    ASSUMPTIONS,
     Estimate,
     _from_normal,
     ancova,
@@ -51,9 +50,10 @@ from lopsnb.evaluation.methods import (
     twfe,
     twfe_did,
 )
+from lopsnb.evaluation.covariate_designs import COVARIATE_DESIGNS, covariate_estimate, staggered_estimate
 from lopsnb.evaluation.panel import ImpactPanel, build_panel
 from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, phillips_roi
-from lopsnb.evaluation.staggered import StaggeredDiD, callaway_santanna
+from lopsnb.evaluation.staggered import StaggeredDiD
 from lopsnb.io.programs import Program
 from lopsnb.io.rules import active_enrollments
 from lopsnb.io.workspace import Workspace, load_workspace
@@ -88,6 +88,14 @@ class ImpactResult(ResultMixin):
         Mean outcome per period and group (``period, group, mean, n``).
     attrition : dict
     notes : list of str
+    staggered : StaggeredDiD or None
+        The Callaway–Sant'Anna result of a staggered did (group-time ATTs,
+        event study with ``event_vcov``, ``aggregations``).
+    overlap : dict or None
+        Propensity-score overlap of the first weighting design that ran
+        (dr_did, ipw_did, weighting); see ``drdid.overlap_summary``.
+    balance_weighted : DataFrame or None
+        Covariate balance after weighting (``drdid.weighted_balance``).
     """
 
     outcome: str
@@ -106,6 +114,10 @@ class ImpactResult(ResultMixin):
     notes: list[str] = field(default_factory=list)
     staggered: StaggeredDiD | None = None
     launch: Any = None
+    #: Propensity-score overlap of the first weighting design run (dr_did, ipw_did, weighting).
+    overlap: dict[str, Any] | None = None
+    #: Covariate balance after weighting (DataFrame) of that design.
+    balance_weighted: pd.DataFrame | None = None
     title = "Level 4 — business results (isolated effect)"
 
     @property
@@ -156,6 +168,9 @@ class ImpactResult(ResultMixin):
                 },
                 "pre_trend": self.pre_trend,
                 "event_study": self.event_study,
+                "overlap": self.overlap,
+                "balance_weighted": self.balance_weighted,
+                "staggered": _staggered_dict(self.staggered),
                 "attrition": self.attrition,
                 "series": self.series,
                 "notes": self.notes,
@@ -297,41 +312,16 @@ def _fmt(v: float | None, unit: str) -> str:
 # --------------------------------------------------------------------------- impact
 
 
+def _staggered_dict(res: StaggeredDiD | None) -> dict[str, Any] | None:
+    """``results.staggered``: how the group-time ATTs were formed and their did::aggte aggregations."""
+    if res is None:
+        return None
+    return {"control_group": res.control_group, "covariates": list(res.covariates), "base_period": res.base_period,
+            "covariate_adjustment": res.diagnostics.get("covariate_adjustment"), "aggregations": res.aggregations}
+
+
 def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
-    ev = panel.program.evaluation
-    obs = panel.obs
-    never = panel.entities["cohort"].isna().sum()
-    control = "never_treated" if never >= 2 else "not_yet_treated"
-    require_finite("did", obs["value"], "the outcome")
-    require_within_variation("did", obs["value"], obs["entity_id"])
-    if outcome_scale(obs["value"]) != 1.0:
-        # The group-time result holds many frames in outcome units: refuse rather than rescale them all.
-        raise not_estimable("did", f"outcome values beyond 1e100 in magnitude: {OVERFLOW_ADVICE}")
-    res = callaway_santanna(
-        obs.assign(cohort=obs["cohort"].where(obs["treated"])),
-        entity="entity_id",
-        period="pidx",
-        outcome="value",
-        cohort="cohort",
-        control_group=control,
-        window=tuple(ev.followup.offset),  # type: ignore[union-attr, arg-type]
-    )
-    est = Estimate(
-        method="did",
-        estimate=float(res.estimate),
-        std_error=float(res.std_error),
-        ci_low=float(res.ci_low),
-        ci_high=float(res.ci_high),
-        p_value=float(res.p_value),
-        n_treated=int(res.n_treated),
-        n_comparison=int(res.n_comparison),
-        strength="strong",
-        assumptions=ASSUMPTIONS["did_staggered"],
-        transform=ev.transform,
-        details={"estimator": "Callaway-Sant'Anna group-time ATT", "control_group": control, "window": list(ev.followup.offset), "n_cohorts": int(res.n_cohorts)},  # type: ignore[union-attr]
-    )
-    check_interval("did", est.estimate, est.std_error, (est.ci_low, est.ci_high), magnitude=outcome_magnitude(obs["value"]))
-    return est, res
+    return staggered_estimate(panel)
 
 
 def _event_study_twfe(panel: ImpactPanel) -> tuple[pd.DataFrame | None, dict[str, float] | None]:
@@ -445,6 +435,8 @@ def _run_method(method: str, panel: ImpactPanel, ws: Workspace, program: Program
         if panel.relative:
             raise InsufficientDataError("post_only: needs absolute (date) windows shared by both groups")
         return post_only(panel.entities, transform=tr), None
+    if method in COVARIATE_DESIGNS:
+        return covariate_estimate(panel, method)
     if method == "before_after":
         return before_after(panel.entities, transform=tr), None
     if method == "trend":
@@ -467,6 +459,7 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
     estimates: dict[str, Estimate] = {}
     failures: dict[str, str] = {}
     staggered = None
+    weighting: dict[str, Any] = {}
     for d in designs:
         try:
             if d != "estimates" and panel is None:  # pragma: no cover - guarded above
@@ -475,6 +468,10 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
             estimates[d] = est
             if d == "did" and isinstance(extra, StaggeredDiD):
                 staggered = extra
+            if d in COVARIATE_DESIGNS and not weighting and extra["overlap"] is not None:
+                weighting = extra
+            # Every estimate says which covariates it used (none for most designs).
+            est.details.setdefault("covariates", [])
             if d == "estimates":
                 audit.extend(extra)
         except EvaluationError as exc:  # numerical failures included (see lopsnb.evaluation.guard)
@@ -497,6 +494,7 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
     result = ImpactResult(
         outcome=program.outcome, unit=unit, direction=program.direction, entity=program.evaluation.entity, transform=program.evaluation.transform,
         primary_method=program.evaluation.design, estimates=estimates, failures=failures, balance=balance, pre_trend=pre_trend, event_study=event_study, series=series, attrition=attrition, notes=notes, staggered=staggered, launch=program.launch,
+        overlap=weighting.get("overlap"), balance_weighted=weighting.get("balance_weighted"),
     )
     return result, None, panel
 
@@ -515,6 +513,14 @@ def _covariate_smd(impact: ImpactResult | None) -> dict[str, float]:
         return {}
     rows = impact.balance[impact.balance["variable"] != "baseline " + impact.outcome]
     return {str(r.variable): float(r.smd) for r in rows.itertuples()}
+
+
+def _adjusted(impact: ImpactResult) -> Estimate | None:
+    """A covariate-adjusted estimate to confirm the primary one: the primary itself when it used covariates, else ancova / dr_did."""
+    primary = impact.primary
+    if primary is not None and primary.details.get("covariates"):
+        return primary
+    return next((impact.estimates[m] for m in ("ancova", "dr_did", "weighting") if m in impact.estimates), None)
 
 
 def _count_participants(ws: Workspace, program: Program) -> int:
@@ -642,6 +648,7 @@ def _performance(ws: Workspace, program: Program) -> tuple[dict[str, Estimate], 
         try:
             panel = build_panel(ws, program, metric=pm.metric)
             out[pm.metric], _ = _run_method(design, panel, ws, program, panel.attrition["participants"])
+            out[pm.metric].details.setdefault("covariates", [])
         except ValueError as exc:  # EvaluationError, or a numerical failure while building the panel
             errors[pm.metric] = str(exc)
     return out, errors
@@ -701,7 +708,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         design=prog.evaluation.design,
         baseline_smd=_baseline_smd(impact),
         covariate_smd=_covariate_smd(impact),
-        adjusted=impact.estimates.get("ancova") if impact is not None and prog.evaluation.covariates else None,
+        adjusted=_adjusted(impact) if impact is not None and prog.evaluation.covariates else None,
         pre_trend_p=(impact.pre_trend or {}).get("p_value") if impact is not None and prog.evaluation.design == "did" else None,
         participants=participants,
         with_outcome=with_outcome,

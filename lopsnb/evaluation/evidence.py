@@ -9,16 +9,18 @@ Rule                                                   Effect on the grade
 No primary estimate, or fewer than 10 participating    **insufficient**
 entities (or fewer than 10 comparison entities for a
 comparison design)
-Design: did / ancova                                   start at strong
-Design: post_only / trend                              start at moderate
+Design: did / ancova / dr_did / ipw_did / reg_did      start at strong
+Design: post_only / trend / weighting                  start at moderate
 Design: before_after / estimates                       start at weak
 Fewer than 30 participating entities                   at most moderate
 Baseline |SMD| > 0.25 (WWC "fails")                    at most moderate
                                                        (weak for post_only)
 Baseline |SMD| in (0.05, 0.25] with post_only          at most moderate
 A covariate with |SMD| > 0.25 (did / post_only), unless  at most moderate
-an ANCOVA adjusting for the covariates agrees (its
-interval overlaps the primary interval)
+a covariate-adjusted estimate (the primary itself when
+it used covariates, else ancova / dr_did / weighting)
+agrees (its interval overlaps the primary interval)
+Design: weighting (selection on observables)           at most moderate
 Pre-trend / placebo test p < 0.05 (did)                at most weak
 Interval wider than twice the break-even effect        at most moderate
 (or, without monetization, than twice the effect)
@@ -43,7 +45,9 @@ GRADES: tuple[Grade, ...] = ("strong", "moderate", "weak", "insufficient")
 MIN_PARTICIPANTS = 10
 SMALL_SAMPLE = 30
 MIN_COVERAGE = 0.7
-COMPARISON_DESIGNS = frozenset({"did", "ancova", "post_only"})
+COMPARISON_DESIGNS = frozenset({"did", "ancova", "post_only", "dr_did", "ipw_did", "reg_did", "weighting"})
+#: Designs that rest on selection on observables without a pre-period panel.
+OBSERVABLES_DESIGNS = frozenset({"weighting"})
 
 
 @dataclass(kw_only=True)
@@ -115,10 +119,13 @@ def grade_evidence(
         names = ", ".join(f"{k} (|SMD| = {abs(v):.2f})" for k, v in unbalanced.items())
         agrees = adjusted is not None and adjusted.ci_low <= primary.ci_high and primary.ci_low <= adjusted.ci_high
         if agrees:
-            reasons.append(f"Groups differ on {names}, but the covariate-adjusted ANCOVA estimate agrees ({adjusted.estimate:,.4g}).")  # type: ignore[union-attr]
+            reasons.append(f"Groups differ on {names}, but the covariate-adjusted estimate ({adjusted.method}) agrees ({adjusted.estimate:,.4g}).")  # type: ignore[union-attr]
         else:
             grade = _cap(grade, "moderate")
             reasons.append(f"Groups differ on {names} and no covariate-adjusted estimate confirms the effect.")
+    if design in OBSERVABLES_DESIGNS:
+        grade = _cap(grade, "moderate")
+        reasons.append(f"Design '{design}' assumes the covariates capture every difference that drives both participation and the outcome.")
     if pre_trend_p is not None and np.isfinite(pre_trend_p):
         if pre_trend_p < 0.05:
             grade = _cap(grade, "weak")

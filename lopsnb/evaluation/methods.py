@@ -20,9 +20,10 @@ non-participants):
 ``did``
     Two-way fixed-effects DiD: coefficient of ``treated × post`` in
     ``y_it = α_i + λ_t + β·treated_i·post_t + ε_it`` on all entity-period
-    observations of both windows, standard errors clustered by entity (the
-    small-sample factor counts all fixed effects, as Stata's
-    ``regress … i.entity i.period, vce(cluster entity)``: conservative).
+    observations of both windows, standard errors clustered by entity with
+    the fixest / Stata ``xtreg, fe vce(cluster entity)`` small-sample factor
+    ``G/(G−1)·(N−1)/(N−K)``, K = regressors + period effects + intercept
+    (entity effects are nested in the clusters and not counted).
     With cohort-relative windows (staggered adoption) the Callaway–Sant'Anna
     estimator of :mod:`lopsnb.evaluation.staggered` is used instead.
 ``before_after``
@@ -35,6 +36,11 @@ non-participants):
     γ·(t − t_0)·post_t``; the effect is the mean over followup periods of
     actual minus the projected pre-trend, ``δ + γ·mean(t − t_0)``, with
     Newey–West (HAC) standard errors.
+``dr_did``, ``ipw_did``, ``reg_did``, ``weighting``
+    Covariate-adjusted ATTs (doubly robust, IPW and outcome-regression DiD
+    of Sant'Anna & Zhao 2020, and AIPW weighting): see
+    :mod:`lopsnb.evaluation.drdid` and
+    :mod:`lopsnb.evaluation.covariate_designs`.
 ``estimates``
     Phillips participant estimates: mean over participants of improvement ×
     attribution × confidence, non-respondents counted as zero (GP6), extreme
@@ -89,6 +95,10 @@ METHOD_LABELS: dict[str, str] = {
     "before_after": "Before/after, participants only (weakest design)",
     "trend": "Trend-line projection (interrupted time series)",
     "estimates": "Participant estimates (adjusted for attribution and confidence)",
+    "dr_did": "Doubly robust DiD with covariates (Sant'Anna & Zhao 2020)",
+    "ipw_did": "Inverse-probability-weighted DiD with covariates",
+    "reg_did": "Outcome-regression DiD with covariates",
+    "weighting": "Doubly robust weighting on pre-program covariates (AIPW)",
 }
 
 #: Design strength before any diagnostic is considered.
@@ -99,6 +109,11 @@ METHOD_STRENGTH: dict[str, Strength] = {
     "trend": "moderate",
     "before_after": "weak",
     "estimates": "weak",
+    "dr_did": "strong",
+    "ipw_did": "strong",
+    "reg_did": "strong",
+    # Selection on observables only, without a pre-period panel.
+    "weighting": "moderate",
 }
 
 ASSUMPTIONS: dict[str, tuple[str, ...]] = {
@@ -123,6 +138,24 @@ ASSUMPTIONS: dict[str, tuple[str, ...]] = {
     "trend": (
         "The pre-program trend would have continued unchanged through the followup window.",
         "No other event changed the outcome at the launch.",
+    ),
+    "dr_did": (
+        "Parallel trends given the covariates: participants' outcome would have changed like that of comparison entities with the same covariates.",
+        "Overlap: every participant has comparable non-participants (propensity score below 1).",
+        "Either the propensity score model or the outcome model is right (doubly robust); no anticipation; no spill-over.",
+    ),
+    "ipw_did": (
+        "Parallel trends given the covariates.",
+        "The logistic propensity score model is right, and overlap holds.",
+    ),
+    "reg_did": (
+        "Parallel trends given the covariates.",
+        "The comparison group's outcome change is linear in the covariates.",
+    ),
+    "weighting": (
+        "No unmeasured confounding: given the pre-program covariates (and baseline outcome), participation is as good as random.",
+        "Overlap: every participant has comparable non-participants.",
+        "Either the propensity score model or the outcome model is right (doubly robust).",
     ),
     "estimates": (
         "Participants can judge their improvement, the program's share of it and their confidence.",
@@ -352,10 +385,13 @@ def twfe(obs: pd.DataFrame, regressors: Sequence[str], *, outcome: str = "value"
     Returns
     -------
     params, cov : ndarray
-        Coefficients of ``regressors`` and their clustered covariance, equal
-        to ``statsmodels`` OLS with entity and period dummies and
-        ``cov_type="cluster"`` (``G/(G−1)·(N−1)/(N−K)`` correction, K counting
-        every dummy).
+        Coefficients of ``regressors`` and their CRV1 covariance clustered by
+        entity, with the small-sample factor ``G/(G−1)·(N−1)/(N−K)`` of
+        fixest (``ssc(fixef.K = "nested")``) and Stata ``xtreg, fe
+        vce(cluster entity)``: ``K = len(regressors) + n_periods`` (the
+        regressors, the period effects and the intercept); the entity
+        effects, nested in the clusters, are not counted. Equal to
+        ``pyfixest.feols("y ~ x | entity + period", vcov={"CRV1": "entity"})``.
     info : dict
         ``n_obs``, ``n_clusters``, ``df_resid``.
     """
@@ -371,7 +407,11 @@ def twfe(obs: pd.DataFrame, regressors: Sequence[str], *, outcome: str = "value"
     scores = np.zeros((n_ent, X.shape[1]))
     np.add.at(scores, ent_codes, X * resid[:, None])
     meat = scores.T @ scores
-    n, k = len(y), X.shape[1] + n_ent + n_per - 1
+    # fixest / Stata ``xtreg, fe vce(cluster)``: the entity effects are
+    # nested in the entity clusters, so they are not counted in K (counting
+    # them inflates a 2-period SE by about sqrt(2)); the period effects and
+    # the intercept are.
+    n, k = len(y), X.shape[1] + n_per
     g = n_ent
     factor = g / (g - 1) * (n - 1) / (n - k) if g > 1 and n > k else np.nan
     cov = xtx_inv @ meat @ xtx_inv * factor

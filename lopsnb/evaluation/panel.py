@@ -230,6 +230,18 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
                 keep = ~obs["entity_id"].isin(bad)
                 obs, window = obs[keep], window[keep]
                 treated_ids -= bad
+    elif ev.followup is not None and not ev.followup.relative:
+        # Followup only (design weighting without a baseline window): a
+        # participant who completed after the followup began was untreated
+        # for part of it.
+        window[_in_window(obs["period"], ev.followup)] = "followup"
+        tt = tdates.reindex(list(treated_ids))
+        late = set(tt[tt >= pd.Timestamp(ev.followup.start)].index)
+        if late:
+            notes.append(f"{len(late)} participant(s) excluded: completed after the followup began")
+            keep = ~obs["entity_id"].isin(late)
+            obs, window = obs[keep], window[keep]
+            treated_ids -= late
     obs = obs.assign(window=window, post=(window == "followup").fillna(False).astype(bool))
 
     # Window means of huge KPIs: divide by a power of two (exact) so the sums do not overflow.
@@ -246,6 +258,11 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
         entities[w] = means[("mean", w)].reindex(ent_index) if ("mean", w) in means.columns else np.nan
         entities[f"n_{w}"] = means[("count", w)].reindex(ent_index).fillna(0).astype(int) if ("count", w) in means.columns else 0
     entities = entities.join(_covariates(ws, program, ent_index))
+    # Never drop a covariate silently: org-unit programs average numeric
+    # people columns per unit and cannot use text ones.
+    unused = [c for c in ev.covariates if c not in entities.columns]
+    if unused:
+        notes.append(f"covariate(s) {', '.join(unused)} not used: org-unit programs use unit means of numeric people columns only")
     tr = entities[entities["treated"]]
     attrition["with_outcome"] = int(len(tr))
     attrition["with_baseline_and_followup"] = int(((tr["n_baseline"] > 0) & (tr["n_followup"] > 0)).sum())

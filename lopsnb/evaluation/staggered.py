@@ -10,21 +10,26 @@ instead estimates one clean 2×2 DiD per treatment cohort ``g`` and period ``t``
 
     ATT(g, t) = E[Y_t - Y_{b(g,t)} \\mid G = g] - E[Y_t - Y_{b(g,t)} \\mid C_{g,t}],
 
-and then aggregates them.  This is the unconditional (no covariates) estimator
-of Callaway, B. & Sant'Anna, P. H. C. (2021), "Difference-in-Differences with
+and then aggregates them.  Without covariates this is the unconditional
+estimator, with covariates the doubly robust one (each cell a Sant'Anna &
+Zhao 2020 DR DiD, as R ``did::att_gt(xformla=..., est_method="dr")``), of
+Callaway, B. & Sant'Anna, P. H. C. (2021), "Difference-in-Differences with
 multiple time periods", *Journal of Econometrics* 225(2), 200-230, with the
 **varying base period** of the R ``did`` package and the Python
 ``differences`` package: ``b(g, t) = g - 1`` for ``t >= g`` (effects) and
-``b(g, t) = t - 1`` for ``t < g`` (short-difference placebos).
+``b(g, t) = t - 1`` for ``t < g`` (short-difference placebos); optionally
+the universal base period ``b = g - 1`` throughout.
 
 Inference uses the analytic influence functions of CS2021 (clustered by
 entity), including the estimation effect of the group-size weights in the
 aggregations, and reproduces ``differences.ATTgt(...).fit(est_method="reg")``
-to floating-point precision on balanced panels.
+to floating-point precision on balanced panels, and ``moderndid.att_gt`` /
+``aggte`` (ports of R did) with covariates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,12 +39,12 @@ from scipy import stats
 
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
-from lopsnb.options import ControlGroup, validate_option
+from lopsnb.options import BasePeriod, ControlGroup, validate_option
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
 
-__all__ = ["ControlGroup", "StaggeredDiD", "callaway_santanna"]
+__all__ = ["BasePeriod", "ControlGroup", "StaggeredDiD", "callaway_santanna"]
 
 #: Which entities form the comparison group of each ATT(g, t).
 
@@ -122,7 +127,18 @@ class StaggeredDiD(ResultMixin):
         the last period: treated as never treated), ``n_entities_used``,
         ``n_never_treated``, ``n_periods``, ``first_period``, ``last_period``,
         ``cells_without_comparison`` (list of ``(g, t)`` with no comparison
-        entity, left out).
+        entity, left out), ``n_dropped_missing_covariates``, ``covariates``,
+        ``covariate_adjustment`` (how covariates entered).
+    covariates : tuple of str
+        Covariate columns of the doubly robust cells (empty: unconditional).
+    base_period : {"varying", "universal"}
+        Base period of the pre-treatment cells. With ``universal`` the
+        (g, g − 1) cells and event time −1 have kind ``reference`` (zero).
+    aggregations : dict
+        ``simple``, ``dynamic``, ``group`` and ``calendar`` aggregations of
+        the post-treatment cells as ``did::aggte``: each ``{"overall": row,
+        "by": [rows], "by_name": ...}`` (no ``by`` for simple) with rows
+        ``label, estimate, std_error, ci_low, ci_high, p_value``.
     """
 
     estimate: float
@@ -142,6 +158,9 @@ class StaggeredDiD(ResultMixin):
     # Covariance of the event-study estimates (rows/columns ordered as
     # ``event_study``), from the stacked influence functions: Wald tests need it.
     event_vcov: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0)))
+    covariates: tuple[str, ...] = ()
+    base_period: BasePeriod = "varying"
+    aggregations: dict[str, Any] = field(repr=False, default_factory=dict)
 
     title = "Staggered DiD (Callaway & Sant'Anna 2021): event study"
 
@@ -168,6 +187,9 @@ class StaggeredDiD(ResultMixin):
                     "alpha": self.alpha,
                     "pre_trend_test": self.pre_trend_test(),
                     "diagnostics": self.diagnostics,
+                    "covariates": list(self.covariates),
+                    "base_period": self.base_period,
+                    "aggregations": self.aggregations,
                 }
             )
         )
@@ -235,8 +257,10 @@ def callaway_santanna(
     control_group: ControlGroup = "never_treated",
     window: tuple[int, int] | None = None,
     alpha: float = 0.05,
+    covariates: Sequence[str] = (),
+    base_period: BasePeriod = "varying",
 ) -> StaggeredDiD:
-    """Callaway & Sant'Anna (2021) staggered-adoption DiD without covariates.
+    """Callaway & Sant'Anna (2021) staggered-adoption DiD, with or without covariates.
 
     Parameters
     ----------
@@ -265,6 +289,19 @@ def callaway_santanna(
         enter.  ``None`` uses every post-treatment ATT(g, t).
     alpha : float
         Significance level of the pointwise confidence intervals.
+    covariates : sequence of str
+        Numeric covariate columns (encode text beforehand). With covariates
+        every ATT(g, t) is the doubly robust DiD of Sant'Anna & Zhao (2020)
+        (logit propensity score + linear outcome regression of the change,
+        covariates taken in the base period), as R ``did::att_gt(xformla =
+        ~ covariates, est_method = "dr")``; entities with a missing
+        covariate are dropped (``diagnostics["n_dropped_missing_covariates"]``).
+    base_period : {"varying", "universal"}
+        ``varying`` (did's default): pre-treatment cells are short
+        differences ``Y_t − Y_{t−1}``. ``universal``: every cell of cohort g
+        compares with ``g − 1``; the (g, g − 1) cell and event time −1 are
+        the reference, zero by construction (kind ``reference``), which is
+        what sensitivity analyses of the event study (HonestDiD) expect.
 
     Returns
     -------
@@ -300,111 +337,24 @@ def callaway_santanna(
     treated) are left out and listed in ``diagnostics``.
     """
     validate_option("control_group", control_group, ControlGroup)
+    validate_option("base_period", base_period, BasePeriod)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < float(alpha) < 1:
         raise EvaluationError(f"alpha must be a number strictly between 0 and 1; got {alpha!r}")
     alpha = float(alpha)
     window = _check_window(window)
+    covariates = list(covariates)
 
-    y, coh, periods, diag = _prepare(panel, entity=entity, period=period, outcome=outcome, cohort=cohort)
-    n = y.shape[0]
-    p0 = int(periods[0])
-
-    cohorts = np.unique(coh[~np.isnan(coh)])
-    if cohorts.size == 0:
-        raise InsufficientDataError(
-            "no treated cohort with a pre-period: every treated entity was treated in the first "
-            f"period ({p0}) or has a missing outcome; nothing to estimate"
-        )
-    never = np.isnan(coh)
-    if control_group == "never_treated" and not never.any():
-        raise InsufficientDataError(
-            "no never-treated comparison entity (cohort NaN) after balancing the panel; "
-            "use control_group='not_yet_treated' or add comparison entities"
-        )
-
-    # Group-time cells with the varying base period (differences/did default):
-    # every cohort g and every period t after the first one.
-    g_cell = np.repeat(cohorts, periods.size - 1)
-    t_cell = np.tile(periods[1:], cohorts.size).astype(float)
-    b_cell = np.where(t_cell < g_cell, t_cell - 1, g_cell - 1)
-
-    treated = coh[:, None] == g_cell[None, :]
-    if control_group == "never_treated":
-        comparison = np.broadcast_to(never[:, None], treated.shape)
-    else:
-        later = np.maximum(t_cell, b_cell)
-        with np.errstate(invalid="ignore"):
-            comparison = never[:, None] | ((coh[:, None] > later[None, :]) & ~treated)
-    n_c = comparison.sum(axis=0)
-    keep = n_c > 0
-    diag["cells_without_comparison"] = [(int(g), int(t)) for g, t in zip(g_cell[~keep], t_cell[~keep])]
-    if not keep.any():
-        raise InsufficientDataError(
-            "no comparison entity for any cohort and period: there are no never-treated or "
-            "not-yet-treated entities"
-        )
-    g_cell, t_cell, b_cell = g_cell[keep], t_cell[keep], b_cell[keep]
-    treated, comparison, n_c = treated[:, keep], comparison[:, keep], n_c[keep]
-
-    dy = y[:, (t_cell - p0).astype(int)] - y[:, (b_cell - p0).astype(int)]
-    n_g = treated.sum(axis=0)
-    mu_g = np.where(treated, dy, 0.0).sum(axis=0) / n_g
-    mu_c = np.where(comparison, dy, 0.0).sum(axis=0) / n_c
-    att = mu_g - mu_c
-    # Entity-level influence functions of every cell, scaled to the full
-    # panel (n) so that cells on different subsamples can be stacked.
-    infl = n * (
-        np.where(treated, dy - mu_g, 0.0) / n_g - np.where(comparison, dy - mu_c, 0.0) / n_c
-    )
-    se = np.sqrt((infl**2).sum(axis=0)) / n
-    rel = (t_cell - g_cell).astype(int)
-
+    y, coh, periods, diag, xcov = _prepare(panel, entity=entity, period=period, outcome=outcome, cohort=cohort, covariates=covariates)
+    cells = _cells(coh, periods, control_group, base_period, diag)
+    att, infl = _cell_estimates(y, xcov, cells, int(periods[0]))
     z = float(stats.norm.ppf(1 - alpha / 2))
-    group_time = pd.DataFrame(
-        {
-            "cohort": g_cell.astype(int),
-            "period": t_cell.astype(int),
-            "base_period": b_cell.astype(int),
-            "relative_period": rel,
-            "estimate": att,
-            "std_error": se,
-            "ci_low": att - z * se,
-            "ci_high": att + z * se,
-            "p_value": _p_value(att, se),
-            "n_treated": n_g.astype(int),
-            "n_comparison": n_c.astype(int),
-            "kind": np.where(rel < 0, "placebo", "effect"),
-        },
-        columns=_GROUP_TIME_COLUMNS,
-    )
-
-    # Event study (dynamic aggregation) for every available event time.
-    event_times = np.unique(rel)
-    es_est = np.empty(event_times.size)
-    es_if = np.empty((n, event_times.size))
-    es_n = np.empty(event_times.size, dtype=int)
-    for j, e in enumerate(event_times):
-        sel = rel == e
-        es_est[j], es_if[:, j] = _aggregate(att[sel], infl[:, sel], treated[:, sel])
-        es_n[j] = int(n_g[sel].sum())
-    es_vcov = es_if.T @ es_if / n**2
-    es_se = np.sqrt(np.diag(es_vcov))
-    event_study = pd.DataFrame(
-        {
-            "relative_period": event_times.astype(int),
-            "estimate": es_est,
-            "std_error": es_se,
-            "ci_low": es_est - z * es_se,
-            "ci_high": es_est + z * es_se,
-            "p_value": _p_value(es_est, es_se),
-            "n_entities": es_n,
-            "kind": np.where(event_times < 0, "placebo", "effect"),
-        },
-        columns=_EVENT_COLUMNS,
-    )
+    group_time = _group_time_table(att, infl, cells, z)
+    event_study, es_vcov = _event_study(att, infl, cells, z)
 
     # Headline: simple aggregation over post-treatment cells (in the window).
-    post = rel >= 0
+    g_cell, rel, treated, comparison = cells["g"], cells["rel"], cells["treated"], cells["comparison"]
+    n = y.shape[0]
+    post = (rel >= 0) & ~cells["reference"]
     if window is not None:
         post &= (rel >= window[0]) & (rel <= window[1])
     if not post.any():
@@ -415,7 +365,8 @@ def callaway_santanna(
     est, if_overall = _aggregate(att[post], infl[:, post], treated[:, post])
     se_overall = float(np.sqrt((if_overall**2).sum()) / n)
     used_cohorts = np.unique(g_cell[post])
-
+    diag["covariates"] = covariates
+    diag["covariate_adjustment"] = "doubly robust (did::att_gt, est_method='dr')" if covariates else "none (unconditional parallel trends)"
     return StaggeredDiD(
         estimate=float(est),
         std_error=se_overall,
@@ -432,7 +383,202 @@ def callaway_santanna(
         event_study=event_study,
         diagnostics=diag,
         event_vcov=es_vcov,
+        covariates=tuple(covariates),
+        base_period=base_period,
+        aggregations=_aggregations(att, infl, cells, z),
     )
+
+
+# ----------------------------------------------------------------- steps
+
+
+def _cells(coh: np.ndarray, periods: np.ndarray, control_group: str, base_period: str, diag: dict[str, Any]) -> dict[str, Any]:
+    """The group-time cells (g, t, base b) with their treated and comparison entity masks."""
+    p0 = int(periods[0])
+    cohorts = np.unique(coh[~np.isnan(coh)])
+    if cohorts.size == 0:
+        raise InsufficientDataError(
+            "no treated cohort with a pre-period: every treated entity was treated in the first "
+            f"period ({p0}) or has a missing outcome; nothing to estimate"
+        )
+    never = np.isnan(coh)
+    if control_group == "never_treated" and not never.any():
+        raise InsufficientDataError(
+            "no never-treated comparison entity (cohort NaN) after balancing the panel; "
+            "use control_group='not_yet_treated' or add comparison entities"
+        )
+    # Varying base period (did default): every t after the first, b = t - 1
+    # before treatment. Universal: every t, b = g - 1 throughout, and the
+    # (g, g - 1) cell is the reference (zero by construction, as in did).
+    t_list = periods if base_period == "universal" else periods[1:]
+    g_cell = np.repeat(cohorts, t_list.size)
+    t_cell = np.tile(t_list, cohorts.size).astype(float)
+    if base_period == "universal":
+        b_cell = g_cell - 1
+    else:
+        b_cell = np.where(t_cell < g_cell, t_cell - 1, g_cell - 1)
+    treated = coh[:, None] == g_cell[None, :]
+    if control_group == "never_treated":
+        comparison = np.broadcast_to(never[:, None], treated.shape)
+    else:
+        later = np.maximum(t_cell, b_cell)
+        with np.errstate(invalid="ignore"):
+            comparison = never[:, None] | ((coh[:, None] > later[None, :]) & ~treated)
+    n_c = comparison.sum(axis=0)
+    keep = n_c > 0
+    diag["cells_without_comparison"] = [(int(g), int(t)) for g, t in zip(g_cell[~keep], t_cell[~keep])]
+    if not keep.any():
+        raise InsufficientDataError(
+            "no comparison entity for any cohort and period: there are no never-treated or "
+            "not-yet-treated entities"
+        )
+    g_cell, t_cell, b_cell = g_cell[keep], t_cell[keep], b_cell[keep]
+    return {
+        "g": g_cell, "t": t_cell, "b": b_cell, "rel": (t_cell - g_cell).astype(int), "reference": t_cell == b_cell,
+        "treated": treated[:, keep], "comparison": np.ascontiguousarray(comparison[:, keep]),
+    }
+
+
+def _cell_estimates(y: np.ndarray, xcov: np.ndarray | None, cells: dict[str, Any], p0: int) -> tuple[np.ndarray, np.ndarray]:
+    """ATT(g, t) of every cell and the (n × cells) influence functions, scaled to the full panel.
+
+    Without covariates the 2×2 difference of mean changes; with covariates
+    the doubly robust DiD of Sant'Anna & Zhao (2020) on the cell's treated
+    and comparison entities, covariates taken in the base period (did's
+    convention), its influence function scaled by ``n / n_cell``.
+    """
+    from lopsnb.evaluation.drdid import dr_did
+
+    treated, comparison = cells["treated"], cells["comparison"]
+    t_idx, b_idx = (cells["t"] - p0).astype(int), (cells["b"] - p0).astype(int)
+    dy = y[:, t_idx] - y[:, b_idx]
+    n = y.shape[0]
+    n_g, n_c = treated.sum(axis=0), comparison.sum(axis=0)
+    if xcov is None:
+        mu_g = np.where(treated, dy, 0.0).sum(axis=0) / n_g
+        mu_c = np.where(comparison, dy, 0.0).sum(axis=0) / n_c
+        infl = n * (np.where(treated, dy - mu_g, 0.0) / n_g - np.where(comparison, dy - mu_c, 0.0) / n_c)
+        return np.where(cells["reference"], 0.0, mu_g - mu_c), np.where(cells["reference"][None, :], 0.0, infl)
+    att = np.zeros(t_idx.size)
+    infl = np.zeros((n, t_idx.size))
+    for k in np.flatnonzero(~cells["reference"]):
+        sub = treated[:, k] | comparison[:, k]
+        x = np.column_stack([np.ones(int(sub.sum())), xcov[sub][:, :, b_idx[k]]])
+        try:
+            fit = dr_did(dy[sub, k], treated[sub, k].astype(float), x)
+        except InsufficientDataError as exc:
+            raise InsufficientDataError(f"cohort {int(cells['g'][k])}, period {int(cells['t'][k])}: {exc}") from exc
+        att[k] = fit.estimate
+        infl[sub, k] = fit.influence * n / sub.sum()
+    return att, infl
+
+
+def _group_time_table(att: np.ndarray, infl: np.ndarray, cells: dict[str, Any], z: float) -> pd.DataFrame:
+    n = infl.shape[0]
+    se = np.sqrt((infl**2).sum(axis=0)) / n
+    rel = cells["rel"]
+    kind = np.where(cells["reference"], "reference", np.where(rel < 0, "placebo", "effect"))
+    return pd.DataFrame(
+        {
+            "cohort": cells["g"].astype(int),
+            "period": cells["t"].astype(int),
+            "base_period": cells["b"].astype(int),
+            "relative_period": rel,
+            "estimate": att,
+            "std_error": se,
+            "ci_low": att - z * se,
+            "ci_high": att + z * se,
+            "p_value": _p_value(att, se),
+            "n_treated": cells["treated"].sum(axis=0).astype(int),
+            "n_comparison": cells["comparison"].sum(axis=0).astype(int),
+            "kind": kind,
+        },
+        columns=_GROUP_TIME_COLUMNS,
+    )
+
+
+def _event_study(att: np.ndarray, infl: np.ndarray, cells: dict[str, Any], z: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """Dynamic aggregation ATT(e) for every event time, and the covariance of the ATT(e)."""
+    n = infl.shape[0]
+    rel, treated = cells["rel"], cells["treated"]
+    event_times = np.unique(rel)
+    es_est = np.empty(event_times.size)
+    es_if = np.empty((n, event_times.size))
+    es_n = np.empty(event_times.size, dtype=int)
+    for j, e in enumerate(event_times):
+        sel = rel == e
+        es_est[j], es_if[:, j] = _aggregate(att[sel], infl[:, sel], treated[:, sel])
+        es_n[j] = int(treated[:, sel].any(axis=1).sum())
+    es_vcov = es_if.T @ es_if / n**2
+    es_se = np.sqrt(np.maximum(np.diag(es_vcov), 0.0))
+    ref = np.array([bool(cells["reference"][rel == e].all()) for e in event_times])
+    frame = pd.DataFrame(
+        {
+            "relative_period": event_times.astype(int),
+            "estimate": es_est,
+            "std_error": es_se,
+            "ci_low": es_est - z * es_se,
+            "ci_high": es_est + z * es_se,
+            "p_value": _p_value(es_est, es_se),
+            "n_entities": es_n,
+            "kind": np.where(ref, "reference", np.where(event_times < 0, "placebo", "effect")),
+        },
+        columns=_EVENT_COLUMNS,
+    )
+    return frame, es_vcov
+
+
+def _agg_row(label: Any, est: float, inf: np.ndarray, z: float) -> dict[str, Any]:
+    se = float(np.sqrt((inf**2).sum()) / inf.shape[0])
+    return {"label": label, "estimate": float(est), "std_error": se, "ci_low": float(est - z * se), "ci_high": float(est + z * se),
+            "p_value": float(_p_value(np.array([est]), np.array([se]))[0])}
+
+
+def _aggregations(att: np.ndarray, infl: np.ndarray, cells: dict[str, Any], z: float) -> dict[str, Any]:
+    """The four ``did::aggte`` aggregations of the post-treatment cells, with influence-function SEs.
+
+    ``simple``: cohort-size weighted mean of every ATT(g, t), t ≥ g.
+    ``dynamic``: ATT(e) per event time (cohort-size weights, all e); overall
+    = mean of ATT(e) over e ≥ 0. ``group``: per cohort the mean of its
+    post-treatment ATT(g, t); overall = cohort-size weighted mean of those.
+    ``calendar``: per period t the cohort-size weighted mean of ATT(g, t)
+    over cohorts treated by t; overall = mean over those periods. Weights
+    estimated from cohort shares contribute their influence function
+    (``wif``) exactly where ``did::compute.aggte`` adds it.
+    """
+    g, t, rel, treated = cells["g"], cells["t"], cells["rel"], cells["treated"]
+    post = (rel >= 0) & ~cells["reference"]
+    out: dict[str, Any] = {}
+    est, inf = _aggregate(att[post], infl[:, post], treated[:, post])
+    out["simple"] = {"overall": _agg_row(None, est, inf, z)}
+
+    rows, ifs, ests = [], [], []
+    for e in np.unique(rel[~cells["reference"]]):
+        sel = (rel == e) & ~cells["reference"]
+        est_e, inf_e = _aggregate(att[sel], infl[:, sel], treated[:, sel])
+        rows.append(_agg_row(int(e), est_e, inf_e, z))
+        if e >= 0:
+            ifs.append(inf_e)
+            ests.append(est_e)
+    out["dynamic"] = {"overall": _agg_row(None, float(np.mean(ests)), np.mean(ifs, axis=0), z), "by": rows, "by_name": "relative_period"}
+
+    groups = np.unique(g[post])
+    g_est = np.array([att[post & (g == c)].mean() for c in groups])
+    g_if = np.column_stack([infl[:, post & (g == c)].mean(axis=1) for c in groups])
+    g_d = np.column_stack([treated[:, np.flatnonzero(g == c)[0]] for c in groups])
+    est, inf = _aggregate(g_est, g_if, g_d)
+    out["group"] = {"overall": _agg_row(None, est, inf, z), "by": [_agg_row(int(c), g_est[i], g_if[:, i], z) for i, c in enumerate(groups)],
+                    "by_name": "cohort"}
+
+    rows, ifs, ests = [], [], []
+    for per in np.unique(t[post]):
+        sel = post & (t == per)
+        est_t, inf_t = _aggregate(att[sel], infl[:, sel], treated[:, sel])
+        rows.append(_agg_row(int(per), est_t, inf_t, z))
+        ifs.append(inf_t)
+        ests.append(est_t)
+    out["calendar"] = {"overall": _agg_row(None, float(np.mean(ests)), np.mean(ifs, axis=0), z), "by": rows, "by_name": "period"}
+    return out
 
 
 # ----------------------------------------------------------------- helpers
@@ -490,25 +636,27 @@ def _integer_column(values: pd.Series, name: str, *, allow_missing: bool) -> np.
 
 
 def _prepare(
-    panel: pd.DataFrame, *, entity: str, period: str, outcome: str, cohort: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    panel: pd.DataFrame, *, entity: str, period: str, outcome: str, cohort: str, covariates: Sequence[str] = ()
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any], np.ndarray | None]:
     """Validate, exclude always-treated entities and balance the panel.
 
     Returns the entity × period outcome matrix, the cohort of each row
-    (NaN = never treated within the panel), the sorted periods and the
-    sample-accounting diagnostics.
+    (NaN = never treated within the panel), the sorted periods, the
+    sample-accounting diagnostics and the entity × covariate × period
+    covariate array (None without covariates).
     """
     if not isinstance(panel, pd.DataFrame):
         raise EvaluationError(f"panel must be a pandas DataFrame; got {type(panel).__name__}")
-    missing_cols = [c for c in (entity, period, outcome, cohort) if c not in panel.columns]
+    missing_cols = [c for c in (entity, period, outcome, cohort, *covariates) if c not in panel.columns]
     if missing_cols:
         raise EvaluationError(
             f"panel is missing column(s) {missing_cols}; it has {list(map(str, panel.columns))}"
         )
     if len(panel) == 0:
         raise InsufficientDataError("panel is empty")
-    if not pd.api.types.is_numeric_dtype(panel[outcome]):
-        raise EvaluationError(f"outcome column '{outcome}' must be numeric; found dtype {panel[outcome].dtype}")
+    for col in (outcome, *covariates):
+        if not pd.api.types.is_numeric_dtype(panel[col]) or pd.api.types.is_bool_dtype(panel[col]) and col == outcome:
+            raise EvaluationError(f"column '{col}' must be numeric; found dtype {panel[col].dtype}")
     if panel[entity].isna().any():
         raise EvaluationError(f"column '{entity}' has missing entity identifiers")
 
@@ -554,6 +702,13 @@ def _prepare(
     wide = frame.pivot(index="e", columns="p", values="y").reindex(columns=periods)
     wide = wide.loc[~always.reindex(wide.index).to_numpy()]
     complete = wide.notna().all(axis=1).to_numpy()
+    covs = [
+        frame.assign(x=panel[c].to_numpy(dtype=float, na_value=np.nan)).pivot(index="e", columns="p", values="x").reindex(index=wide.index, columns=periods)
+        for c in covariates
+    ]
+    cov_ok = np.all([cv.notna().all(axis=1).to_numpy() for cv in covs], axis=0) if covs else np.ones(len(wide), bool)
+    n_missing_cov = int((complete & ~cov_ok).sum())
+    complete = complete & cov_ok
     wide = wide.loc[complete]
     g_used = g_entity.reindex(wide.index).to_numpy(dtype=float, copy=True)
     # Treatment after the panel's end is never observed: such entities are
@@ -574,5 +729,7 @@ def _prepare(
         "n_periods": int(periods.size),
         "first_period": first,
         "last_period": last,
+        "n_dropped_missing_covariates": n_missing_cov,
     }
-    return wide.to_numpy(dtype=float), g_used, periods, diag
+    xcov = np.stack([cv.loc[complete].to_numpy(dtype=float) for cv in covs], axis=1) if covs else None
+    return wide.to_numpy(dtype=float), g_used, periods, diag, xcov

@@ -41,9 +41,11 @@ __all__ = [
 PROGRAM_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 Design = _Design  # the one definition lives in lopsnb.options
-DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates")
+DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates", "dr_did", "ipw_did", "reg_did", "weighting")
 #: Designs that compare a baseline window with a followup window.
-WINDOW_DESIGNS = frozenset({"did", "ancova", "post_only", "before_after", "trend"})
+WINDOW_DESIGNS = frozenset({"did", "ancova", "post_only", "before_after", "trend", "dr_did", "ipw_did", "reg_did"})
+#: Designs that need (date) windows, not cohort offsets.
+ABSOLUTE_DESIGNS = frozenset({"dr_did", "ipw_did", "reg_did", "weighting"})
 
 
 def validate_program_id(program_id: str, *, file: str = "<program id>") -> str:
@@ -168,6 +170,11 @@ class Evaluation(_Strict):
     covariates: tuple[str, ...] = ()
     transform: Literal["none", "log"] = "none"
     treated_share: float = Field(default=0.5, gt=0, le=1)
+    #: Staggered DiD comparison group; None = automatic (never treated when
+    #: at least 2 never-treated entities, else not yet treated).
+    control_group: Literal["never_treated", "not_yet_treated"] | None = None
+    #: Sant'Anna & Zhao (2020) estimator of ``dr_did``.
+    dr_estimator: Literal["traditional", "improved"] = "traditional"
 
     @field_validator("comparison", mode="before")
     @classmethod
@@ -182,6 +189,11 @@ class Evaluation(_Strict):
         needs = designs & WINDOW_DESIGNS
         if needs and (self.baseline is None or self.followup is None):
             raise ValueError(f"designs {sorted(needs)} need both baseline and followup windows")
+        if "weighting" in designs and self.followup is None:
+            raise ValueError("design weighting needs a followup window (the baseline window is optional)")
+        dated = designs & ABSOLUTE_DESIGNS
+        if dated and any(w is not None and w.relative for w in (self.baseline, self.followup)):
+            raise ValueError(f"designs {sorted(dated)} need date windows (start/end), not cohort offsets")
         if self.baseline is not None and self.followup is not None:
             if self.baseline.relative != self.followup.relative:
                 raise ValueError("baseline and followup must both be dates or both be offsets")

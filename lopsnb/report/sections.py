@@ -31,6 +31,7 @@ __all__ = [
     "behavior_table",
     "estimates_table",
     "balance_table",
+    "overlap_section",
     "roi_summary",
     "method_section",
     "not_measured",
@@ -323,6 +324,36 @@ def balance_table(ev: ProgramEvaluation) -> str:
             f[c] = f[c].astype(object)
             f[c] = SUPPRESSED.format(n=n)
     return table(f.rename(columns=cols))
+
+
+def overlap_section(ev: ProgramEvaluation) -> str:
+    """Propensity-score overlap (quantiles by group, trimming rule) and balance after weighting.
+
+    Empty string when no weighting design (dr_did, ipw_did, weighting) ran.
+    Group statistics of fewer than ``privacy.min_group_size`` entities are
+    suppressed, as in :func:`balance_table`.
+    """
+    im = ev.impact
+    if im is None or im.overlap is None:
+        return ""
+    ov = im.overlap
+    n = ev.program.privacy.min_group_size
+    small = any(0 < ov[k] < n for k in ("n_treated", "n_comparison"))
+    q = pd.DataFrame(ov["quantiles"]).T.reset_index(names="group")
+    head = (f"<h4>Overlap: propensity scores ({esc(ov['method'])})</h4><p>Estimated probability of "
+            f"participating given the covariates, by group: the groups are comparable where the ranges overlap. Trimming: {esc(ov['trim_rule'])}; "
+            f"{int(ov['n_trimmed'])} comparison entit{'y' if ov['n_trimmed'] == 1 else 'ies'} trimmed.</p>")
+    body = f"<p><em>{SUPPRESSED.format(n=n)}</em></p>" if small else table(q)
+    if im.balance_weighted is not None and len(im.balance_weighted):
+        cols = {"variable": "Variable", "mean_treated": "Participants", "mean_comparison": "Comparison",
+                "mean_comparison_weighted": "Comparison (weighted)", "smd": "SMD before", "smd_weighted": "SMD after weighting",
+                "band_weighted": "WWC band after"}
+        f = im.balance_weighted.copy()
+        if small:
+            for c in ("mean_treated", "mean_comparison", "mean_comparison_weighted", "smd", "smd_weighted"):
+                f[c] = SUPPRESSED.format(n=n)
+        body += "<h4>Balance after weighting</h4>" + table(f.rename(columns=cols))
+    return head + body
 
 
 def _group_sizes(ev: ProgramEvaluation) -> tuple[int | None, int | None]:

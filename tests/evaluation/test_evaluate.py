@@ -170,6 +170,8 @@ def _flatten(value: Any, path: str = "") -> set[str]:
         for k, v in value.items():
             if path in ("results.estimates", "performance"):
                 k = "<method>" if path == "results.estimates" else "<metric>"
+            elif path == "results.staggered.aggregations":
+                k = "<type>"
             elif path in ("results.failures",):
                 k = "<method>"
             p = f"{path}.{k}" if path else k

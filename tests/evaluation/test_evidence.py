@@ -186,3 +186,28 @@ def test_covariate_imbalance_caps_unless_ancova_agrees() -> None:
     assert refuted.grade == "moderate"
     balanced = grade_evidence(primary, covariate_smd={"tenure": 0.1}, **common)
     assert balanced.grade == "strong"
+
+
+@pytest.mark.parametrize(("design", "grade"), [("dr_did", "strong"), ("ipw_did", "strong"), ("reg_did", "strong"), ("weighting", "moderate")])
+def test_covariate_designs_start_grade(design: str, grade: str) -> None:
+    assert _grade(_est(design), design=design).grade == grade
+
+
+def test_weighting_is_capped_at_moderate_even_when_labelled_strong() -> None:
+    # The cap is a rule of its own, not only the design strength: a weighting
+    # estimate can never be graded strong.
+    g = _grade(_est("weighting", strength="strong"), design="weighting")
+    assert g.grade == "moderate" and any("covariates capture" in r for r in g.reasons)
+    assert _grade(_est("dr_did", strength="strong"), design="dr_did").grade == "strong"
+
+
+def test_weighting_needs_ten_comparison_entities() -> None:
+    assert _grade(_est("weighting", n_c=9), design="weighting").grade == "insufficient"
+    assert _grade(_est("weighting", n_c=10), design="weighting").grade == "moderate"
+
+
+def test_covariate_adjusted_primary_confirms_itself_in_the_wording() -> None:
+    primary = _est("dr_did")
+    g = _grade(primary, design="dr_did", covariate_smd={"tenure": 0.4}, adjusted=primary)
+    # dr_did is not subject to the covariate-imbalance rule (it adjusts for them).
+    assert g.grade == "strong"

@@ -4,9 +4,12 @@ References used:
 
 * post_only / ancova: statsmodels formula OLS with ``cov_type="HC1"`` and
   ``use_t=True`` (t with the residual degrees of freedom, as lopsnb reports).
-* twfe / twfe_did: statsmodels OLS with ``C(entity) + C(period)`` dummies and
-  ``cov_type="cluster"`` (groups = entity; its default correction
-  ``G/(G-1)·(N-1)/(N-K)`` counts every dummy in K), and linearmodels
+* twfe / twfe_did: pyfixest ``feols("y ~ x | entity + period",
+  vcov={"CRV1": "entity"})`` (the fixest / Stata ``xtreg, fe vce(cluster)``
+  convention lopsnb follows: entity effects nested in the clusters are not
+  counted in the small-sample factor), statsmodels OLS with ``C(entity) +
+  C(period)`` dummies and ``cov_type="cluster"`` (same coefficients; its
+  factor counts every dummy in K) and linearmodels
   ``PanelOLS(entity_effects=True, time_effects=True)``.
 * before_after: ``scipy.stats.ttest_1samp`` on the entity differences.
 * trend_line: ``np.polyfit`` on the pre periods (estimate) and a statsmodels
@@ -23,6 +26,7 @@ import pytest
 import statsmodels.formula.api as smf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+import pyfixest as pf
 from linearmodels import PanelOLS
 from scipy import stats
 
@@ -188,22 +192,41 @@ def _sm_twfe(obs: pd.DataFrame):
     )
 
 
-@pytest.mark.parametrize("drop", [0.0, 0.25], ids=["balanced", "unbalanced"])
-def test_twfe_did_matches_statsmodels_dummies_cluster(drop: float) -> None:
-    obs = _panel(5, drop=drop)
+def _fixest(obs: pd.DataFrame, regressors: str = "tp"):
+    data = obs.assign(tp=(obs["treated"] & obs["post"]).astype(float))
+    # fixef_rm="none": R fixest and Stata xtreg keep singleton entities (pyfixest drops them by default).
+    return pf.feols(f"value ~ {regressors} | entity_id + pidx", data=data, vcov={"CRV1": "entity_id"}, fixef_rm="none")
+
+
+@pytest.mark.parametrize(("n_per", "drop"), [(8, 0.0), (8, 0.25), (2, 0.0), (2, 0.1)], ids=["balanced", "unbalanced", "two-period", "two-period-unbalanced"])
+def test_twfe_did_matches_fixest_cluster_convention(n_per: int, drop: float) -> None:
+    obs = _panel(5, n_per=n_per, drop=drop)
     if drop:
         assert obs.groupby("entity_id").size().nunique() > 1  # really unbalanced
     e = twfe_did(obs)
-    fit = _sm_twfe(obs)
-    assert e.estimate == pytest.approx(fit.params["tp"], abs=TOL)
-    assert e.std_error == pytest.approx(fit.bse["tp"], abs=TOL)
+    fit = _fixest(obs)
+    assert e.estimate == pytest.approx(float(fit.coef()["tp"]), abs=TOL)
+    assert e.std_error == pytest.approx(float(fit.se()["tp"]), rel=1e-6)
     g = obs["entity_id"].nunique()
-    # lopsnb uses t(G-1) for the interval and p-value (statsmodels reports normal by default)
+    # lopsnb uses t(G-1) for the interval and p-value, as fixest does for CRV1
     _check_t_interval(e, g - 1)
     assert e.details["n_clusters"] == g and e.details["n_obs"] == len(obs)
     both = obs.groupby("entity_id").agg(treated=("treated", "first"), pre=("post", lambda s: (~s).any()), post=("post", "any"))
     both = both[both["pre"] & both["post"]]
     assert (e.n_treated, e.n_comparison) == (int(both["treated"].sum()), int((~both["treated"]).sum()))
+
+
+def test_twfe_did_two_periods_is_not_sqrt2_too_wide() -> None:
+    # Regression test (issue 13): counting the 2G entity dummies in K made the
+    # two-period SE about sqrt(2) wider than xtreg, fe / fixest. Here the
+    # dummy-counting statsmodels SE must be that much wider than lopsnb's.
+    obs = _panel(9, n_ent=200, n_per=2)
+    e = twfe_did(obs)
+    n, g = len(obs), 200
+    k_all, k_nested = 1 + g + 2 - 1, 1 + 2
+    sm = _sm_twfe(obs)
+    assert sm.bse["tp"] / e.std_error == pytest.approx(np.sqrt((n - k_nested) / (n - k_all)), rel=1e-9)
+    assert sm.bse["tp"] / e.std_error == pytest.approx(np.sqrt(2), rel=0.02)
 
 
 def test_twfe_did_counts_only_entities_with_both_windows() -> None:
@@ -212,9 +235,9 @@ def test_twfe_did_counts_only_entities_with_both_windows() -> None:
     cut = (obs["entity_id"].isin(["E000", "E001"]) & obs["post"]) | ((obs["entity_id"] == "E020") & ~obs["post"])
     e = twfe_did(obs[~cut])
     assert (e.n_treated, e.n_comparison) == (10, 17)
-    fit = _sm_twfe(obs[~cut])
-    assert e.estimate == pytest.approx(fit.params["tp"], abs=TOL)
-    assert e.std_error == pytest.approx(fit.bse["tp"], abs=TOL)
+    fit = _fixest(obs[~cut])
+    assert e.estimate == pytest.approx(float(fit.coef()["tp"]), abs=TOL)
+    assert e.std_error == pytest.approx(float(fit.se()["tp"]), rel=1e-6)
 
 
 def test_twfe_did_without_followup_data_is_insufficient_not_a_precise_zero() -> None:
@@ -227,17 +250,19 @@ def test_twfe_did_without_followup_data_is_insufficient_not_a_precise_zero() -> 
         twfe_did(obs[~obs["post"]])
 
 
-def test_twfe_several_regressors_matches_statsmodels() -> None:
+def test_twfe_several_regressors_matches_fixest_and_statsmodels() -> None:
     obs = _panel(6, drop=0.2)
     obs = obs.assign(x1=np.random.default_rng(0).normal(size=len(obs)), tp=(obs["treated"] & obs["post"]).astype(float))
     params, cov, info = twfe(obs, ["tp", "x1"])
-    fit = smf.ols("value ~ tp + x1 + C(entity_id) + C(pidx)", data=obs).fit(
+    fit = _fixest(obs, "tp + x1")
+    np.testing.assert_allclose(params, fit.coef()[["tp", "x1"]].to_numpy(), atol=TOL)
+    np.testing.assert_allclose(cov, fit.vcov[np.ix_([0, 1], [0, 1])] if hasattr(fit, "vcov") and not callable(fit.vcov) else fit._vcov, rtol=1e-6, atol=1e-12)
+    sm = smf.ols("value ~ tp + x1 + C(entity_id) + C(pidx)", data=obs).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(obs["entity_id"])[0]}
     )
-    np.testing.assert_allclose(params, fit.params[["tp", "x1"]].to_numpy(), atol=TOL)
-    np.testing.assert_allclose(cov, fit.cov_params().loc[["tp", "x1"], ["tp", "x1"]].to_numpy(), atol=TOL)
-    n_ent, n_per = obs["entity_id"].nunique(), obs["pidx"].nunique()
-    assert info["k"] == 2 + n_ent + n_per - 1 == len(fit.params)
+    np.testing.assert_allclose(params, sm.params[["tp", "x1"]].to_numpy(), atol=TOL)
+    n_per = obs["pidx"].nunique()
+    assert info["k"] == 2 + n_per
 
 
 @pytest.mark.parametrize("drop", [0.0, 0.25], ids=["balanced", "unbalanced"])
@@ -246,16 +271,14 @@ def test_twfe_did_matches_linearmodels_panelols(drop: float) -> None:
     e = twfe_did(obs)
     data = obs.assign(tp=(obs["treated"] & obs["post"]).astype(float)).set_index(["entity_id", "pidx"])
     mod = PanelOLS(data["value"], data[["tp"]], entity_effects=True, time_effects=True)
-    plain = mod.fit(cov_type="clustered", cluster_entity=True)
-    gdeb = mod.fit(cov_type="clustered", cluster_entity=True, group_debias=True)
+    plain = mod.fit(cov_type="clustered", cluster_entity=True, debiased=False)
     assert e.estimate == pytest.approx(plain.params["tp"], abs=TOL)
-    # SE conventions: linearmodels always scales by N/(N-K) for the absorbed
-    # effects; with group_debias it adds G/(G-1)·(N-1)/N, which together is the
-    # Stata/statsmodels factor G/(G-1)·(N-1)/(N-K) lopsnb uses. Without
-    # group_debias the variance ratio lopsnb / linearmodels is G/(G-1)·(N-1)/N.
-    assert e.std_error == pytest.approx(gdeb.std_errors["tp"], rel=1e-9)
-    n, g = len(obs), obs["entity_id"].nunique()
-    assert (e.std_error / plain.std_errors["tp"]) ** 2 == pytest.approx(g / (g - 1) * (n - 1) / n, rel=1e-9)
+    # linearmodels always scales by N/(N-K_all), K_all counting every absorbed
+    # effect; lopsnb (fixest) uses G/(G-1)·(N-1)/(N-K), K = 1 + periods.
+    n, g, t = len(obs), obs["entity_id"].nunique(), obs["pidx"].nunique()
+    k_all, k = g + t - 1, 1 + t  # linearmodels counts the effects, not an intercept
+    ratio = (g / (g - 1) * (n - 1) / (n - k)) / (n / (n - k_all))
+    assert (e.std_error / plain.std_errors["tp"]) ** 2 == pytest.approx(ratio, rel=1e-9)
 
 
 def test_twfe_did_recovers_effect_and_requires_comparison() -> None:
