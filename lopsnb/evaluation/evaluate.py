@@ -14,6 +14,8 @@ from scipy import stats
 from lopsnb import __version__
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
+from lopsnb.evaluation.checks import design_coverage
+from lopsnb.evaluation.decision import Decision, decide, withhold_roi
 from lopsnb.evaluation.evidence import COMPARISON_DESIGNS, EvidenceGrade, grade_evidence
 from lopsnb.evaluation.levels import (
     BehaviorResult,
@@ -39,8 +41,8 @@ from lopsnb.evaluation.methods import (
     twfe,
     twfe_did,
 )
-from lopsnb.evaluation.panel import ImpactPanel, build_panel
-from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, fully_loaded_costs, phillips_roi
+from lopsnb.evaluation.panel import ImpactPanel, build_panel, period_gaps
+from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, costs_complete, fully_loaded_costs, phillips_roi
 from lopsnb.evaluation.staggered import StaggeredDiD, callaway_santanna
 from lopsnb.io.programs import Program
 from lopsnb.io.workspace import Workspace, load_workspace
@@ -180,6 +182,7 @@ class ProgramEvaluation(ResultMixin):
     data_as_of: Any = None
     workspace_name: str | None = None
     performance: dict[str, Estimate] = field(default_factory=dict)
+    decision: Decision | None = None
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -227,6 +230,7 @@ class ProgramEvaluation(ResultMixin):
                 "performance": {m: e.to_dict() for m, e in self.performance.items()},
                 "evidence": self.evidence.to_dict(),
                 "roi": roi,
+                "decision": self.decision.to_dict() if self.decision is not None else None,
                 "chain": self.chain,
                 "audit": [a.to_dict() for a in self.audit],
             }
@@ -256,6 +260,8 @@ class ProgramEvaluation(ResultMixin):
             )
         else:
             lines.append(f"ROI not computed: {self.roi_reason}")
+        if self.decision is not None:
+            lines.append(f"Decision: {self.decision.action.upper()} — {self.decision.reason}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -268,6 +274,7 @@ class ProgramEvaluation(ResultMixin):
             f"<h3>{html.escape(self.title)}</h3>{self.chain.to_html(index=False, na_rep='–')}"
             f"<h4>Isolated effect</h4>{impact}<h4>Evidence: {grade}</h4><ul>{reasons}</ul>"
             + (self.roi._repr_html_() if self.roi is not None else f"<p>ROI not computed: {html.escape(str(self.roi_reason))}</p>")
+            + (f"<p><strong>Decision: {html.escape(self.decision.action)}</strong> — {html.escape(self.decision.reason)}</p>" if self.decision else "")
         )
 
     def plot(self, ax: Axes | None = None) -> Axes:
@@ -287,6 +294,9 @@ def _fmt(v: float | None, unit: str) -> str:
 def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
     ev = panel.program.evaluation
     obs = panel.obs
+    gaps = period_gaps(panel.obs["period"], ev.frequency, metric=panel.program.outcome)
+    if gaps is not None:
+        raise InsufficientDataError(f"did (staggered cohorts): {gaps}")
     never = panel.entities["cohort"].isna().sum()
     control = "never_treated" if never >= 2 else "not_yet_treated"
     res = callaway_santanna(
@@ -451,7 +461,8 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
             if d == "estimates":
                 audit.extend(extra)
         except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
-            failures[d] = str(exc)
+            # Name the real cause (and its fix) when the window rule removed participants.
+            failures[d] = str(exc) + (f" — {panel.window_note}" if panel is not None and panel.window_note else "")
     if panel is None:
         attrition = {"participants": participants}
         balance = pd.DataFrame(columns=["variable", "mean_treated", "mean_comparison", "smd", "band"])
@@ -499,14 +510,20 @@ def _count_participants(ws: Workspace, program: Program) -> int:
 # --------------------------------------------------------------------------- ROI and chain
 
 
-def _costs(ws: Workspace, program: Program) -> tuple[pd.DataFrame, list[AuditEntry], float]:
+def _costs(ws: Workspace, program: Program) -> tuple[pd.DataFrame, list[AuditEntry], float, str | None]:
     costs = ws.table("costs")
     costs = costs[costs["program_id"] == program.id][["category", "amount", "prorate_share", "description"]]
+    incomplete = costs_complete(costs)
     enr = ws.table("enrollments")
     enr = enr[enr["program_id"] == program.id]
     hours = enr[["person_id", "hours"]].merge(ws.table("people")[["person_id", "hourly_cost"]], on="person_id", how="left")
     by_cat, audit = fully_loaded_costs(costs, participant_hours=hours[["hours", "hourly_cost"]].fillna({"hours": 0.0}))
-    return by_cat, list(audit), float(by_cat["amount"].sum()) if len(by_cat) else 0.0
+    total = float(by_cat["amount"].sum()) if len(by_cat) else 0.0
+    if incomplete is not None:
+        # "Fully loaded" would be false: say what is missing instead (GP10).
+        audit = [AuditEntry("GP10", f"costs incomplete: total {total:,.2f} from participant time only; {incomplete}; ROI not reported")
+                 if a.action.startswith("costs fully loaded") else a for a in audit]
+    return by_cat, list(audit), total, incomplete
 
 
 def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | None, costs: pd.DataFrame, audit: list[AuditEntry]) -> tuple[RoiResult | None, str | None]:
@@ -598,7 +615,8 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
     if roi is not None and roi.roi_pct is not None:
         add("5 ROI", "ROI", roi.roi_pct, None, "%", "measured", f"BCR {roi.bcr:.2f}" if roi.bcr is not None else "")
     else:
-        add("5 ROI", "ROI", None, None, "%", "not measured", roi_reason or "ROI undefined (zero cost)")
+        status = "not claimed" if (roi_reason or "").startswith("not claimed") else "not measured"
+        add("5 ROI", "ROI", None, None, "%", status, roi_reason or "ROI undefined (zero cost)")
     return pd.DataFrame(rows)
 
 
@@ -647,7 +665,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         t = ws.table(table)
         return t[t["program_id"] == program_id]
 
-    costs, audit, total_cost = _costs(ws, prog)
+    costs, audit, total_cost, costs_note = _costs(ws, prog)
     inputs = inputs_summary(enr, people=ws.table("people"), total_cost=total_cost if total_cost > 0 else None)
     reaction = reaction_summary(
         rows("reactions"), completers=inputs.completions, relevance_items=prog.reaction.relevance_items,
@@ -662,9 +680,8 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     performance, perf_errors = _performance(ws, prog)
     roi, roi_reason = _roi(prog, impact, panel, costs, audit)
     participants = panel.attrition.get("participating_units", panel.attrition["participants"]) if panel is not None else inputs.participants
-    # Coverage counts participants usable by the window designs (data in both
-    # windows), not merely anyone with some outcome observation.
-    with_outcome = panel.attrition["with_baseline_and_followup"] if panel is not None else participants
+    # Coverage counts only the data the primary design uses (followup only for post_only).
+    with_outcome = design_coverage(panel, prog.evaluation.design) if panel is not None else participants
     evidence = grade_evidence(
         impact.primary if impact is not None else None,
         design=prog.evaluation.design,
@@ -677,7 +694,13 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         break_even_effect=roi.break_even_effect if roi is not None else None,
         primary_error=(impact.failures.get(prog.evaluation.design) if impact is not None else impact_error),
     )
+    computed = roi
+    roi, roi_reason = withhold_roi(roi, roi_reason, evidence=evidence, costs_note=costs_note)
+    # A withheld ROI leaves no figure in the audit log either (its entries quote the ROI).
+    final_audit = list(roi.audit) if roi is not None else audit + (
+        [AuditEntry("GP4", f"ROI {roi_reason}")] if computed is not None else [])
+    decision = decide(evidence=evidence, roi=roi, roi_reason=roi_reason, primary=impact.primary if impact is not None else None,
+                      direction=prog.direction, transform=prog.evaluation.transform)
     chain = _chain(prog, inputs, reaction, learning, behavior, impact, performance, perf_errors, roi, roi_reason)
-    final_audit = list(roi.audit) if roi is not None else audit
     return ProgramEvaluation(prog, inputs, reaction, learning, behavior, impact, impact_error, evidence, roi, roi_reason, chain,
-                             final_audit, ws.data_as_of, ws.name or ws.path.name, performance)
+                             final_audit, ws.data_as_of, ws.name or ws.path.name, performance, decision)
