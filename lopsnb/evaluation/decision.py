@@ -86,12 +86,15 @@ def withhold_roi(
     Returns
     -------
     (roi, reason)
-        ``(None, reason)`` when withheld, else the inputs unchanged.
+        ``(None, "not claimed: ...")`` when withheld, else the inputs
+        unchanged (an ROI that was never computed keeps its own reason).
     """
+    if roi is None:
+        return roi, roi_reason  # not computed: the original reason is the most specific
     if evidence.grade == "insufficient":
         first = evidence.reasons[0].rstrip(".") if evidence.reasons else "too little data"
         return None, f"not claimed: {NOT_ENOUGH_EVIDENCE} ({first})"
-    if costs_note is not None and roi is not None:
+    if costs_note is not None:
         return None, f"not claimed: {COSTS_INCOMPLETE} ({costs_note})"
     return roi, roi_reason
 
