@@ -15,8 +15,8 @@ Planning answers three questions before a program is launched:
 
 The portfolio helpers at the end (:func:`evaluate_all`,
 :func:`program_spend`, :func:`spend_by_evidence`, the two plots) back
-``notebooks/portfolio.ipynb``; the recommendation rule itself lives in
-:mod:`lopsnb.report.portfolio` and is imported, not repeated.
+``notebooks/portfolio.ipynb``; the recommendation is the decision each
+evaluation recorded (:mod:`lopsnb.evaluation.decision`), read, not repeated.
 
 Effects are always *outcome units per entity per period* and
 direction-signed like everywhere in lopsnb: for a ``decrease`` outcome a

@@ -517,7 +517,8 @@ class Explorer:
         g = r.evidence
         reasons = "".join(f"<li>{html.escape(x)}</li>" for x in g.reasons)
         self.grade.value = f"<h4>Evidence grade: {html.escape(g.grade)}</h4><ul>{reasons}</ul>"
-        self.roi.value = "<h4>ROI</h4>" + _message("info", self.roi_text(r))
+        decision = f"<p><strong>Recommendation: {html.escape(r.decision.action)}</strong> — {html.escape(r.decision.reason)}</p>" if r.decision else ""
+        self.roi.value = "<h4>ROI</h4>" + _message("info", self.roi_text(r)) + decision
 
     @staticmethod
     def roi_text(r: ProgramEvaluation) -> str:
