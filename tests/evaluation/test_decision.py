@@ -142,3 +142,63 @@ def test_decision_to_dict(base_roi) -> None:
     assert d.to_dict() == {"action": d.action, "reason": d.reason, "rule": d.rule}
     with pytest.raises(TypeError):
         type(d)("scale", "x", "scale")  # type: ignore[misc]  # keyword-only
+
+
+# --------------------------------------------------------------------------- end to end through evaluate()
+
+
+def test_insufficient_pilot_shows_no_roi_anywhere() -> None:
+    # Sample program ai-assistant-pilot: 6 participants; a positive point ROI was once shown as "measured" + SUSTAIN.
+    import re
+
+    from conftest import SAMPLE
+    from lopsnb import evaluate
+    from lopsnb.report import sections
+
+    ev = evaluate(SAMPLE, "ai-assistant-pilot")
+    assert ev.evidence.grade == "insufficient" and ev.roi is None
+    assert ev.decision is not None and (ev.decision.action, ev.decision.rule) == ("fix", "insufficient_evidence")
+    row = ev.chain.set_index("level").loc["5 ROI"]
+    assert row["status"] == "not claimed" and pd.isna(row["value"]) and "not enough evidence to decide" in row["note"]
+    d = ev.to_dict()
+    assert d["roi"]["available"] is False and d["roi"]["reason"].startswith("not claimed")
+    assert d["decision"]["action"] == "fix"
+    for text in (ev.summary(), sections.executive_summary(ev), sections.tiles(ev), sections.chain_table(ev), sections.roi_summary(ev)):
+        assert not re.search(r"ROI[^.]{0,40}\d+(\.\d+)? ?%", text), text
+    summary = sections.executive_summary(ev)
+    assert "not claimed" in summary and "Recommendation: <strong>fix</strong>" in summary
+
+
+def test_no_costs_table_is_costs_incomplete_not_fully_loaded(make_workspace, capsys) -> None:
+    from evaluation import synth_workspace as synth
+    from lopsnb import evaluate
+    from lopsnb.cli import main
+
+    root = make_workspace(program=synth.program("month"), **{**synth.tables("month"), "costs": None})
+    ev = evaluate(root, "demo")
+    assert ev.evidence.grade in ("strong", "moderate")  # the evidence would allow a decision ...
+    assert ev.roi is None and ev.roi_reason is not None and ev.roi_reason.startswith("not claimed: costs incomplete")
+    assert ev.decision is not None and (ev.decision.action, ev.decision.rule) == ("fix", "no_roi")  # ... the costs do not
+    actions = [a.action for a in ev.audit]
+    assert not any("fully loaded" in a for a in actions) and any(a.startswith("costs incomplete") for a in actions)
+    assert not any("%" in a and "ROI" in a for a in actions)
+    assert main(["validate", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: program demo: costs table (not supplied), column 'category': found no cost rows besides participant time" in out
+
+
+def test_post_only_coverage_counts_the_followup_only(make_workspace) -> None:
+    from evaluation import synth_workspace as synth
+    from lopsnb import evaluate
+
+    t = synth.tables("month")
+    k = t["kpis"]
+    treated = k["entity_id"].isin(t["enrollments"]["person_id"])
+    t["kpis"] = k[~(treated & (pd.to_datetime(k["period"]) < "2012-07-01"))]  # participants have no baseline data
+    prog = synth.program("month", also="[]").replace("design: did", "design: post_only")
+    ev = evaluate(make_workspace(program=prog, **t), "demo")
+    assert ev.impact is not None and "post_only" in ev.impact.estimates
+    assert not any("have outcome data" in r for r in ev.evidence.reasons), ev.evidence.reasons
+    # did on the same data would need both windows: coverage 0 of 20
+    ev_did = evaluate(make_workspace(program=synth.program("month", also="[]"), **t), "demo")
+    assert ev_did.evidence.grade == "insufficient"

@@ -186,3 +186,28 @@ def test_covariate_imbalance_caps_unless_ancova_agrees() -> None:
     assert refuted.grade == "moderate"
     balanced = grade_evidence(primary, covariate_smd={"tenure": 0.1}, **common)
     assert balanced.grade == "strong"
+
+
+# --------------------------------------------------------------------------- boundaries of the remaining rules
+
+
+@pytest.mark.parametrize(("smd", "grade"), [(0.05, "strong"), (0.0501, "moderate"), (0.25, "moderate"), (0.2501, "weak")])
+def test_post_only_baseline_imbalance_boundaries(smd: float, grade: str) -> None:
+    assert _grade(_est("post_only", strength="strong"), design="post_only", baseline_smd=smd).grade == grade
+
+
+@pytest.mark.parametrize(("smd", "grade"), [(0.25, "strong"), (0.2501, "moderate"), (-0.2501, "moderate")])
+def test_covariate_imbalance_boundary(smd: float, grade: str) -> None:
+    assert _grade(covariate_smd={"tenure": smd}).grade == grade
+
+
+@pytest.mark.parametrize(("n_c", "grade"), [(9, "insufficient"), (10, "strong")])
+def test_comparison_size_boundary(n_c: int, grade: str) -> None:
+    assert _grade(_est(n_c=n_c)).grade == grade
+
+
+@pytest.mark.parametrize(("adj_high", "grade"), [(8.0, "strong"), (7.99, "moderate")])
+def test_ancova_agreement_boundary_is_interval_overlap(adj_high: float, grade: str) -> None:
+    # Primary 10 +- 2 (8 .. 12): an adjusted interval reaching 8 overlaps it, one ending at 7.99 does not.
+    adjusted = Estimate("ancova", adj_high - 2.0, 1.0, adj_high - 4.0, adj_high, 0.01, 100, 100, "strong", ())
+    assert _grade(covariate_smd={"tenure": 0.4}, adjusted=adjusted).grade == grade
