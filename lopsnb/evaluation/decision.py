@@ -93,7 +93,7 @@ def withhold_roi(
         return roi, roi_reason  # not computed: the original reason is the most specific
     if evidence.grade == "insufficient":
         first = evidence.reasons[0].rstrip(".") if evidence.reasons else "too little data"
-        return None, f"not claimed: {NOT_ENOUGH_EVIDENCE} ({first})"
+        return None, f"not claimed: {NOT_ENOUGH_EVIDENCE} — {first}"
     if costs_note is not None:
         return None, f"not claimed: {COSTS_INCOMPLETE} ({costs_note})"
     return roi, roi_reason
