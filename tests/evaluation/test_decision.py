@@ -202,3 +202,15 @@ def test_post_only_coverage_counts_the_followup_only(make_workspace) -> None:
     # did on the same data would need both windows: coverage 0 of 20
     ev_did = evaluate(make_workspace(program=synth.program("month", also="[]"), **t), "demo")
     assert ev_did.evidence.grade == "insufficient"
+
+
+def test_explorer_shows_no_roi_for_the_insufficient_pilot() -> None:
+    import re
+
+    from conftest import SAMPLE
+    from lopsnb import load_workspace
+    from lopsnb.ui.widgets import Explorer
+
+    ex = Explorer(load_workspace(SAMPLE), "ai-assistant-pilot", debounce=0)
+    assert ex.error is None and "not claimed" in ex.roi.value and "Recommendation: fix" in ex.roi.value
+    assert not re.search(r"ROI \d", ex.roi.value)

@@ -102,3 +102,14 @@ def test_validate_warns_on_frequency_and_periods_per_year(make_workspace: Callab
 def test_validate_is_quiet_on_a_sound_design(make_workspace: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(make_workspace(program=synth.program("quarter"), **synth.tables("quarter")))]) == 0
     assert "Design checks: no warnings." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("staggered", [False, True])
+def test_explorer_with_yearly_kpis(staggered: bool, make_workspace: Callable[..., Path]) -> None:
+    from lopsnb.ui.widgets import Explorer
+
+    ws = load_workspace(make_workspace(program=synth.program("year", staggered=staggered), **synth.tables("year", staggered=staggered)))
+    ex = Explorer(ws, "demo", debounce=0)
+    assert ex.error is None and ex.result is not None and "did" in ex.result.impact.estimates  # type: ignore[union-attr]
+    assert ex.current_program().evaluation.frequency == "year" and ex.diff() == ""
+    assert "Recommendation:" in ex.roi.value
