@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lopsnb import __version__
 from lopsnb.errors import LopsnbError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lopsnb.io.workspace import Workspace
 
 __all__ = ["main", "build_parser"]
 
@@ -42,11 +46,11 @@ def _validate(workspace: str) -> int:
     return 0
 
 
-def _print_design_checks(ws: object) -> None:
+def _print_design_checks(ws: Workspace) -> None:
     """Design warnings of every evaluated program (exit status unchanged: they are warnings)."""
     from lopsnb.evaluation.checks import workspace_checks
 
-    warnings = workspace_checks(ws)  # type: ignore[arg-type]
+    warnings = workspace_checks(ws)
     if not warnings:
         print("Design checks: no warnings.")
         return

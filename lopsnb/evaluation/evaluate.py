@@ -41,7 +41,7 @@ from lopsnb.evaluation.methods import (
     twfe,
     twfe_did,
 )
-from lopsnb.evaluation.panel import ImpactPanel, build_panel, period_gaps
+from lopsnb.evaluation.panel import FREQUENCIES, ImpactPanel, build_panel, period_gaps
 from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, costs_complete, fully_loaded_costs, phillips_roi
 from lopsnb.evaluation.staggered import StaggeredDiD, callaway_santanna
 from lopsnb.io.programs import Program
@@ -535,6 +535,10 @@ def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | Non
         why = (impact.failures.get(program.evaluation.design) if impact is not None else None) or "no isolated effect"
         return None, f"no isolated effect from the primary design ({why}); ROI is never reported without isolation (GP5)"
     n_entities = primary.n_treated
+    per_year = FREQUENCIES[program.evaluation.frequency]
+    if m.periods_per_year != per_year:  # benefits scale with it: a monthly default on annual data is 12x too high
+        audit.append(AuditEntry("GP4", f"monetization.periods_per_year {m.periods_per_year:g} differs from the {per_year} "
+                                       f"periods per year of evaluation.frequency {program.evaluation.frequency!r}: check it"))
     if program.evaluation.design != "estimates" and panel is not None:
         units = panel.attrition.get("participating_units", panel.attrition["participants"])
         missing = units - n_entities

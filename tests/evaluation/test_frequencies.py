@@ -113,3 +113,10 @@ def test_explorer_with_yearly_kpis(staggered: bool, make_workspace: Callable[...
     assert ex.error is None and ex.result is not None and "did" in ex.result.impact.estimates  # type: ignore[union-attr]
     assert ex.current_program().evaluation.frequency == "year" and ex.diff() == ""
     assert "Recommendation:" in ex.roi.value
+
+
+@pytest.mark.parametrize(("ppy", "logged"), [(1, False), (12, True)])
+def test_periods_per_year_mismatch_is_logged(ppy: float, logged: bool, make_workspace: Callable[..., Path]) -> None:
+    ev = evaluate(make_workspace(program=synth.program("year", periods_per_year=ppy), **synth.tables("year")), "demo")
+    assert ev.roi is not None
+    assert any("periods_per_year 12 differs from the 1 periods per year of evaluation.frequency 'year'" in a.action for a in ev.audit) is logged
