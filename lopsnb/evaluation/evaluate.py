@@ -462,7 +462,8 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
                 audit.extend(extra)
         except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
             # Name the real cause (and its fix) when the window rule removed participants.
-            failures[d] = str(exc) + (f" — {panel.window_note}" if panel is not None and panel.window_note else "")
+            cause = panel.window_note if panel is not None and "participating" in str(exc) else None
+            failures[d] = str(exc) + (f" — {cause}" if cause else "")
     if panel is None:
         attrition = {"participants": participants}
         balance = pd.DataFrame(columns=["variable", "mean_treated", "mean_comparison", "smd", "band"])
