@@ -313,8 +313,9 @@ def test_edge_input_through_the_batch_runner(ok_batch, case: OkCase) -> None:
     ws = load_workspace(root)
     check(case.name, ws, evaluate(ws, case.program))
     if case.name == "zero total cost":
-        assert results["roi"]["roi_pct"] is None and results["roi"]["costs"] == 0
-        assert "ROI is undefined because the recorded total cost is zero" in page and "undefined (zero cost)" in page
+        # Nothing costed: no ROI figure, "not claimed" with the reason, and decision fix.
+        assert results["roi"]["available"] is False and results["roi"]["reason"].startswith("not claimed")
+        assert results["decision"]["action"] == "fix" and "not claimed" in page
     if case.name == "empty comparison group":
         assert "0 comparison entities" in page
     if case.name == "single participant":
