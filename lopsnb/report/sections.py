@@ -347,7 +347,10 @@ def _group_sizes(ev: ProgramEvaluation) -> tuple[int | None, int | None]:
 def roi_summary(ev: ProgramEvaluation) -> str:
     """ROI figures with interval, break-even effect and intangibles."""
     if ev.roi is None:
-        return not_measured("Level 5 ROI", str(ev.roi_reason))
+        reason = str(ev.roi_reason)
+        if reason.startswith("not claimed"):  # computed but withheld: insufficient evidence or incomplete costs
+            return f"<div class='lopsnb-note not-measured'><strong>Level 5 ROI: not claimed.</strong> {esc(reason.removeprefix('not claimed: '))}</div>"
+        return not_measured("Level 5 ROI", reason)
     r = ev.roi
     cur = ev.program.monetization.currency if ev.program.monetization else ""
     warn = ("<div class='lopsnb-note warning'><strong>Not a claim:</strong> the evidence grade is insufficient, so these figures "

@@ -165,6 +165,7 @@ def test_insufficient_pilot_shows_no_roi_anywhere() -> None:
     assert d["decision"]["action"] == "fix"
     for text in (ev.summary(), sections.executive_summary(ev), sections.tiles(ev), sections.chain_table(ev), sections.roi_summary(ev)):
         assert not re.search(r"ROI[^.]{0,40}\d+(\.\d+)? ?%", text), text
+    assert "Level 5 ROI: not claimed." in sections.roi_summary(ev)
     summary = sections.executive_summary(ev)
     assert "not claimed" in summary and "Recommendation: <strong>fix</strong>" in summary
 
