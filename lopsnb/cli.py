@@ -11,9 +11,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lopsnb._version import __version__
 from lopsnb.errors import LopsnbError, RunError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lopsnb.io.workspace import Workspace
 
 __all__ = ["main", "build_parser", "SAMPLE_FOLDER"]
 
@@ -91,7 +95,23 @@ def _validate(workspace: str) -> int:
             print(f"\nprogram {pid}: {err}", file=sys.stderr)
         return 1
     print("\nWorkspace is valid.")
+    _print_design_checks(ws)
     return 0
+
+
+def _print_design_checks(ws: Workspace) -> None:
+    """Design warnings of every evaluated program (exit status unchanged: they are warnings)."""
+    from lopsnb.evaluation.checks import workspace_checks
+
+    warnings = workspace_checks(ws)
+    if not warnings:
+        print("Design checks: no warnings.")
+        return
+    n = sum(len(v) for v in warnings.values())
+    print(f"\nDesign checks: {n} warning(s) in {len(warnings)} program(s) (nothing estimated):")
+    for pid, problems in warnings.items():
+        for problem in problems:
+            print(f"warning: program {pid}: {problem}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

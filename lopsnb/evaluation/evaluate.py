@@ -17,6 +17,7 @@ from lopsnb.errors import EvaluationError, InsufficientDataError
 from lopsnb.evaluation.costs import program_costs
 from lopsnb.evaluation.degenerate import (
     OVERFLOW_ADVICE,
+    money_text,
     check_interval,
     not_estimable,
     outcome_magnitude,
@@ -25,6 +26,8 @@ from lopsnb.evaluation.degenerate import (
     require_finite,
     require_within_variation,
 )
+from lopsnb.evaluation.checks import design_coverage
+from lopsnb.evaluation.decision import Decision, decide, withhold_roi
 from lopsnb.evaluation.evidence import COMPARISON_DESIGNS, EvidenceGrade, grade_evidence
 from lopsnb.evaluation.guard import numerical_failures
 from lopsnb.evaluation.levels import (
@@ -51,8 +54,8 @@ from lopsnb.evaluation.methods import (
     twfe_did,
 )
 from lopsnb.evaluation.covariate_designs import COVARIATE_DESIGNS, covariate_estimate, staggered_estimate
-from lopsnb.evaluation.panel import ImpactPanel, build_panel
-from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, phillips_roi
+from lopsnb.evaluation.panel import FREQUENCIES, ImpactPanel, build_panel, period_gaps
+from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, costs_complete, phillips_roi
 from lopsnb.evaluation.staggered import StaggeredDiD
 from lopsnb.io.programs import Program
 from lopsnb.io.rules import active_enrollments
@@ -208,6 +211,7 @@ class ProgramEvaluation(ResultMixin):
     data_as_of: Any = None
     workspace_name: str | None = None
     performance: dict[str, Estimate] = field(default_factory=dict)
+    decision: Decision | None = None
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -255,6 +259,7 @@ class ProgramEvaluation(ResultMixin):
                 "performance": {m: e.to_dict() for m, e in self.performance.items()},
                 "evidence": self.evidence.to_dict(),
                 "roi": roi,
+                "decision": self.decision.to_dict() if self.decision is not None else None,
                 "chain": self.chain,
                 "audit": [a.to_dict() for a in self.audit],
             }
@@ -284,6 +289,8 @@ class ProgramEvaluation(ResultMixin):
             )
         else:
             lines.append(f"ROI not computed: {self.roi_reason}")
+        if self.decision is not None:
+            lines.append(f"Decision: {self.decision.action.upper()} — {self.decision.reason}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -296,6 +303,7 @@ class ProgramEvaluation(ResultMixin):
             f"<h3>{html.escape(self.title)}</h3>{self.chain.to_html(index=False, na_rep='–')}"
             f"<h4>Isolated effect</h4>{impact}<h4>Evidence: {grade}</h4><ul>{reasons}</ul>"
             + (self.roi._repr_html_() if self.roi is not None else f"<p>ROI not computed: {html.escape(str(self.roi_reason))}</p>")
+            + (f"<p><strong>Decision: {html.escape(self.decision.action)}</strong> — {html.escape(self.decision.reason)}</p>" if self.decision else "")
         )
 
     def plot(self, ax: Axes | None = None) -> Axes:
@@ -321,6 +329,10 @@ def _staggered_dict(res: StaggeredDiD | None) -> dict[str, Any] | None:
 
 
 def _staggered(panel: ImpactPanel) -> tuple[Estimate, StaggeredDiD]:
+    ev = panel.program.evaluation
+    gaps = period_gaps(panel.obs["period"], ev.frequency, metric=panel.program.outcome)
+    if gaps is not None:
+        raise InsufficientDataError(f"did (staggered cohorts): {gaps}")
     return staggered_estimate(panel)
 
 
@@ -475,7 +487,9 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
             if d == "estimates":
                 audit.extend(extra)
         except EvaluationError as exc:  # numerical failures included (see lopsnb.evaluation.guard)
-            failures[d] = str(exc)
+            # Name the real cause (and its fix) when the window rule removed participants.
+            cause = panel.window_note if panel is not None and "participating" in str(exc) else None
+            failures[d] = str(exc) + (f" — {cause}" if cause else "")
     if panel is None:
         attrition = {"participants": participants}
         balance = pd.DataFrame(columns=["variable", "mean_treated", "mean_comparison", "smd", "band"])
@@ -530,9 +544,16 @@ def _count_participants(ws: Workspace, program: Program) -> int:
 # --------------------------------------------------------------------------- ROI and chain
 
 
-def _costs(ws: Workspace, program: Program) -> tuple[pd.DataFrame, list[AuditEntry], float]:
+def _costs(ws: Workspace, program: Program) -> tuple[pd.DataFrame, list[AuditEntry], float, str | None]:
     costs = program_costs(ws, program.id)
-    return costs.by_category, costs.audit, costs.total
+    raw = ws.table("costs")
+    incomplete = costs_complete(raw[raw["program_id"] == program.id][["category", "amount", "prorate_share", "description"]])
+    audit = list(costs.audit)
+    if incomplete is not None:
+        # "Fully loaded" would be false: say what is missing instead (GP10).
+        audit = [AuditEntry("GP10", f"costs incomplete: total {money_text(costs.total)} from participant time only; {incomplete}; ROI not reported")
+                 if a.action.startswith("costs fully loaded") else a for a in audit]
+    return costs.by_category, audit, costs.total, incomplete
 
 
 def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | None, costs: pd.DataFrame, audit: list[AuditEntry]) -> tuple[RoiResult | None, str | None]:
@@ -544,6 +565,10 @@ def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | Non
         why = (impact.failures.get(program.evaluation.design) if impact is not None else None) or "no isolated effect"
         return None, f"no isolated effect from the primary design ({why}); ROI is never reported without isolation (GP5)"
     n_entities = primary.n_treated
+    per_year = FREQUENCIES[program.evaluation.frequency]
+    if m.periods_per_year != per_year:  # benefits scale with it: a monthly default on annual data is 12x too high
+        audit.append(AuditEntry("GP4", f"monetization.periods_per_year {m.periods_per_year:g} differs from the {per_year} "
+                                       f"periods per year of evaluation.frequency {program.evaluation.frequency!r}: check it"))
     if program.evaluation.design != "estimates" and panel is not None:
         units = panel.attrition.get("participating_units", panel.attrition["participants"])
         missing = units - n_entities
@@ -633,7 +658,8 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
     if roi is not None and roi.roi_pct is not None:
         add("5 ROI", "ROI", roi.roi_pct, None, "%", "measured", f"BCR {roi.bcr:.2f}" if roi.bcr is not None else "")
     else:
-        add("5 ROI", "ROI", None, None, "%", "not measured", roi_reason or "ROI undefined (zero cost)")
+        status = "not claimed" if (roi_reason or "").startswith("not claimed") else "not measured"
+        add("5 ROI", "ROI", None, None, "%", status, roi_reason or "ROI undefined (zero cost)")
     return pd.DataFrame(rows)
 
 
@@ -683,7 +709,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         t = ws.table(table)
         return t[t["program_id"] == program_id]
 
-    costs, audit, total_cost = _costs(ws, prog)
+    costs, audit, total_cost, costs_note = _costs(ws, prog)
     # An overflowing total (inf) is no cost per participant; _roi_or_reason names the reason.
     inputs = inputs_summary(enr, people=ws.table("people"), total_cost=total_cost if 0 < total_cost < np.inf else None)
     reaction = reaction_summary(
@@ -700,9 +726,8 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     performance, perf_errors = _performance(ws, prog)
     roi, roi_reason = _roi_or_reason(prog, impact, panel, costs, audit)
     participants = panel.attrition.get("participating_units", panel.attrition["participants"]) if panel is not None else inputs.participants
-    # Coverage counts participants usable by the window designs (data in both
-    # windows), not merely anyone with some outcome observation.
-    with_outcome = panel.attrition["with_baseline_and_followup"] if panel is not None else participants
+    # Coverage counts only the data the primary design uses (followup only for post_only).
+    with_outcome = design_coverage(panel, prog.evaluation.design) if panel is not None else participants
     evidence = grade_evidence(
         impact.primary if impact is not None else None,
         design=prog.evaluation.design,
@@ -715,7 +740,13 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         break_even_effect=roi.break_even_effect if roi is not None else None,
         primary_error=(impact.failures.get(prog.evaluation.design) if impact is not None else impact_error),
     )
+    computed = roi
+    roi, roi_reason = withhold_roi(roi, roi_reason, evidence=evidence, costs_note=costs_note)
+    # A withheld ROI leaves no figure in the audit log either (its entries quote the ROI).
+    final_audit = list(roi.audit) if roi is not None else audit + (
+        [AuditEntry("GP4", f"ROI {roi_reason}")] if computed is not None else [])
+    decision = decide(evidence=evidence, roi=roi, roi_reason=roi_reason, primary=impact.primary if impact is not None else None,
+                      direction=prog.direction, transform=prog.evaluation.transform)
     chain = _chain(prog, inputs, reaction, learning, behavior, impact, performance, perf_errors, roi, roi_reason)
-    final_audit = list(roi.audit) if roi is not None else audit
     return ProgramEvaluation(program=prog, inputs=inputs, reaction=reaction, learning=learning, behavior=behavior, impact=impact, impact_error=impact_error, evidence=evidence, roi=roi, roi_reason=roi_reason, chain=chain,
-                             audit=final_audit, data_as_of=ws.data_as_of, workspace_name=ws.name or ws.path.name, performance=performance)
+                             audit=final_audit, data_as_of=ws.data_as_of, workspace_name=ws.name or ws.path.name, performance=performance, decision=decision)

@@ -32,11 +32,19 @@ from lopsnb.io.programs import Program, Window
 from lopsnb.io.rules import is_dropped
 from lopsnb.io.workspace import Workspace
 
-__all__ = ["ImpactPanel", "build_panel", "period_index"]
+__all__ = ["FREQUENCIES", "ImpactPanel", "build_panel", "frequency_gap", "period_gaps", "period_index", "window_exclusions"]
+
+
+#: Frequencies of ``evaluation.frequency`` and the periods of each in a year.
+FREQUENCIES: dict[str, int] = {"week": 52, "month": 12, "quarter": 4, "year": 1}
 
 
 def period_index(dates: pd.Series, frequency: str) -> pd.Series:
-    """Consecutive integer index of each date's period (month, quarter or week)."""
+    """Consecutive integer index of each date's period (week, month, quarter or year).
+
+    Weeks start on Monday (counted from 1970-01-05); months, quarters and
+    years are calendar periods. Consecutive periods get consecutive integers.
+    """
     d = pd.to_datetime(dates)
     if frequency == "month":
         return (d.dt.year * 12 + d.dt.month - 1).astype("Int64")
@@ -44,7 +52,103 @@ def period_index(dates: pd.Series, frequency: str) -> pd.Series:
         return (d.dt.year * 4 + (d.dt.month - 1) // 3).astype("Int64")
     if frequency == "week":
         return ((d - pd.Timestamp("1970-01-05")).dt.days // 7).astype("Int64")
-    raise EvaluationError(f"unknown frequency {frequency!r}; expected month, quarter or week")
+    if frequency == "year":
+        return d.dt.year.astype("Int64")
+    raise EvaluationError(f"unknown frequency {frequency!r}; expected {', '.join(FREQUENCIES)}")
+
+
+def window_exclusions(program: Program, treat_dates: pd.Series) -> tuple[set[str], str | None]:
+    """Participants the absolute-window rule excludes, and why in plain words.
+
+    A participant who completed on or before the baseline end, or on or after
+    the followup start, would be counted as treated in a window where it was
+    not (or the reverse): it is excluded rather than bias the effect.
+
+    Parameters
+    ----------
+    program : Program
+        With absolute ``evaluation.baseline`` / ``followup`` windows.
+    treat_dates : Series
+        Treatment date per participating entity (index: entity id).
+
+    Returns
+    -------
+    (excluded ids, message)
+        The message (None when nobody is excluded) says how many, why and
+        which setting to change.
+    """
+    ev = program.evaluation
+    if ev.baseline is None or ev.followup is None or ev.baseline.relative:
+        return set(), None
+    tt = pd.to_datetime(treat_dates)
+    b_end, f_start = pd.Timestamp(ev.baseline.end), pd.Timestamp(ev.followup.start)
+    early, late = tt[tt <= b_end], tt[tt >= f_start]
+    bad = set(early.index) | set(late.index)
+    if not bad:
+        return bad, None
+    n = len(tt)
+    parts = []
+    if len(late):
+        who = f"all {n} participants" if len(late) == n else f"{len(late)} of {n} participants"
+        parts.append(
+            f"{who} completed on or after the followup began ({f_start.date()}; latest completion {late.max().date()}): "
+            f"set evaluation.followup.start after the completions"
+        )
+    if len(early):
+        who = f"all {n} participants" if len(early) == n else f"{len(early)} of {n} participants"
+        parts.append(
+            f"{who} completed on or before the baseline ended ({b_end.date()}; earliest completion {early.min().date()}): "
+            f"set evaluation.baseline.end before the completions"
+        )
+    fix = "; or use offset windows (baseline/followup offset: [from, to]) when completions are staggered"
+    return bad, f"{len(bad)} participant(s) excluded by the window rule: " + "; ".join(parts) + fix
+
+
+def _frequency_of(days: float) -> str:
+    """The frequency whose period length is nearest to ``days``."""
+    lengths = {"week": 7, "month": 30.4, "quarter": 91.3, "year": 365.25}
+    return min(lengths, key=lambda k: abs(np.log(days / lengths[k])))
+
+
+def frequency_gap(periods: pd.Series, frequency: str, *, metric: str) -> tuple[str, str] | None:
+    """The first gap of the observed periods at ``frequency``: (what was found, what to set).
+
+    Parameters
+    ----------
+    periods : Series of dates
+        The ``period`` dates of a metric's KPI rows.
+    frequency : str
+        ``evaluation.frequency``.
+    metric : str
+        Named in the description.
+
+    Returns
+    -------
+    (found, fix) or None
+        None when consecutive periods are all observed. ``fix`` names the
+        ``evaluation.frequency`` matching the spacing of the data (or asks for
+        the missing periods when the spacing already matches).
+    """
+    dates = pd.Series(pd.to_datetime(periods)).dropna()
+    if dates.empty:
+        return None
+    idx = pd.DataFrame({"p": period_index(dates, frequency).astype("int64").to_numpy(), "d": dates.to_numpy()}).groupby("p")["d"].min().sort_index()
+    steps = np.diff(idx.index.to_numpy())
+    if len(steps) == 0 or (steps == 1).all():
+        return None
+    i = int(np.argmax(steps != 1))
+    days = float(np.median(np.diff(idx.to_numpy()).astype("timedelta64[D]").astype(float)))
+    suggest = _frequency_of(days) if days > 0 else frequency
+    found = (f"kpis rows of metric {metric!r} not observed every {frequency}: none between "
+             f"{pd.Timestamp(idx.iloc[i]).date()} and {pd.Timestamp(idx.iloc[i + 1]).date()} (data about {days:.0f} days apart)")
+    fix = f"evaluation.frequency: {suggest} (the spacing of the data)" if suggest != frequency else "a kpis row in every period"
+    return found, fix
+
+
+def period_gaps(periods: pd.Series, frequency: str, *, metric: str) -> str | None:
+    """:func:`frequency_gap` as one sentence (None when there is no gap)."""
+    gap = frequency_gap(periods, frequency, metric=metric)
+    return None if gap is None else f"{gap[0]}; set {gap[1]}"
 
 
 @dataclass(kw_only=True)
@@ -69,6 +173,8 @@ class ImpactPanel:
         ``with_outcome``, ``with_baseline_and_followup``.
     notes : list of str
         Exclusions and their counts.
+    window_note : str or None
+        Why the absolute-window rule excluded participants (and the fix).
     """
 
     program: Program
@@ -78,6 +184,7 @@ class ImpactPanel:
     attrition: dict[str, int]
     notes: list[str] = field(default_factory=list)
     participants: pd.DataFrame = field(default_factory=pd.DataFrame)
+    window_note: str | None = None
 
     @property
     def n_treated(self) -> int:
@@ -204,6 +311,7 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
     cohort = period_index(tdates.reindex(obs["entity_id"]).reset_index(drop=True), ev.frequency)
     obs["cohort"] = cohort.to_numpy(dtype="float64", na_value=np.nan)
     relative = bool(ev.baseline is not None and ev.baseline.relative)
+    window_note: str | None = None
 
     window = pd.Series(pd.NA, index=obs.index, dtype="object")
     if ev.baseline is not None and ev.followup is not None:
@@ -216,17 +324,10 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
         else:
             window[_in_window(obs["period"], ev.baseline)] = "baseline"
             window[_in_window(obs["period"], ev.followup)] = "followup"
-            # A participant who completed inside a window would be counted
-            # as treated before it was: exclude it rather than bias the effect.
-            tt = tdates.reindex(list(treated_ids))
-            early = tt[tt <= pd.Timestamp(ev.baseline.end)]
-            late = tt[tt >= pd.Timestamp(ev.followup.start)]
-            bad = set(early.index) | set(late.index)
+            bad, message = window_exclusions(program, tdates.reindex(list(treated_ids)))
             if bad:
-                notes.append(
-                    f"{len(bad)} participant(s) excluded: completed before the baseline ended ({len(early)}) "
-                    f"or after the followup began ({len(late)})"
-                )
+                notes.append(message)  # type: ignore[arg-type]
+                window_note = message
                 keep = ~obs["entity_id"].isin(bad)
                 obs, window = obs[keep], window[keep]
                 treated_ids -= bad
@@ -269,5 +370,6 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
     missing = len(treated_ids) - len(tr)
     if missing > 0:
         notes.append(f"{missing} participating entit{'y has' if missing == 1 else 'ies have'} no {metric} data")
-    return ImpactPanel(program=program, obs=obs.reset_index(drop=True), entities=entities, relative=relative, attrition=attrition, notes=notes, participants=parts)
+    attrition["with_followup"] = int((tr["n_followup"] > 0).sum())
+    return ImpactPanel(program=program, obs=obs.reset_index(drop=True), entities=entities, relative=relative, attrition=attrition, notes=notes, participants=parts, window_note=window_note)
 

@@ -15,9 +15,10 @@ Planning answers three questions before a program is launched:
 
 The portfolio helpers at the end (:func:`evaluate_all`,
 :func:`program_spend`, :func:`spend_by_evidence`) back
-``notebooks/portfolio.ipynb``; the table with the recommendations
-(:func:`lopsnb.report.portfolio.portfolio_table`) and the two portfolio
-charts (:mod:`lopsnb.report.figures`) are report-stage code.
+``notebooks/portfolio.ipynb``; the recommendation is the decision each
+evaluation recorded (:mod:`lopsnb.evaluation.decision`), read, not repeated;
+the table (:func:`lopsnb.report.portfolio.portfolio_table`) and the two
+portfolio charts (:mod:`lopsnb.report.figures`) are report-stage code.
 
 Effects are always *outcome units per entity per period* and
 direction-signed like everywhere in lopsnb: for a ``decrease`` outcome a
@@ -322,7 +323,7 @@ def kpi_variance(
     metric: str,
     *,
     entity: Literal["person", "org_unit", "any"] = "any",
-    frequency: Literal["month", "quarter", "week"] = "month",
+    frequency: Literal["month", "quarter", "week", "year"] = "month",
     entities: Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
@@ -338,7 +339,7 @@ def kpi_variance(
     entity : {"any", "person", "org_unit"}
         Keep only entity ids that are people (``person``) or org units of the
         people table (``org_unit``).
-    frequency : {"month", "quarter", "week"}
+    frequency : {"month", "quarter", "week", "year"}
         Period spacing (values in the same period are averaged per entity).
     entities : sequence of str, optional
         Restrict to these entity ids (e.g. the eligible audience).
@@ -356,8 +357,8 @@ def kpi_variance(
     """
     if entity not in ("any", "person", "org_unit"):
         raise EvaluationError(f"entity must be 'any', 'person' or 'org_unit', got {entity!r}")
-    if frequency not in ("month", "quarter", "week"):
-        raise EvaluationError(f"frequency must be month, quarter or week, got {frequency!r}")
+    if frequency not in ("month", "quarter", "week", "year"):
+        raise EvaluationError(f"frequency must be week, month, quarter or year, got {frequency!r}")
     k = ws.table("kpis")
     k = k[(k["metric"] == metric) & k["value"].notna()]
     if entity == "person":

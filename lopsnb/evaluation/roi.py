@@ -47,6 +47,7 @@ __all__ = [
     "phillips_roi",
     "annual_benefits",
     "break_even_gain",
+    "costs_complete",
 ]
 
 #: Phillips' 12 Guiding Principles of the ROI Methodology (ROI Institute),
@@ -1076,3 +1077,29 @@ def phillips_roi(
         isolation_method=inp.isolation_method,
         audit=_audit_log(inp, audit, by_cat, total_cost, conservative, point_roi),
     )
+
+
+def costs_complete(costs: pd.DataFrame) -> str | None:
+    """Why a program's cost rows are incomplete, or None when they are not.
+
+    Parameters
+    ----------
+    costs : DataFrame
+        The ``costs`` rows of ONE program (``category``, ``amount``), before
+        participant time is added.
+
+    Returns
+    -------
+    str or None
+        A plain-language reason when no cost line other than
+        ``participant_time`` has a positive amount (design, delivery,
+        materials ... were never recorded, so any ROI would be overstated);
+        None when at least one such line exists.
+    """
+    if "category" in costs.columns and "amount" in costs.columns:
+        amount = pd.to_numeric(costs["amount"], errors="coerce").fillna(0.0)
+        other = costs["category"].astype("str").str.strip() != "participant_time"
+        if bool((other & (amount > 0)).any()):
+            return None
+    return ("no cost rows besides participant time: add the program's development, delivery, materials and "
+            "facilities costs to the costs table")

@@ -161,7 +161,7 @@ class Evaluation(_Strict):
 
     entity: Literal["person", "org_unit"] = "person"
     outcome: str | None = None
-    frequency: Literal["month", "quarter", "week"] = "month"
+    frequency: Literal["month", "quarter", "week", "year"] = "month"
     baseline: Window | None = None
     followup: Window | None = None
     design: Design = "did"

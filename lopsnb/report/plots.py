@@ -153,7 +153,7 @@ def plot_chain(chain: pd.DataFrame, *, ax: Any = None) -> Any:
         lines = []
         for _, r in rows.head(3).iterrows():
             val = r["change"] if pd.notna(r["change"]) else r["value"]
-            txt = "not measured" if r["status"] != "measured" else (f"{val:,.3g} {r['unit'] or ''}".strip() if pd.notna(val) else "—")
+            txt = ("not claimed" if r["status"] == "not claimed" else "not measured") if r["status"] != "measured" else (f"{val:,.3g} {r['unit'] or ''}".strip() if pd.notna(val) else "—")
             lines.append(literal(textwrap.shorten(str(r["measure"]), 22, placeholder="…")))
             lines.append(literal(textwrap.shorten(txt, 22, placeholder="…")))
         ax.text(i + 0.5, 0.42, "\n".join(lines), ha="center", va="center", fontsize=7.5, color="#333" if measured else "#888",

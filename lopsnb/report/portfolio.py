@@ -1,23 +1,11 @@
 """Portfolio view: one row per program, a recommendation each, one HTML index.
 
-The recommendation rule (also in ``docs/runner.md``), applied to each
-program's ``results.json``:
-
-1. **scale** — the evidence grade is *strong* or *moderate* and the low end
-   of the ROI interval is above 0 (a gain is likely even in a bad case).
-2. **sustain** — otherwise, the point ROI is above 0 (but the evidence is
-   weaker, or the ROI interval includes 0 or a loss).
-3. **retire** — the point ROI is at most 0, the evidence grade is not
-   *insufficient*, and either the effect's 95% CI excludes a worthwhile
-   effect (its bound in the program's favourable direction does not reach
-   the break-even effect) or the whole ROI interval is below 0.
-4. **fix** — everything else: ROI at most 0 or undefined with a worthwhile
-   effect not ruled out, or insufficient evidence. Measure again, and repair
-   the transfer of learning to the job before investing more.
-
-A program whose report could not be produced gets ``"—"``. Insufficient
-evidence never leads to *scale* or *retire*: no decision to stop or expand
-should rest on it.
+The recommendation is the decision the evaluation recorded in each
+program's ``results.json["decision"]`` (``action``, ``reason``; the rule is
+:mod:`lopsnb.evaluation.decision`, also in ``docs/runner.md``). It is read,
+never recomputed here, so the report, the index, ``portfolio.csv``/``.xlsx``
+and the explorer always agree. A program whose report could not be produced
+— or whose ``results.json`` records no decision — gets ``"—"``.
 """
 
 from __future__ import annotations
@@ -102,12 +90,8 @@ def _roi_interval(roi: Mapping[str, Any]) -> tuple[float | None, float | None]:
     return None, None
 
 
-def _fmt(x: float | None, spec: str = ".3g") -> str:
-    return "n/a" if x is None else format(x, spec)
-
-
 def recommend(result: Mapping[str, Any] | None) -> tuple[str, str]:
-    """The recommended action for one program and the reason, in plain words.
+    """The recommended action for one program and the reason, as the evaluation recorded them.
 
     Parameters
     ----------
@@ -117,54 +101,16 @@ def recommend(result: Mapping[str, Any] | None) -> tuple[str, str]:
     Returns
     -------
     (action, reason) : tuple of str
-        ``action`` is one of ``scale``, ``sustain``, ``fix``, ``retire`` or
-        ``"—"`` (no result); see the module docstring for the rule.
+        ``action`` is one of ``scale``, ``sustain``, ``fix``, ``retire``
+        (from ``result["decision"]``) or ``"—"`` (no result, or no recorded
+        decision).
     """
     if not result:
         return "—", "no report was produced for this program"
-    grade = str(_get(result, "evidence", "grade") or "insufficient")
-    roi = result.get("roi") or {}
-    available = roi.get("available", True) is not False
-    roi_pct = _num(roi.get("roi_pct")) if available else None
-    low, high = _roi_interval(roi) if available else (None, None)
-
-    if roi_pct is not None and grade in ("strong", "moderate") and low is not None and low > 0:
-        return "scale", f"{grade} evidence and the ROI interval ({_fmt(low, '.0f')}% to {_fmt(high, '.0f')}%) is above 0: expand the program"
-    if roi_pct is not None and roi_pct > 0:
-        if grade not in ("strong", "moderate"):
-            why = f"the evidence is {grade}"
-        else:
-            why = f"the ROI interval ({_fmt(low, '.0f')}% to {_fmt(high, '.0f')}%) includes 0" if low is not None else "the ROI interval is unknown"
-        return "sustain", f"point ROI {roi_pct:.0f}% is positive but {why}: keep running and keep measuring"
-
-    if roi_pct is not None and grade != "insufficient":
-        est = _primary_estimate(result)
-        direction = _get(result, "results", "direction") or _get(result, "program", "direction") or "increase"
-        transform = _get(result, "results", "transform") or "none"
-        break_even = _num(roi.get("break_even_effect"))
-        # The effect CI and the break-even effect share units only without a
-        # log transform (a log-scale CI is in log points).
-        if break_even is not None and transform != "log":
-            if direction == "decrease":
-                bound = _num(est.get("ci_low"))
-                excludes = bound is not None and bound > break_even
-            else:
-                bound = _num(est.get("ci_high"))
-                excludes = bound is not None and bound < break_even
-            if excludes:
-                return "retire", (
-                    f"point ROI {roi_pct:.0f}% and even the most favourable end of the effect's 95% CI ({_fmt(bound)}) "
-                    f"falls short of the break-even effect ({_fmt(break_even)}): stop or redesign"
-                )
-        if high is not None and high < 0:
-            return "retire", f"{grade} evidence and the whole ROI interval is below 0 (up to {high:.0f}%): stop or redesign"
-
-    if grade == "insufficient":
-        return "fix", "the evidence is insufficient to isolate the effect: measure again (comparison group, more participants, longer follow-up)"
-    if roi_pct is None:
-        reason = roi.get("reason") if isinstance(roi.get("reason"), str) else None
-        return "fix", f"ROI cannot be computed{f' ({reason})' if reason else ''}: complete the costs and monetisation, then measure again"
-    return "fix", f"point ROI {roi_pct:.0f}% but a worthwhile effect is not ruled out: repair the transfer to the job and measure again"
+    decision = result.get("decision")
+    if isinstance(decision, Mapping) and decision.get("action") in ACTIONS[:-1]:
+        return str(decision["action"]), str(decision.get("reason") or "")
+    return "—", "results.json records no decision (written by an older lopsnb): run the program again"
 
 
 def portfolio_frame(results: Mapping[str, dict[str, Any] | None], statuses: Mapping[str, dict[str, Any]]) -> pd.DataFrame:
@@ -309,10 +255,10 @@ uncertainty of the effect and of the value per unit. <strong>Conservative ROI</s
 </ul>
 <h3>Recommendations</h3>
 <ul>
-<li><span class="lp-badge scale">scale</span> evidence strong or moderate and the low end of the ROI interval above 0.</li>
+<li><span class="lp-badge scale">scale</span> evidence strong or moderate (never weak) and the low end of the ROI interval above 0.</li>
 <li><span class="lp-badge sustain">sustain</span> point ROI above 0, but weaker evidence or an ROI interval that includes 0.</li>
 <li><span class="lp-badge retire">retire</span> point ROI at most 0 and either the effect's confidence interval rules out an effect large enough to break even, or the whole ROI interval is below 0 (not on insufficient evidence).</li>
-<li><span class="lp-badge fix">fix</span> anything else: ROI at most 0 or unknown while a worthwhile effect is not ruled out, or insufficient evidence — measure again and repair the transfer of learning to the job.</li>
+<li><span class="lp-badge fix">fix</span> insufficient evidence (no ROI is claimed: not enough evidence to decide), no ROI (costs incomplete, no monetisation), or ROI at most 0 while a worthwhile effect is not ruled out — measure again and repair the transfer of learning to the job.</li>
 </ul>
 <p class="lp-note">Figures are aggregates; groups below each program's privacy minimum are suppressed in the reports. Open a program's report for its full chain of evidence.</p>
 """

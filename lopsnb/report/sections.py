@@ -164,11 +164,15 @@ def executive_summary(ev: ProgramEvaluation) -> str:
                 f"benefit–cost ratio {fmt(r.bcr)}; chance that ROI is positive {fmt((r.prob_positive or 0) * 100, pct=True)}. "
                 f"Isolation: {esc(r.isolation_method)}."
             )
+    elif str(ev.roi_reason).startswith("not claimed"):
+        parts.append(f"ROI: <strong>{esc(ev.roi_reason)}</strong>.")
     else:
         parts.append(f"ROI was not computed: {esc(ev.roi_reason)}.")
     reasons = ev.evidence.reasons
     because = "; ".join(esc(r.rstrip(".")) for r in reasons[:3])
     parts.append(f"Evidence: <strong class='grade grade-{esc(ev.evidence.grade)}'>{esc(ev.evidence.grade)}</strong>" + (f", because {because}." if because else "."))
+    if ev.decision is not None:  # decided once at evaluation; the index shows the same record
+        parts.append(f"Recommendation: <strong>{esc(ev.decision.action)}</strong> — {esc(ev.decision.reason)}.")
     return "<div class='lopsnb-summary'><p>" + "</p><p>".join(parts) + "</p></div>"
 
 
@@ -183,8 +187,9 @@ def tiles(ev: ProgramEvaluation) -> str:
         ("Effect", fmt(primary.estimate, unit, signed=True) if primary else "—",
          f"95% CI {fmt(primary.ci_low, signed=True)} to {fmt(primary.ci_high, signed=True)}" if primary else "not isolated"),
         ("ROI", "—" if r is None or insufficient else fmt(r.roi_pct, pct=True),
-         "not claimed: insufficient evidence" if insufficient and r is not None else (
-             f"conservative {fmt(r.conservative_roi_pct, pct=True)}" if r is not None else "not computed")),
+         "not claimed: insufficient evidence" if insufficient else (
+             f"conservative {fmt(r.conservative_roi_pct, pct=True)}" if r is not None else (
+                 "not claimed" if str(ev.roi_reason).startswith("not claimed") else "not computed"))),
         ("Benefit–cost ratio", "—" if r is None or insufficient else fmt(r.bcr), "benefits ÷ fully loaded costs"),
         ("Payback", "—" if r is None or insufficient or r.payback_months is None else f"{r.payback_months:.1f} months", "first-year benefits"),
         ("Evidence", esc(ev.evidence.grade), esc(ev.impact.primary_method if ev.impact else ev.program.evaluation.design)),
@@ -373,7 +378,10 @@ def _group_sizes(ev: ProgramEvaluation) -> tuple[int | None, int | None]:
 def roi_summary(ev: ProgramEvaluation) -> str:
     """ROI figures with interval, break-even effect and intangibles."""
     if ev.roi is None:
-        return not_measured("Level 5 ROI", str(ev.roi_reason))
+        reason = str(ev.roi_reason)
+        if reason.startswith("not claimed"):  # computed but withheld: insufficient evidence or incomplete costs
+            return f"<div class='lopsnb-note not-measured'><strong>Level 5 ROI: not claimed.</strong> {esc(reason.removeprefix('not claimed: '))}</div>"
+        return not_measured("Level 5 ROI", reason)
     r = ev.roi
     cur = ev.program.monetization.currency if ev.program.monetization else ""
     warn = ("<div class='lopsnb-note warning'><strong>Not a claim:</strong> the evidence grade is insufficient, so these figures "

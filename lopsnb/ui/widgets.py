@@ -43,8 +43,8 @@ __all__ = ["Explorer", "Planner", "locate_workspace", "Debouncer"]
 #: People columns that identify a person rather than describe one.
 _ID_COLUMNS = frozenset({"person_id", "name", "email", "manager_id", "hire_date", "_row"})
 _MAX_FILTER_LEVELS = 200
-_FREQ = {"month": "MS", "quarter": "QS", "week": "W-MON"}
-_PERIOD = {"month": "M", "quarter": "Q", "week": "W-SUN"}
+_FREQ = {"month": "MS", "quarter": "QS", "week": "W-MON", "year": "YS"}
+_PERIOD = {"month": "M", "quarter": "Q", "week": "W-SUN", "year": "Y"}
 
 
 class Debouncer:
@@ -239,7 +239,7 @@ class Explorer:
         lo, hi = (min(dates), max(dates)) if dates else (pd.Timestamp("2024-01-01"), pd.Timestamp("2026-12-31"))
         lo, hi = self._floor(lo, frequency), self._floor(hi, frequency)
         starts = pd.date_range(lo, hi, freq=_FREQ[frequency])
-        fmt = {"month": "%Y-%m", "quarter": None, "week": "%Y-%m-%d"}[frequency]
+        fmt = {"month": "%Y-%m", "quarter": None, "week": "%Y-%m-%d", "year": "%Y"}[frequency]
         return [(f"{d.year}Q{(d.month - 1) // 3 + 1}" if fmt is None else d.strftime(fmt), d) for d in starts]
 
     @staticmethod
@@ -483,7 +483,8 @@ class Explorer:
         g = r.evidence
         reasons = "".join(f"<li>{html.escape(x)}</li>" for x in g.reasons)
         self.grade.value = f"<h4>Evidence grade: {html.escape(g.grade)}</h4><ul>{reasons}</ul>"
-        self.roi.value = "<h4>ROI</h4>" + _message("info", self.roi_text(r))
+        decision = f"<p><strong>Recommendation: {html.escape(r.decision.action)}</strong> — {html.escape(r.decision.reason)}</p>" if r.decision else ""
+        self.roi.value = "<h4>ROI</h4>" + _message("info", self.roi_text(r)) + decision
 
     @staticmethod
     def roi_text(r: ProgramEvaluation) -> str:
@@ -672,7 +673,7 @@ class Planner:
         self.metric = w.Dropdown(options=metrics, value=prog.outcome if prog is not None and prog.outcome in metrics else metrics[0],
                                  description="Outcome KPI", style=style)
         self.entity = w.Dropdown(options=["person", "org_unit"], value=ev.entity if ev else "person", description="Entity", style=style)
-        self.frequency = w.Dropdown(options=["month", "quarter", "week"], value=ev.frequency if ev else "month", description="Period", style=style)
+        self.frequency = w.Dropdown(options=["month", "quarter", "week", "year"], value=ev.frequency if ev else "month", description="Period", style=style)
         self.direction = w.Dropdown(options=["increase", "decrease"], value=prog.direction if prog is not None else "increase",
                                     description="Good direction", style=style)
         self.audience = w.BoundedIntText(value=audience, min=1, max=10_000_000, description="Planned participants", style=style)

@@ -135,6 +135,12 @@ def test_to_dict_is_strict_json_with_required_keys(pid: str, as_dict: Callable[[
             assert k in e, (m, k)
     assert "baseline_smd" in d["results"]["balance"]
     assert d["evidence"]["grade"] in ("strong", "moderate", "weak", "insufficient")
+    assert d["decision"]["action"] in ("scale", "sustain", "fix", "retire") and d["decision"]["reason"]
+    if d["evidence"]["grade"] == "insufficient":
+        # No ROI figure on insufficient evidence: "not claimed" with the reason.
+        assert d["roi"] == {"available": False, "reason": d["roi"]["reason"]} and d["roi"]["reason"].startswith("not claimed")
+        assert d["decision"]["action"] == "fix"
+        return
     assert d["roi"]["available"] is True
     for k in REQUIRED_ROI_KEYS:
         assert k in d["roi"], k
@@ -230,6 +236,11 @@ def test_every_emitted_key_is_documented(pid: str, as_dict: Callable[[str], dict
 def test_roi_arithmetic(pid: str, evaluated: Callable[[str], ProgramEvaluation], as_dict: Callable[[str], dict[str, Any]]) -> None:
     ev = evaluated(pid)
     roi, primary, m = ev.roi, ev.impact.primary, ev.program.monetization  # type: ignore[union-attr]
+    if ev.evidence.grade == "insufficient":
+        roi_row = ev.chain.set_index("level").loc["5 ROI"]
+        assert roi is None and roi_row["status"] == "not claimed" and pd.isna(roi_row["value"])
+        assert not any("ROI" in a.action and "%" in a.action for a in ev.audit)  # no figure in the audit log either
+        return
     assert roi is not None and primary is not None and m is not None
     assert ev.program.evaluation.transform == "none"
     sign = 1.0 if ev.program.direction == "increase" else -1.0
@@ -310,19 +321,17 @@ def test_followup_without_data_is_a_failure_not_a_zero_effect(make_workspace: Ca
     assert "Evidence: INSUFFICIENT" in ev.summary()
 
 
-def test_zero_total_cost_leaves_roi_undefined(make_workspace: Callable[..., Path]) -> None:
-
+def test_zero_cost_rows_are_incomplete_costs_not_fully_loaded(make_workspace: Callable[..., Path]) -> None:
+    # Zero amounts and zero hours: nothing was costed. The audit must not say "fully loaded".
     t = small_tables()
     ws = make_workspace(costs=t["costs"].assign(amount=0.0), enrollments=t["enrollments"].assign(hours=0.0))
     ev = evaluate(ws, "demo")
-    d = ev.to_dict()["roi"]
-    assert d["available"] is True and d["costs"] == 0.0
-    for k in ("roi_pct", "bcr", "payback_months", "prob_positive", "conservative_roi_pct"):
-        assert d[k] is None, k
-    assert d["roi_interval"] == [None, None]
-    assert d["benefits"] > 0
-    assert any("undefined" in a["action"].lower() for a in ev.to_dict()["audit"])
-    assert "zero cost" in ev.chain.set_index("level").loc["5 ROI", "note"]
+    d = ev.to_dict()
+    assert d["roi"]["available"] is False and d["decision"]["action"] == "fix"
+    actions = [a["action"] for a in d["audit"]]
+    assert not any("fully loaded" in a for a in actions)
+    assert any(a.startswith("costs incomplete") for a in actions)
+    assert ev.chain.set_index("level").loc["5 ROI", "status"] == "not claimed"
 
 
 def test_tiny_workspace_effect_is_exact(make_workspace: Callable[..., Path]) -> None:

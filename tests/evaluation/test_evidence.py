@@ -211,3 +211,28 @@ def test_covariate_adjusted_primary_confirms_itself_in_the_wording() -> None:
     g = _grade(primary, design="dr_did", covariate_smd={"tenure": 0.4}, adjusted=primary)
     # dr_did is not subject to the covariate-imbalance rule (it adjusts for them).
     assert g.grade == "strong"
+
+
+# --------------------------------------------------------------------------- boundaries of the remaining rules
+
+
+@pytest.mark.parametrize(("smd", "grade"), [(0.05, "strong"), (0.0501, "moderate"), (0.25, "moderate"), (0.2501, "weak")])
+def test_post_only_baseline_imbalance_boundaries(smd: float, grade: str) -> None:
+    assert _grade(_est("post_only", strength="strong"), design="post_only", baseline_smd=smd).grade == grade
+
+
+@pytest.mark.parametrize(("smd", "grade"), [(0.25, "strong"), (0.2501, "moderate"), (-0.2501, "moderate")])
+def test_covariate_imbalance_boundary(smd: float, grade: str) -> None:
+    assert _grade(covariate_smd={"tenure": smd}).grade == grade
+
+
+@pytest.mark.parametrize(("n_c", "grade"), [(9, "insufficient"), (10, "strong")])
+def test_comparison_size_boundary(n_c: int, grade: str) -> None:
+    assert _grade(_est(n_c=n_c)).grade == grade
+
+
+@pytest.mark.parametrize(("adj_high", "grade"), [(8.0, "strong"), (7.99, "moderate")])
+def test_ancova_agreement_boundary_is_interval_overlap(adj_high: float, grade: str) -> None:
+    # Primary 10 +- 2 (8 .. 12): an adjusted interval reaching 8 overlaps it, one ending at 7.99 does not.
+    adjusted = Estimate(method="ancova", estimate=adj_high - 2.0, std_error=1.0, ci_low=adj_high - 4.0, ci_high=adj_high, p_value=0.01, n_treated=100, n_comparison=100, strength="strong", assumptions=())
+    assert _grade(covariate_smd={"tenure": 0.4}, adjusted=adjusted).grade == grade

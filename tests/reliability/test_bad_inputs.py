@@ -268,8 +268,9 @@ def check(name: str, ws, ev) -> None:  # noqa: ANN001
         assert ev.impact.primary is None and "0 participating entities" in ev.impact.failures["did"]
         assert ev.roi is None and ev.evidence.grade == "insufficient"
     elif name == "zero total cost":
-        assert ev.roi is not None and ev.roi.costs == 0
-        assert ev.roi.roi_pct is None and ev.roi.bcr is None  # undefined, not a division by zero
+        # Nothing costed: "costs incomplete", no ROI (not a division by zero), decision fix.
+        assert ev.roi is None and ev.roi_reason.startswith("not claimed") and ev.inputs.total_cost is None
+        assert any(a.action.startswith("costs incomplete") for a in ev.audit) and ev.decision.action == "fix"
     elif name == "single participant":
         assert ev.inputs.participants == 1 and ev.impact.primary is None and ev.evidence.grade == "insufficient"
     elif name == "latin-1 csv":
@@ -277,7 +278,7 @@ def check(name: str, ws, ev) -> None:  # noqa: ANN001
         assert ev.impact.primary is not None
     elif name == "excel with merged header rows":
         assert ws.sources["costs"] == "costs.xlsx" and ws.costs["amount"].sum() == 1200.0
-        assert ev.roi is not None and ev.roi.costs >= 1200.0
+        assert ev.inputs.total_cost is not None and ev.inputs.total_cost >= 1200.0  # the ROI itself is withheld: 3 participants
 
 
 @pytest.mark.parametrize("case", OK, ids=[c.name for c in OK])
@@ -313,8 +314,9 @@ def test_edge_input_through_the_batch_runner(ok_batch, case: OkCase) -> None:
     ws = load_workspace(root)
     check(case.name, ws, evaluate(ws, case.program))
     if case.name == "zero total cost":
-        assert results["roi"]["roi_pct"] is None and results["roi"]["costs"] == 0
-        assert "ROI is undefined because the recorded total cost is zero" in page and "undefined (zero cost)" in page
+        # Nothing costed: no ROI figure, "not claimed" with the reason, and decision fix.
+        assert results["roi"]["available"] is False and results["roi"]["reason"].startswith("not claimed")
+        assert results["decision"]["action"] == "fix" and "not claimed" in page
     if case.name == "empty comparison group":
         assert "0 comparison entities" in page
     if case.name == "single participant":

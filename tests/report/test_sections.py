@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import math
 
 import pandas as pd
@@ -67,13 +68,14 @@ def test_summary_states_effect_roi_and_grade(strong) -> None:
 
 
 def test_insufficient_evidence_never_shows_roi_as_a_claim(insufficient) -> None:
-    assert insufficient.evidence.grade == "insufficient" and insufficient.roi is not None
-    assert "<strong>not a claim</strong>" in s.executive_summary(insufficient)
-    tiles = s.tiles(insufficient)
-    assert "not claimed: insufficient evidence" in tiles
-    roi_tile = tiles.split("<div class='tile-label'>ROI</div>")[1]
+    # The decision layer withholds the ROI itself: no figure reaches any section.
+    assert insufficient.evidence.grade == "insufficient" and insufficient.roi is None
+    assert insufficient.roi_reason.startswith("not claimed")
+    html = s.executive_summary(insufficient) + s.tiles(insufficient) + s.roi_summary(insufficient)
+    assert "not claimed" in html
+    assert not re.search(r"ROI[^<]{0,12}-?\d+(\.\d+)? ?%", html)
+    roi_tile = s.tiles(insufficient).split("<div class='tile-label'>ROI</div>")[1]
     assert roi_tile.startswith("<div class='tile-value'>—</div>")
-    assert "Not a claim:" in s.roi_summary(insufficient)
 
 
 def test_program_name_is_escaped_everywhere(strong) -> None:
