@@ -43,6 +43,7 @@ __all__ = [
     "fully_loaded_costs",
     "adjust_estimates",
     "phillips_roi",
+    "break_even_effect",
 ]
 
 #: Phillips' 12 Guiding Principles of the ROI Methodology (ROI Institute),
@@ -760,6 +761,19 @@ def _cost_frame(costs: pd.DataFrame) -> pd.DataFrame:
     return _by_category(amounts)
 
 
+def break_even_effect(costs: float, *, value_per_unit: float, periods_per_year: float, n_entities: float,
+                      horizon_years: float, direction: Direction) -> float | None:
+    """Effect per entity per period (outcome units, direction-signed) at which benefits equal ``costs``.
+
+    ``sign × costs / (value_per_unit × periods_per_year × n_entities × horizon_years)``
+    with ``sign = -1`` for a ``decrease`` outcome; None when the monetisation
+    factor is 0 (no effect can pay back the costs).
+    """
+    factor = value_per_unit * periods_per_year * n_entities * horizon_years
+    sign = 1.0 if direction == "increase" else -1.0
+    return None if factor == 0 else sign * costs / factor
+
+
 def phillips_roi(
     *,
     effect: float,
@@ -912,8 +926,8 @@ def phillips_roi(
     point_bcr = bcr(benefits, total_cost)
     zero_cost = total_cost == 0
     payback = None if zero_cost else payback_months(annual, total_cost)
-    factor = vpu * ppy * n_ent * horizon
-    break_even = None if factor == 0 else sign * total_cost / factor
+    break_even = break_even_effect(total_cost, value_per_unit=vpu, periods_per_year=ppy, n_entities=n_ent,
+                                   horizon_years=horizon, direction=direction)
 
     # ---- Monte Carlo -------------------------------------------------------- #
     interval: tuple[float, float] | None = None

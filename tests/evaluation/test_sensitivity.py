@@ -1,0 +1,148 @@
+"""Sensitivity analysis: published examples and independent implementations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.regression.linear_model import OLS
+
+from lopsnb.errors import InsufficientDataError
+from lopsnb.evaluation import sensitivity as sens
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+# --------------------------------------------------------------------------- Cinelli & Hazlett (Darfur)
+
+
+@pytest.fixture(scope="module")
+def darfur() -> tuple[np.ndarray, np.ndarray, dict[str, list[int]]]:
+    d = pd.read_csv(DATA / "darfur.csv")
+    covs = ["age", "farmer_dar", "herder_dar", "pastvoted", "hhsize_darfur", "female"]
+    villages = pd.get_dummies(d["village"], drop_first=True, dtype=float)
+    X = np.column_stack([np.ones(len(d)), d["directlyharmed"].to_numpy(float), d[covs].to_numpy(float), villages.to_numpy()])
+    return d["peacefactor"].to_numpy(float), X, {"female": [2 + covs.index("female")]}
+
+
+def test_darfur_matches_published_sensemakr(darfur) -> None:
+    # Cinelli & Hazlett (2020), Table 1 / sensemakr tests/testthat/test-02-darfur.R:
+    # sensemakr(lm(peacefactor ~ directlyharmed + age + farmer_dar + herder_dar + pastvoted
+    #   + hhsize_darfur + female + village, data = darfur), treatment = "directlyharmed",
+    #   benchmark_covariates = "female", kd = 1:3)
+    # -> dof 783, r2yd.x 0.02187, rv_q 0.13878, rv_qa 0.07626 (published 2.2%, 13.9%, 7.6%).
+    y, X, bench = darfur
+    out = sens.regression_sensitivity(y, X, benchmarks=bench)
+    assert out["dof"] == 783
+    assert out["partial_r2"] == pytest.approx(0.02187, abs=1e-5)
+    assert out["robustness_value"] == pytest.approx(0.13878, abs=1e-5)
+    assert out["robustness_value_alpha"] == pytest.approx(0.07626, abs=1e-5)
+    # Same test file, check_bounds (1x, 2x, 3x female):
+    ref = {
+        "r2dz_x": [0.00916428667504862, 0.0183285733500972, 0.0274928600251459],
+        "r2yz_dx": [0.12464092303637, 0.249324064199975, 0.374050471038094],
+        "adjusted_estimate": [0.0752202712144491, 0.0529151723844518, 0.0303960234641548],
+        "adjusted_se": [0.0218733277437572, 0.0203500620779637, 0.0186700648170924],
+        "adjusted_t": [3.43890386024675, 2.60024623913809, 1.62806202131271],
+        "adjusted_ci_low": [0.032282966, 0.012968035, -0.006253282],
+        "adjusted_ci_high": [0.11815758, 0.09286231, 0.06704533],
+    }
+    rows = out["bounds"]
+    assert [r["kd"] for r in rows] == [1.0, 2.0, 3.0]
+    for key, values in ref.items():
+        assert [r[key] for r in rows] == pytest.approx(values, abs=1e-8), key
+    assert [r["explains_away"] for r in rows] == [False, False, True]
+
+
+def test_darfur_against_pysensemakr_and_statsmodels(darfur) -> None:
+    # Independent implementation on the same data: PySensemakr's numeric functions and
+    # partial R2 from the statsmodels t-statistics (our bounds use residual sums of squares).
+    pysm = pytest.importorskip("sensemakr")
+    from sensemakr import sensitivity_bounds, sensitivity_statistics
+
+    y, X, bench = darfur
+    out = sens.regression_sensitivity(y, X, benchmarks=bench)
+    fit = OLS(y, X).fit()
+    t, dof = float(fit.tvalues[1]), float(fit.df_resid)
+    assert out["t_statistic"] == pytest.approx(t, rel=1e-12)
+    # alpha = 1 makes the critical t zero: RV_q without the significance adjustment.
+    rv_q = float(np.asarray(sensitivity_statistics.robustness_value(t_statistic=t, dof=dof, q=1, alpha=1.0)).ravel()[0])
+    assert out["robustness_value"] == pytest.approx(rv_q, abs=1e-10)
+    rv = float(np.asarray(sensitivity_statistics.robustness_value(t_statistic=t, dof=dof, q=1, alpha=0.05)).ravel()[0])
+    assert out["robustness_value_alpha"] == pytest.approx(rv, abs=1e-10)
+    t_fem = float(fit.tvalues[bench["female"][0]])
+    assert out["bounds"][0]["r2yxj_dx"] == pytest.approx(t_fem**2 / (t_fem**2 + dof), rel=1e-9)
+    d_fit = OLS(X[:, 1], np.delete(X, 1, axis=1)).fit()
+    t_d = float(d_fit.tvalues[bench["female"][0] - 1])
+    r2dxj = t_d**2 / (t_d**2 + d_fit.df_resid)
+    assert out["bounds"][0]["r2dxj_x"] == pytest.approx(r2dxj, rel=1e-9)
+    ref = sensitivity_bounds.ovb_partial_r2_bound(r2dxj_x=r2dxj, r2yxj_dx=t_fem**2 / (t_fem**2 + dof), kd=[1, 2, 3])
+    assert [r["r2dz_x"] for r in out["bounds"]] == pytest.approx(list(ref["r2dz_x"]), rel=1e-9)
+    assert [r["r2yz_dx"] for r in out["bounds"]] == pytest.approx(list(ref["r2yz_dx"]), rel=1e-9)
+    assert pysm is not None
+
+
+def test_robustness_value_branches() -> None:
+    # Not significant: RV_alpha is 0; huge t: the extreme robustness value applies.
+    assert sens.robustness_value(1.0, 100, alpha=0.05) == 0.0
+    t, dof = 40.0, 50
+    f, fc = t / np.sqrt(dof), stats.t.ppf(0.975, dof - 1) / np.sqrt(dof - 1)
+    assert f > 1 / fc
+    assert sens.robustness_value(t, dof, alpha=0.05) == pytest.approx((f**2 - fc**2) / (1 + f**2), rel=1e-12)
+    # Binding case equals 0.5 (sqrt(f^4 + 4 f^2) - f^2).
+    f1 = 2.0 / np.sqrt(100)
+    assert sens.robustness_value(2.0, 100) == pytest.approx(0.5 * (np.sqrt(f1**4 + 4 * f1**2) - f1**2), rel=1e-12)
+    with pytest.raises(InsufficientDataError):
+        sens.robustness_value(2.0, 1)
+    assert sens.ovb_partial_r2_bound(0.6, 0.1, kd=3) is None
+
+
+# --------------------------------------------------------------------------- Roth (2022) pretrends
+
+
+# He & Wang (2017) event study shipped with the R package pretrends
+# (data/HeAndWangResults.rda, github.com/jonathandroth/pretrends), tVec = -4, -3, -2, 0, 1, 2, 3,
+# referencePeriod = -1.
+HW_BETA = np.array([0.06670314818620682, -0.0077017922885716, -0.03076905384659767, 0.08403065800666809,
+                    0.2424418181180954, 0.21987898647785187, 0.19109253585338593])
+HW_SIGMA = np.array([
+    [0.00890657119452953, 0.00448831357061863, 0.00145870249252766, 0.00121576886158437, 0.00203276448883116, 0.00132250145543367, 0.00196177279576659],
+    [0.00448831357061863, 0.00593691691756248, 0.00275007914751768, 0.00135058583691716, 0.00143154594115913, 0.00120677915401757, 0.00138471578247845],
+    [0.00145870249252766, 0.00275007914751768, 0.00303862476721406, 0.00090561661636457, 0.00067912985105067, 0.00101676362100989, 0.00070901442086324],
+    [0.00121576886158437, 0.00135058583691716, 0.00090561661636457, 0.0039247409440577, 0.00259611802175641, 0.00173261493910104, 0.00223455252125859],
+    [0.00203276448883116, 0.00143154594115913, 0.00067912985105067, 0.00259611802175641, 0.0080658970400691, 0.00587537512183189, 0.00374143593944609],
+    [0.00132250145543367, 0.00120677915401757, 0.00101676362100989, 0.00173261493910104, 0.00587537512183189, 0.00788157898932695, 0.00365070952102542],
+    [0.00196177279576659, 0.00138471578247845, 0.00070901442086324, 0.00223455252125859, 0.00374143593944609, 0.00365070952102542, 0.00978842657059431],
+])
+
+
+def test_slope_for_power_matches_pretrends_readme() -> None:
+    # pretrends README: slope_for_power(sigma = HeAndWangResults$sigma, targetPower = 0.5,
+    #   tVec = HeAndWangResults$tVec, referencePeriod = -1) -> 0.05205871
+    rel = np.array([-4, -3, -2, 0, 1, 2, 3]) - (-1)
+    slope = sens.slope_for_power(HW_SIGMA[:3, :3], rel[:3], power=0.5)
+    assert slope == pytest.approx(0.05205871, abs=2e-5)  # mvtnorm::pmvnorm is itself quasi-Monte Carlo
+    out = sens.pretrend_power(HW_BETA, HW_SIGMA, rel)
+    assert out["slope_50"] == pytest.approx(slope, rel=1e-9)
+    assert out["slope_80"] > out["slope_50"]
+    assert out["bias_first_post_50"] == pytest.approx(out["slope_50"] * 1.0)
+
+
+def test_power_one_pre_period_is_exact_normal() -> None:
+    # Independent closed form: with one pre-period the power is 1 - [Phi(c - m/s) - Phi(-c - m/s)].
+    s = 0.3
+    slope = sens.slope_for_power(np.array([[s**2]]), [-2], power=0.8)
+    m = 2 * slope / s
+    c = stats.norm.ppf(0.975)
+    assert 1 - (stats.norm.cdf(c - m) - stats.norm.cdf(-c - m)) == pytest.approx(0.8, abs=1e-10)
+    # Monte Carlo check of the multivariate case (independent of Genz integration).
+    rng = np.random.default_rng(1)
+    draws = rng.multivariate_normal(np.zeros(3), HW_SIGMA[:3, :3], size=400_000)
+    slope50 = sens.slope_for_power(HW_SIGMA[:3, :3], [-3, -2, -1], power=0.5)
+    mean = slope50 * np.array([-3, -2, -1])
+    ub = 1.959963984540054 * np.sqrt(np.diag(HW_SIGMA[:3, :3]))
+    rejected = np.any(np.abs(draws + mean) > ub, axis=1).mean()
+    assert rejected == pytest.approx(0.5, abs=0.004)
