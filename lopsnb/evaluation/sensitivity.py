@@ -225,11 +225,24 @@ def adjusted_effect(estimate: float, se: float, dof: float, r2dz_x: float, r2yz_
             "adjusted_ci_low": adj - q * adj_se, "adjusted_ci_high": adj + q * adj_se}
 
 
-def _group_partial_r2(y: np.ndarray, X: np.ndarray, cols: Sequence[int]) -> float:
-    """Partial R² of columns ``cols`` of X with y given the other columns (residual sums of squares)."""
-    full = OLS(y, X).fit()
-    restricted = OLS(y, np.delete(X, list(cols), axis=1)).fit()
-    return float(1 - full.ssr / restricted.ssr)
+def _ols_t(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Classical OLS by QR: coefficients, t-statistics, residual dof and residual sum of squares."""
+    q, r = np.linalg.qr(X)
+    beta = np.linalg.solve(r, q.T @ y)
+    resid = y - X @ beta
+    dof = float(X.shape[0] - X.shape[1])
+    ssr = float(resid @ resid)
+    r_inv = np.linalg.solve(r, np.eye(r.shape[0]))
+    se = np.sqrt(ssr / dof * np.sum(r_inv**2, axis=1))
+    return beta, beta / se, dof, ssr
+
+
+def _partial_r2_of(y: np.ndarray, X: np.ndarray, cols: Sequence[int], t_values: np.ndarray, dof: float, ssr: float) -> float:
+    """Partial R² of columns ``cols`` of X with y given the others: from the t-statistic (one column) or the RSS (a group)."""
+    if len(cols) == 1:
+        return partial_r2(float(t_values[cols[0]]), dof)
+    restricted = _ols_t(y, np.delete(X, list(cols), axis=1))[3]
+    return float(1 - ssr / restricted)
 
 
 def regression_sensitivity(y: np.ndarray, X: np.ndarray, *, treatment: int = 1, benchmarks: Mapping[str, Sequence[int]] | None = None,
@@ -255,6 +268,8 @@ def regression_sensitivity(y: np.ndarray, X: np.ndarray, *, treatment: int = 1, 
         robustness_value, robustness_value_alpha, q, alpha, bounds`` (list of
         ``benchmark, kd, r2dz_x, r2yz_dx, adjusted_*, explains_away``).
     """
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise InsufficientDataError("sensitivity: the outcome regression has collinear columns")
     fit = OLS(y, X).fit()
     est, se, t, dof = float(fit.params[treatment]), float(fit.bse[treatment]), float(fit.tvalues[treatment]), float(fit.df_resid)
     out: dict[str, Any] = {
@@ -266,11 +281,13 @@ def regression_sensitivity(y: np.ndarray, X: np.ndarray, *, treatment: int = 1, 
     }
     d = X[:, treatment]
     X_d = np.delete(X, treatment, axis=1)
+    _, t_y, dof_y, ssr_y = _ols_t(y, X)
+    _, t_d, dof_d, ssr_d = _ols_t(d, X_d) if benchmarks else (None, None, 0.0, 0.0)
     for name, cols in (benchmarks or {}).items():
         # Column positions in X without the treatment column (for D ~ X).
         cols_d = [c - (c > treatment) for c in cols]
-        r2dxj = _group_partial_r2(d, X_d, cols_d)
-        r2yxj = _group_partial_r2(y, X, cols)
+        r2dxj = _partial_r2_of(d, X_d, cols_d, t_d, dof_d, ssr_d)  # type: ignore[arg-type]
+        r2yxj = _partial_r2_of(y, X, cols, t_y, dof_y, ssr_y)
         for k in kd:
             bound = ovb_partial_r2_bound(r2dxj, r2yxj, kd=k)
             row: dict[str, Any] = {"benchmark": name, "kd": float(k), "r2dxj_x": r2dxj, "r2yxj_dx": r2yxj}
@@ -387,8 +404,8 @@ def rejection_probability(beta_pre: np.ndarray, sigma_pre: np.ndarray, *, alpha:
     else:
         # Genz's quasi-Monte Carlo integration; fixed seed and tight tolerance so the root below is reproducible.
         mvn = stats.multivariate_normal(mean=beta_pre, cov=sigma_pre, allow_singular=True, abseps=1e-7, releps=1e-7,
-                                        maxpts=200_000 * beta_pre.size)
-        accept = mvn.cdf(ub, lower_limit=-ub, rng=np.random.default_rng(0))
+                                        maxpts=200_000 * beta_pre.size, seed=np.random.default_rng(0))
+        accept = mvn.cdf(ub, lower_limit=-ub)
     return float(1 - accept)
 
 

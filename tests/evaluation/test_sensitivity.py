@@ -28,14 +28,19 @@ def darfur() -> tuple[np.ndarray, np.ndarray, dict[str, list[int]]]:
     return d["peacefactor"].to_numpy(float), X, {"female": [2 + covs.index("female")]}
 
 
-def test_darfur_matches_published_sensemakr(darfur) -> None:
+@pytest.fixture(scope="module")
+def darfur_out(darfur) -> dict:
+    y, X, bench = darfur
+    return sens.regression_sensitivity(y, X, benchmarks=bench)
+
+
+def test_darfur_matches_published_sensemakr(darfur_out) -> None:
     # Cinelli & Hazlett (2020), Table 1 / sensemakr tests/testthat/test-02-darfur.R:
     # sensemakr(lm(peacefactor ~ directlyharmed + age + farmer_dar + herder_dar + pastvoted
     #   + hhsize_darfur + female + village, data = darfur), treatment = "directlyharmed",
     #   benchmark_covariates = "female", kd = 1:3)
     # -> dof 783, r2yd.x 0.02187, rv_q 0.13878, rv_qa 0.07626 (published 2.2%, 13.9%, 7.6%).
-    y, X, bench = darfur
-    out = sens.regression_sensitivity(y, X, benchmarks=bench)
+    out = darfur_out
     assert out["dof"] == 783
     assert out["partial_r2"] == pytest.approx(0.02187, abs=1e-5)
     assert out["robustness_value"] == pytest.approx(0.13878, abs=1e-5)
@@ -57,14 +62,14 @@ def test_darfur_matches_published_sensemakr(darfur) -> None:
     assert [r["explains_away"] for r in rows] == [False, False, True]
 
 
-def test_darfur_against_pysensemakr_and_statsmodels(darfur) -> None:
+def test_darfur_against_pysensemakr_and_statsmodels(darfur, darfur_out) -> None:
     # Independent implementation on the same data: PySensemakr's numeric functions and
     # partial R2 from the statsmodels t-statistics (our bounds use residual sums of squares).
     pysm = pytest.importorskip("sensemakr")
     from sensemakr import sensitivity_bounds, sensitivity_statistics
 
     y, X, bench = darfur
-    out = sens.regression_sensitivity(y, X, benchmarks=bench)
+    out = darfur_out
     fit = OLS(y, X).fit()
     t, dof = float(fit.tvalues[1]), float(fit.df_resid)
     assert out["t_statistic"] == pytest.approx(t, rel=1e-12)
@@ -146,3 +151,104 @@ def test_power_one_pre_period_is_exact_normal() -> None:
     ub = 1.959963984540054 * np.sqrt(np.diag(HW_SIGMA[:3, :3]))
     rejected = np.any(np.abs(draws + mean) > ub, axis=1).mean()
     assert rejected == pytest.approx(0.5, abs=0.004)
+
+
+# --------------------------------------------------------------------------- event studies
+
+
+def _staggered_panel(seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n, periods = 150, 8
+    coh = rng.choice(np.array([3.0, 5.0, np.nan]), size=n)
+    ent, per = np.repeat(np.arange(n), periods), np.tile(np.arange(periods), n)
+    g = coh[ent]
+    y = rng.normal(size=n)[ent] + 0.1 * per + np.where(~np.isnan(g) & (per >= g), 1.0, 0.0) + rng.normal(size=n * periods)
+    return pd.DataFrame({"entity_id": ent, "pidx": per, "cohort": g, "value": y})
+
+
+@pytest.mark.parametrize("control", ["never_treated", "not_yet_treated"])
+def test_universal_event_study_matches_differences(control: str) -> None:
+    # Independent implementation: differences.ATTgt(base_period="universal").aggregate("event").
+    import warnings
+
+    from differences import ATTgt
+
+    df = _staggered_panel()
+    rel, beta, sigma = sens.universal_event_study(df, control_group=control)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ATTgt(data=df.rename(columns={"pidx": "period"}).set_index(["entity_id", "period"]), cohort_column="cohort",
+                      base_period="universal")
+        model.fit(formula="value", est_method="reg", control_group=control, progress_bar=False)
+        ev = model.aggregate("event")
+    ev.columns = ev.columns.get_level_values(-1)
+    ev = ev.drop(index=-1, errors="ignore")
+    np.testing.assert_array_equal(rel - 1, ev.index.to_numpy())
+    np.testing.assert_allclose(beta, ev["ATT"].to_numpy(), atol=1e-8, rtol=0)
+    np.testing.assert_allclose(np.sqrt(np.diag(sigma)), ev["std_error"].to_numpy(), atol=1e-8, rtol=0)
+
+
+def test_twfe_event_study_matches_statsmodels_dummies() -> None:
+    # Independent implementation: OLS with entity and period dummies, cov_type="cluster" (lopsnb's TWFE convention).
+    df = _staggered_panel().assign(treated=lambda d: d["cohort"].notna())
+    df = df[df["cohort"].isna() | (df["cohort"] == 5.0)].copy()
+    df["window"] = np.where(df["pidx"] < 5, "baseline", "followup")
+    rel, beta, sigma = sens.twfe_event_study(df)
+    assert list(rel) == [-4, -3, -2, -1, 1, 2, 3]
+    periods = [0, 1, 2, 3, 5, 6, 7]
+    cols = np.column_stack([((df["pidx"] == p) & df["treated"]).to_numpy(float) for p in periods])
+    X = np.column_stack([cols, pd.get_dummies(df["entity_id"], dtype=float).to_numpy(),
+                         pd.get_dummies(df["pidx"], drop_first=True, dtype=float).to_numpy()])
+    fit = OLS(df["value"].to_numpy(), X).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(df["entity_id"])[0]})
+    np.testing.assert_allclose(beta, fit.params[:7], atol=1e-9)
+    np.testing.assert_allclose(sigma, fit.cov_params()[:7, :7], atol=1e-10)
+    with pytest.raises(InsufficientDataError, match="at least 2"):
+        sens.twfe_event_study(df.assign(window=np.where(df["pidx"] == 4, "baseline", np.where(df["pidx"] > 4, "followup", None))))
+
+
+def _ehec_event_study() -> tuple[np.ndarray, np.ndarray]:
+    """fixest::feols(dins ~ i(year, D, ref = 2013) | stfips + year, cluster = "stfips") on the HonestDiD README sample."""
+    d = pd.read_csv(DATA / "ehec_data.csv")
+    d = d[(d["year"] < 2016) & (d["yexp2"].isna() | (d["yexp2"] != 2015))].copy()
+    treated = (d["yexp2"] == 2014).to_numpy()
+    years = [y for y in sorted(d["year"].unique()) if y != 2013]
+    es = np.column_stack([((d["year"] == y).to_numpy() & treated).astype(float) for y in years])
+    X = np.column_stack([es, pd.get_dummies(d["stfips"], dtype=float).to_numpy(),
+                         pd.get_dummies(d["year"], drop_first=True, dtype=float).to_numpy()])
+    fit = OLS(d["dins"].to_numpy(float), X).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(d["stfips"])[0]})
+    n, k_all = X.shape
+    # fixest's small-sample factor counts only the fixed effects not nested in the clusters:
+    # 7 event-study coefficients + 7 free year effects (the state effects are nested in stfips).
+    k_fixest = len(years) + (len(years) + 1 - 1)
+    sigma = fit.cov_params()[: len(years), : len(years)] * (n - k_all) / (n - k_fixest)
+    return fit.params[: len(years)], sigma
+
+
+def test_honest_did_matches_honestdid_readme() -> None:
+    # HonestDiD README, "Sensitivity analysis using relative magnitudes restrictions":
+    # createSensitivityResults_relativeMagnitudes(betahat, sigma, numPrePeriods = 5,
+    #   numPostPeriods = 2, Mbarvec = seq(0.5, 2, by = 0.5))  (C-LF, l_vec = first post period)
+    #   Mbar 0.5: [0.0241, 0.0673]; 1: [0.0171, 0.0720]; 1.5: [0.00859, 0.0796]; 2: [-0.00107, 0.0883]
+    # Tolerance: the test inversion uses a 1000-point grid over +-20 SE (step 3.7e-4 here).
+    beta, sigma = _ehec_event_study()
+    assert beta[5] == pytest.approx(0.0464, abs=5e-5)  # README event-study plot / fixest coefficient year::2014
+    out = sens.honest_did(beta, sigma, n_pre=5, n_post=2, mbar=(0.5, 2.0))
+    grid = out["grid"].set_index("mbar")
+    assert grid.loc[0.5, "ci_low"] == pytest.approx(0.0241, abs=8e-4)
+    assert grid.loc[0.5, "ci_high"] == pytest.approx(0.0673, abs=8e-4)
+    assert grid.loc[2.0, "ci_low"] == pytest.approx(-0.00107, abs=8e-4)
+    assert grid.loc[2.0, "ci_high"] == pytest.approx(0.0883, abs=8e-4)
+    assert grid.loc[2.0, "ci_low"] < 0 < grid.loc[0.5, "ci_low"]
+    assert out["breakdown_mbar"] == 0.5
+    assert out["estimate"] == pytest.approx(beta[5])
+
+
+def test_breakdown_rule() -> None:
+    grid = pd.DataFrame({"mbar": [0.0, 0.5, 1.0], "ci_low": [0.1, 0.01, -0.02], "ci_high": [0.3, 0.4, 0.5]})
+    assert sens._breakdown(grid) == 0.5
+    assert sens._breakdown(grid.assign(ci_low=[-0.1, 0.1, 0.1])) is None
+    assert sens._breakdown(grid.assign(ci_low=[0.1, 0.1, 0.1])) == 1.0
+    neg = pd.DataFrame({"mbar": [0.0, 1.0], "ci_low": [-0.5, -0.6], "ci_high": [-0.1, 0.01]})
+    assert sens._breakdown(neg) == 0.0
+    with pytest.raises(InsufficientDataError):
+        sens.honest_did(np.array([0.1]), np.array([[0.01]]), n_pre=0, n_post=1)
