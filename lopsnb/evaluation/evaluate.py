@@ -41,6 +41,7 @@ from lopsnb.evaluation.methods import (
 )
 from lopsnb.evaluation.panel import ImpactPanel, build_panel
 from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, fully_loaded_costs, phillips_roi
+from lopsnb.evaluation.sensitivity import Sensitivity, sensitivity_for
 from lopsnb.evaluation.staggered import StaggeredDiD, callaway_santanna
 from lopsnb.io.programs import Program
 from lopsnb.io.workspace import Workspace, load_workspace
@@ -93,6 +94,7 @@ class ImpactResult(ResultMixin):
     notes: list[str] = field(default_factory=list)
     staggered: StaggeredDiD | None = None
     launch: Any = None
+    sensitivity: Sensitivity | None = None
     title = "Level 4 — business results (isolated effect)"
 
     @property
@@ -146,6 +148,7 @@ class ImpactResult(ResultMixin):
                 "attrition": self.attrition,
                 "series": self.series,
                 "notes": self.notes,
+                "sensitivity": self.sensitivity.to_dict() if self.sensitivity is not None else None,
             }
         )
 
@@ -618,7 +621,7 @@ def _performance(ws: Workspace, program: Program) -> tuple[dict[str, Estimate], 
     return out, errors
 
 
-def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Program | None = None) -> ProgramEvaluation:
+def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Program | None = None, robust_did: bool = False) -> ProgramEvaluation:
     """Evaluate one program: Levels 0–3, the isolated Level-4 effect, evidence grade and Phillips ROI.
 
     Parameters
@@ -630,6 +633,9 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     program : Program, optional
         A modified program definition (e.g. from the explorer) used instead
         of the one in the workspace.
+    robust_did : bool
+        Also compute the Rambachan–Roth robust intervals of DiD designs
+        (``results.sensitivity.honest_did``; minutes per program).
 
     Returns
     -------
@@ -661,6 +667,8 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     impact, impact_error, panel = _impact(ws, prog, audit)
     performance, perf_errors = _performance(ws, prog)
     roi, roi_reason = _roi(prog, impact, panel, costs, audit)
+    if impact is not None:
+        impact.sensitivity = sensitivity_for(prog, impact, panel, roi, robust_did=robust_did)
     participants = panel.attrition.get("participating_units", panel.attrition["participants"]) if panel is not None else inputs.participants
     # Coverage counts participants usable by the window designs (data in both
     # windows), not merely anyone with some outcome observation.
@@ -676,6 +684,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         with_outcome=with_outcome,
         break_even_effect=roi.break_even_effect if roi is not None else None,
         primary_error=(impact.failures.get(prog.evaluation.design) if impact is not None else impact_error),
+        sensitivity=impact.sensitivity.to_dict() if impact is not None and impact.sensitivity is not None else None,
     )
     chain = _chain(prog, inputs, reaction, learning, behavior, impact, performance, perf_errors, roi, roi_reason)
     final_audit = list(roi.audit) if roi is not None else audit

@@ -450,13 +450,22 @@ def pretrend_power(beta: np.ndarray, sigma: np.ndarray, relative_periods: Sequen
     if not pre.any():
         raise InsufficientDataError("pretrend_power: no pre-period coefficient (needs at least 2 baseline periods)")
     sigma_pre = np.asarray(sigma, dtype=float)[np.ix_(pre, pre)]
-    first_post = float(rel[~pre].min()) if (~pre).any() else float("nan")
+    post = np.flatnonzero(~pre)
+    first = int(post[np.argmin(rel[post])]) if post.size else None
+    first_post = float(rel[first]) if first is not None else float("nan")
     out: dict[str, Any] = {"n_pre": int(pre.sum()), "alpha": alpha,
                            "test": "any pre-period coefficient significant at the 5% level (Roth 2022)"}
     for p in (50, 80):
         slope = slope_for_power(sigma_pre, rel[pre], power=p / 100, alpha=alpha)
         out[f"slope_{p}"] = slope
         out[f"bias_first_post_{p}"] = slope * first_post
+    if first is not None:
+        est, se = float(np.ravel(beta)[first]), float(np.sqrt(np.asarray(sigma, dtype=float)[first, first]))
+        margin = abs(est) - stats.norm.ppf(1 - alpha / 2) * se
+        out.update({"first_post_estimate": est, "first_post_std_error": se,
+                    # The trend the pre-test detects 80% of the time, extrapolated to the first post period,
+                    # is smaller than the distance of the interval from zero: it would not explain the effect away.
+                    "survives_80": bool(margin > out["bias_first_post_80"])})
     return out
 
 
@@ -603,21 +612,25 @@ def _did_event_study(panel: Any, impact: Any) -> tuple[np.ndarray, np.ndarray, n
     return rel, beta, sigma, "TWFE event study, reference = last baseline period, clustered by entity"
 
 
-def _did_sensitivity(out: Sensitivity, panel: Any, impact: Any, grid_points: int) -> None:
+def _did_sensitivity(out: Sensitivity, panel: Any, impact: Any, grid_points: int, robust_did: bool) -> None:
     try:
         rel, beta, sigma, label = _did_event_study(panel, impact)
         pre = rel < 0
         if not pre.any():
             raise InsufficientDataError("honest_did: no pre-period coefficient (needs at least 2 periods before completion)")
+        out.pretrend_power = dict(pretrend_power(beta, sigma, rel), event_study=label)
+        if not robust_did:
+            out.notes.append("Rambachan-Roth robust intervals not computed (evaluate(..., robust_did=True); it takes minutes).")
+            return
         hd = honest_did(beta, sigma, n_pre=int(pre.sum()), n_post=int((~pre).sum()), grid_points=grid_points)
         hd["event_study"] = label
         out.honest_did = hd
-        out.pretrend_power = pretrend_power(beta, sigma, rel)
     except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
         out.notes.append(f"Parallel-trends sensitivity not computed: {exc}")
 
 
-def sensitivity_for(program: Any, impact: Any, panel: Any, roi: RoiResult | None, *, grid_points: int = 1000) -> Sensitivity:
+def sensitivity_for(program: Any, impact: Any, panel: Any, roi: RoiResult | None, *, robust_did: bool = False,
+                    grid_points: int = 1000) -> Sensitivity:
     """Sensitivity figures of a program's primary estimate (what ``evaluate`` stores in ``results.sensitivity``).
 
     Parameters
@@ -626,6 +639,11 @@ def sensitivity_for(program: Any, impact: Any, panel: Any, roi: RoiResult | None
     impact : ImpactResult
     panel : ImpactPanel or None
     roi : RoiResult or None
+    robust_did : bool
+        Compute the Rambachan–Roth intervals (:func:`honest_did`) for DiD
+        designs. Off by default: the C-LF test inversion solves thousands of
+        linear programs per M̄ (minutes per program); the pre-trend power is
+        always computed.
     grid_points : int
         Test-inversion grid of :func:`honest_did`.
     """
@@ -646,7 +664,7 @@ def sensitivity_for(program: Any, impact: Any, panel: Any, roi: RoiResult | None
         except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
             out.notes.append(f"Omitted-variable sensitivity not computed: {exc}")
     elif design == "did":
-        _did_sensitivity(out, panel, impact, grid_points)
+        _did_sensitivity(out, panel, impact, grid_points, robust_did)
     m = program.monetization
     if roi is not None and m is not None and roi.costs > 0:
         try:
