@@ -403,8 +403,8 @@ def rejection_probability(beta_pre: np.ndarray, sigma_pre: np.ndarray, *, alpha:
         accept = stats.norm.cdf(ub[0], beta_pre[0], sd) - stats.norm.cdf(-ub[0], beta_pre[0], sd)
     else:
         # Genz's quasi-Monte Carlo integration; fixed seed and tight tolerance so the root below is reproducible.
-        mvn = stats.multivariate_normal(mean=beta_pre, cov=sigma_pre, allow_singular=True, abseps=1e-7, releps=1e-7,
-                                        maxpts=200_000 * beta_pre.size, seed=np.random.default_rng(0))
+        mvn = stats.multivariate_normal(mean=beta_pre, cov=sigma_pre, allow_singular=True, abseps=1e-6, releps=0,
+                                        maxpts=50_000 * beta_pre.size, seed=np.random.default_rng(0))
         accept = mvn.cdf(ub, lower_limit=-ub)
     return float(1 - accept)
 
@@ -424,7 +424,7 @@ def slope_for_power(sigma_pre: np.ndarray, relative_periods: Sequence[float], *,
 
     while gap(upper) < 0:  # very flat relative periods: widen until the pre-test has the power
         upper *= 2
-    return float(optimize.brentq(gap, 0.0, upper, xtol=1e-12))
+    return float(optimize.brentq(gap, 0.0, upper, xtol=1e-9 * upper))
 
 
 def pretrend_power(beta: np.ndarray, sigma: np.ndarray, relative_periods: Sequence[int], *, alpha: float = 0.05) -> dict[str, Any]:

@@ -252,3 +252,75 @@ def test_breakdown_rule() -> None:
     assert sens._breakdown(neg) == 0.0
     with pytest.raises(InsufficientDataError):
         sens.honest_did(np.array([0.1]), np.array([[0.01]]), n_pre=0, n_post=1)
+
+
+# --------------------------------------------------------------------------- evidence rule (boundaries)
+
+from lopsnb.evaluation.evidence import grade_evidence  # noqa: E402
+from lopsnb.evaluation.methods import ASSUMPTIONS, METHOD_STRENGTH, Estimate  # noqa: E402
+
+CLEAN = {"baseline_smd": 0.01, "pre_trend_p": 0.5, "participants": 100, "with_outcome": 100, "break_even_effect": 5.0}
+
+
+def _est(method: str = "did", estimate: float = 10.0, half: float = 2.0, n: int = 100) -> Estimate:
+    return Estimate(method, estimate, half / 1.96, estimate - half, estimate + half, 0.001, n, n, METHOD_STRENGTH[method],
+                    ASSUMPTIONS.get(method, ()))
+
+
+@pytest.mark.parametrize(("mbar", "grade"), [(1.0, "strong"), (0.5, "moderate"), (None, "moderate")])
+def test_grade_did_breakdown_threshold(mbar: float | None, grade: str) -> None:
+    g = grade_evidence(_est(), design="did", sensitivity={"honest_did": {"breakdown_mbar": mbar}}, **CLEAN)
+    assert g.grade == grade
+    assert any("breakdown" in r for r in g.reasons)
+
+
+@pytest.mark.parametrize(("survives", "grade"), [(True, "strong"), (False, "moderate")])
+def test_grade_did_pretrend_power_rule(survives: bool, grade: str) -> None:
+    g = grade_evidence(_est(), design="did", sensitivity={"honest_did": None, "pretrend_power": {"survives_80": survives}}, **CLEAN)
+    assert g.grade == grade
+
+
+def test_grade_did_without_pre_periods_is_not_strong() -> None:
+    g = grade_evidence(_est(), design="did", sensitivity={"honest_did": None, "pretrend_power": None}, **CLEAN)
+    assert g.grade == "moderate" and any("fewer than 2 baseline periods" in r for r in g.reasons)
+
+
+@pytest.mark.parametrize(("rv", "grade"), [(0.05, "strong"), (0.0499, "moderate"), (None, "moderate")])
+def test_grade_ancova_robustness_value_threshold(rv: float | None, grade: str) -> None:
+    sens_d = {"regression": {"robustness_value_alpha": rv} if rv is not None else None}
+    assert grade_evidence(_est("ancova"), design="ancova", sensitivity=sens_d, **CLEAN).grade == grade
+
+
+def test_grade_without_sensitivity_is_unchanged() -> None:
+    assert grade_evidence(_est(), design="did", **CLEAN).grade == "strong"
+
+
+# --------------------------------------------------------------------------- break-even bias
+
+
+def test_break_even_bias_zeroes_conservative_roi() -> None:
+    # Independent check: phillips_roi on the shifted estimate gives a conservative ROI of 0.
+    from lopsnb.evaluation.roi import phillips_roi
+
+    costs = pd.DataFrame({"category": ["delivery"], "amount": [50_000.0], "share": [1.0]})
+    kw = {"direction": "increase", "value_per_unit": 20.0, "periods_per_year": 12, "horizon_years": 1.0, "n_entities": 40,
+          "costs": costs, "isolation_method": "test", "value_range": (15.0, 25.0)}
+    est = _est("did", estimate=10.0, half=3.0, n=40)
+    roi = phillips_roi(effect=est.estimate, std_error=est.std_error, ci_low=est.ci_low, ci_high=est.ci_high, **kw)
+    out = sens.break_even_bias(est, roi, value_per_unit=20.0, periods_per_year=12, horizon_years=1.0, direction="increase",
+                               value_range=(15.0, 25.0))
+    b = out["bias"]
+    assert b > 0 and out["pct_of_effect"] == pytest.approx(b / 10.0 * 100)
+    shifted = phillips_roi(effect=est.estimate - b, std_error=est.std_error, ci_low=est.ci_low - b, ci_high=est.ci_high - b, **kw)
+    assert shifted.conservative_roi_pct == pytest.approx(0.0, abs=1e-9)
+    point = phillips_roi(effect=est.estimate - out["bias_point"], std_error=est.std_error, ci_low=est.ci_low - out["bias_point"],
+                         ci_high=est.ci_high - out["bias_point"], **kw)
+    assert point.roi_pct == pytest.approx(0.0, abs=1e-9)
+    # A decrease outcome: the bias is measured in the favourable (negative) direction.
+    kw_d = dict(kw, direction="decrease", value_range=None)
+    est_d = _est("did", estimate=-10.0, half=3.0, n=40)
+    roi_d = phillips_roi(effect=-10.0, std_error=est_d.std_error, ci_low=-13.0, ci_high=-7.0, **kw_d)
+    out_d = sens.break_even_bias(est_d, roi_d, value_per_unit=20.0, periods_per_year=12, horizon_years=1.0, direction="decrease")
+    b_d = out_d["bias"]
+    shifted_d = phillips_roi(effect=-10.0 + b_d, std_error=est_d.std_error, ci_low=-13.0 + b_d, ci_high=-7.0 + b_d, **kw_d)
+    assert shifted_d.conservative_roi_pct == pytest.approx(0.0, abs=1e-9)
