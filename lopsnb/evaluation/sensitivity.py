@@ -292,10 +292,12 @@ def regression_sensitivity(y: np.ndarray, X: np.ndarray, *, treatment: int = 1, 
             bound = ovb_partial_r2_bound(r2dxj, r2yxj, kd=k)
             row: dict[str, Any] = {"benchmark": name, "kd": float(k), "r2dxj_x": r2dxj, "r2yxj_dx": r2yxj}
             if bound is None:
-                row.update({"r2dz_x": None, "r2yz_dx": None, "possible": False, "explains_away": None})
+                row.update({"r2dz_x": None, "r2yz_dx": None, "possible": False, "capped": False, "explains_away": None})
             else:
                 adj = adjusted_effect(est, se, dof, *bound, alpha=alpha)
-                row.update({"r2dz_x": bound[0], "r2yz_dx": bound[1], "possible": True, **adj,
+                # capped: the implied R² with the outcome reached 1 (sensemakr sets it to 1 and warns); the
+                # adjusted SE is then 0 and the interval degenerate.
+                row.update({"r2dz_x": bound[0], "r2yz_dx": bound[1], "possible": True, "capped": bound[1] >= 1, **adj,
                             "explains_away": bool(adj["adjusted_ci_low"] <= 0 <= adj["adjusted_ci_high"])})
             out["bounds"].append(row)
     return out
