@@ -324,3 +324,25 @@ def test_break_even_bias_zeroes_conservative_roi() -> None:
     b_d = out_d["bias"]
     shifted_d = phillips_roi(effect=-10.0 + b_d, std_error=est_d.std_error, ci_low=-13.0 + b_d, ci_high=-7.0 + b_d, **kw_d)
     assert shifted_d.conservative_roi_pct == pytest.approx(0.0, abs=1e-9)
+
+
+def test_regression_design_groups_text_covariates() -> None:
+    # A text covariate's dummies form one benchmark; its partial R2 equals the F-test form
+    # F·df1 / (F·df1 + dof) (sensemakr::group_partial_r2) from statsmodels.
+    rng = np.random.default_rng(5)
+    n = 120
+    ent = pd.DataFrame({"treated": rng.random(n) < 0.4, "baseline": rng.normal(size=n),
+                        "region": rng.choice(["north", "south", "east"], size=n), "tenure": rng.normal(5, 2, size=n)})
+    ent["followup"] = 0.5 * ent["treated"] + ent["baseline"] + 0.3 * (ent["region"] == "south") + 0.1 * ent["tenure"] + rng.normal(size=n)
+    y, X, bench = sens._regression_design(ent, "ancova", ["region", "tenure"])
+    assert list(bench) == ["baseline outcome", "region", "tenure"] and len(bench["region"]) == 2
+    out = sens.regression_sensitivity(y, X, benchmarks=bench)
+    fit = OLS(y, X).fit()
+    R = np.zeros((2, X.shape[1]))
+    R[0, bench["region"][0]] = R[1, bench["region"][1]] = 1
+    f = float(np.squeeze(fit.f_test(R).fvalue))
+    row = next(r for r in out["bounds"] if r["benchmark"] == "region" and r["kd"] == 1.0)
+    assert row["r2yxj_dx"] == pytest.approx(f * 2 / (f * 2 + fit.df_resid), rel=1e-9)
+    assert out["estimate"] == pytest.approx(fit.params[1], rel=1e-12)
+    y2, X2, bench2 = sens._regression_design(ent, "post_only", ["region"])
+    assert X2.shape[1] == 2 and bench2 == {}
