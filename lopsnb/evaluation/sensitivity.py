@@ -405,8 +405,8 @@ def rejection_probability(beta_pre: np.ndarray, sigma_pre: np.ndarray, *, alpha:
         accept = stats.norm.cdf(ub[0], beta_pre[0], sd) - stats.norm.cdf(-ub[0], beta_pre[0], sd)
     else:
         # Genz's quasi-Monte Carlo integration; fixed seed and tight tolerance so the root below is reproducible.
-        mvn = stats.multivariate_normal(mean=beta_pre, cov=sigma_pre, allow_singular=True, abseps=1e-6, releps=0,
-                                        maxpts=50_000 * beta_pre.size, seed=np.random.default_rng(0))
+        mvn = stats.multivariate_normal(mean=beta_pre, cov=sigma_pre, allow_singular=True, abseps=1e-5, releps=0,
+                                        maxpts=10_000 * beta_pre.size, seed=np.random.default_rng(0))
         accept = mvn.cdf(ub, lower_limit=-ub)
     return float(1 - accept)
 
