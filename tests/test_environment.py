@@ -45,8 +45,10 @@ def _environment() -> dict[str, str | None]:
         for item in items:
             if item in ("pip", "-e .") or item.startswith("-"):
                 continue
-            name, bound, _ = _parse(item)
+            name, bound, extras = _parse(item)
             out[name] = bound
+            for e in extras:  # a pip line keeps its extras, as pyproject does
+                out[_norm(e)] = bound
     return out
 
 

@@ -56,6 +56,7 @@ from lopsnb.evaluation.methods import (
 from lopsnb.evaluation.covariate_designs import COVARIATE_DESIGNS, covariate_estimate, staggered_estimate
 from lopsnb.evaluation.panel import FREQUENCIES, ImpactPanel, build_panel, period_gaps
 from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, costs_complete, phillips_roi
+from lopsnb.evaluation.sensitivity import Sensitivity, sensitivity_for
 from lopsnb.evaluation.staggered import StaggeredDiD
 from lopsnb.io.programs import Program
 from lopsnb.io.rules import active_enrollments
@@ -121,6 +122,7 @@ class ImpactResult(ResultMixin):
     overlap: dict[str, Any] | None = None
     #: Covariate balance after weighting (DataFrame) of that design.
     balance_weighted: pd.DataFrame | None = None
+    sensitivity: Sensitivity | None = None
     title = "Level 4 — business results (isolated effect)"
 
     @property
@@ -177,6 +179,7 @@ class ImpactResult(ResultMixin):
                 "attrition": self.attrition,
                 "series": self.series,
                 "notes": self.notes,
+                "sensitivity": self.sensitivity.to_dict() if self.sensitivity is not None else None,
             }
         )
 
@@ -680,7 +683,7 @@ def _performance(ws: Workspace, program: Program) -> tuple[dict[str, Estimate], 
     return out, errors
 
 
-def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Program | None = None) -> ProgramEvaluation:
+def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Program | None = None, robust_did: bool = False) -> ProgramEvaluation:
     """Evaluate one program: Levels 0–3, the isolated Level-4 effect, evidence grade and Phillips ROI.
 
     Parameters
@@ -692,6 +695,9 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     program : Program, optional
         A modified program definition (e.g. from the explorer) used instead
         of the one in the workspace.
+    robust_did : bool
+        Also compute the Rambachan–Roth robust intervals of DiD designs
+        (``results.sensitivity.honest_did``; minutes per program).
 
     Returns
     -------
@@ -725,6 +731,8 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     impact, impact_error, panel = _impact(ws, prog, audit)
     performance, perf_errors = _performance(ws, prog)
     roi, roi_reason = _roi_or_reason(prog, impact, panel, costs, audit)
+    if impact is not None:
+        impact.sensitivity = sensitivity_for(prog, impact, panel, roi, robust_did=robust_did)
     participants = panel.attrition.get("participating_units", panel.attrition["participants"]) if panel is not None else inputs.participants
     # Coverage counts only the data the primary design uses (followup only for post_only).
     with_outcome = design_coverage(panel, prog.evaluation.design) if panel is not None else participants
@@ -739,6 +747,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         with_outcome=with_outcome,
         break_even_effect=roi.break_even_effect if roi is not None else None,
         primary_error=(impact.failures.get(prog.evaluation.design) if impact is not None else impact_error),
+        sensitivity=impact.sensitivity.to_dict() if impact is not None and impact.sensitivity is not None else None,
     )
     computed = roi
     roi, roi_reason = withhold_roi(roi, roi_reason, evidence=evidence, costs_note=costs_note)

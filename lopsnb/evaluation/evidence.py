@@ -25,7 +25,30 @@ Pre-trend / placebo test p < 0.05 (did)                at most weak
 Interval wider than twice the break-even effect        at most moderate
 (or, without monetization, than twice the effect)
 Fewer than 70% of participants have outcome data       at most moderate
+Sensitivity (when assessed, see below) below the       at most moderate
+threshold for *strong*
 =====================================================  =====================
+
+Sensitivity threshold for *strong* (``results.sensitivity``, see
+:mod:`lopsnb.evaluation.sensitivity` and docs/methods.md "Sensitivity"):
+
+* ``did`` (TWFE or staggered): when the Rambachan–Roth intervals were
+  computed (``evaluate(..., robust_did=True)``), the breakdown M̄ is at least
+  ``BREAKDOWN_STRONG`` = 1 — the first-period effect's 95% robust interval
+  excludes zero even if post-program violations of parallel trends are as
+  large as the largest pre-period one. Otherwise (default) the Roth (2022)
+  check: a linear pre-trend that the pre-test detects with 80% power,
+  extrapolated to the first post period, is smaller than the distance of
+  that effect's 95% interval from zero (``pretrend_power.survives_80``).
+  With fewer than 2 baseline periods neither can be computed and strong is
+  not reachable.
+* ``ancova`` (and the other regression designs): the robustness value
+  RV(q = 1, α = 0.05) is at least ``RV_ALPHA_STRONG`` = 0.05 — an omitted
+  confounder would have to explain at least 5% of the residual variance of
+  both participation and outcome to make the interval include zero.
+
+When ``sensitivity`` is not passed (direct calls) this rule does not apply;
+``evaluate`` always passes it.
 """
 
 from __future__ import annotations
@@ -78,6 +101,7 @@ def grade_evidence(
     primary_error: str | None = None,
     covariate_smd: Mapping[str, float] | None = None,
     adjusted: Estimate | None = None,
+    sensitivity: Mapping[str, Any] | None = None,
 ) -> EvidenceGrade:
     """Grade the evidence of a program's primary estimate (rules in the module docstring)."""
     reasons: list[str] = []
@@ -141,4 +165,41 @@ def grade_evidence(
     if participants > 0 and with_outcome / participants < MIN_COVERAGE:
         grade = _cap(grade, "moderate")
         reasons.append(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
+    if sensitivity is not None:
+        grade = _sensitivity_rule(grade, design, sensitivity, reasons)
     return EvidenceGrade(grade=grade, reasons=reasons)
+
+
+def _sensitivity_rule(grade: Grade, design: str, sensitivity: Mapping[str, Any], reasons: list[str]) -> Grade:
+    """Cap *strong* at moderate unless the sensitivity threshold of the design is met (module docstring)."""
+    from lopsnb.evaluation.sensitivity import BREAKDOWN_STRONG, REGRESSION_DESIGNS, RV_ALPHA_STRONG
+
+    if design == "did":
+        hd, pp = sensitivity.get("honest_did"), sensitivity.get("pretrend_power")
+        if hd:
+            mbar = hd.get("breakdown_mbar")
+            if mbar is not None and mbar >= BREAKDOWN_STRONG:
+                reasons.append(f"Robust to violations of parallel trends up to {mbar:g} times the largest pre-period deviation (breakdown M̄).")
+                return grade
+            why = ("the effect does not survive violations of parallel trends as large as the largest pre-period one "
+                   f"(breakdown M̄ {'none' if mbar is None else f'{mbar:g}'} < {BREAKDOWN_STRONG:g})")
+        elif pp and pp.get("survives_80") is not None:
+            if pp["survives_80"]:
+                reasons.append("A linear pre-trend that the pre-test would detect 80% of the time would not explain the first-period effect away.")
+                return grade
+            why = "a linear pre-trend the pre-test would miss 1 time in 5 could explain the first-period effect away"
+        else:
+            why = "sensitivity to parallel-trend violations cannot be assessed (fewer than 2 baseline periods)"
+    elif design in REGRESSION_DESIGNS:
+        reg = sensitivity.get("regression")
+        rv = reg.get("robustness_value_alpha") if reg else None
+        if rv is not None and rv >= RV_ALPHA_STRONG:
+            reasons.append(f"An unobserved confounder would have to explain {rv:.0%} of the remaining variation of participation and outcome to make the effect insignificant (robustness value).")
+            return grade
+        why = (f"a weak unobserved confounder could explain the effect away (robustness value {rv:.1%} < {RV_ALPHA_STRONG:.0%})"
+               if rv is not None else "sensitivity to unobserved confounding could not be assessed")
+    else:
+        return grade
+    if grade == "strong":
+        reasons.append(f"Not strong: {why}.")
+    return _cap(grade, "moderate")

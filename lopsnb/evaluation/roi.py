@@ -48,6 +48,7 @@ __all__ = [
     "annual_benefits",
     "break_even_gain",
     "costs_complete",
+    "break_even_effect",
 ]
 
 #: Phillips' 12 Guiding Principles of the ROI Methodology (ROI Institute),
@@ -967,6 +968,18 @@ def _audit_log(
     else:
         log.append(AuditEntry("GP11", "no intangibles listed"))
     return log
+
+
+def break_even_effect(costs: float, *, value_per_unit: float, periods_per_year: float, n_entities: float,
+                      horizon_years: float, direction: Direction) -> float | None:
+    """Effect per entity per period (outcome units, direction-signed) at which benefits equal ``costs``.
+
+    :func:`break_even_gain` signed by the direction (``-1`` for a ``decrease``
+    outcome); None when the monetisation factor is 0 (no effect can pay back
+    the costs).
+    """
+    gain = break_even_gain(costs, value_per_unit, periods_per_year, n_entities, horizon_years)
+    return None if gain is None else (1.0 if direction == "increase" else -1.0) * gain
 
 
 def phillips_roi(

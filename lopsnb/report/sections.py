@@ -37,6 +37,7 @@ __all__ = [
     "not_measured",
     "comments_block",
     "suppress_series",
+    "how_sure",
 ]
 
 SUPPRESSED = "suppressed (n < {n})"
@@ -473,3 +474,63 @@ def suppress_series(series: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
     """Mark series points averaging fewer than ``min_group_size`` entities as suppressed."""
     return series.assign(suppressed=series["n"] < min_group_size) if len(series) else series.assign(suppressed=pd.Series(dtype=bool))
 
+
+
+def _how_sure_did(sens: dict[str, Any], unit: str | None) -> list[str]:
+    out = []
+    hd, pp = sens.get("honest_did"), sens.get("pretrend_power")
+    if hd:
+        mbar = hd.get("breakdown_mbar")
+        out.append(
+            f"The first-period effect would survive a violation of parallel trends up to <strong>{fmt(mbar)} times</strong> the largest "
+            "pre-program deviation between the groups (Rambachan–Roth breakdown value)." if mbar is not None else
+            "Even with exactly parallel trends after the program, the robust interval of the first-period effect includes zero.")
+        rows = pd.DataFrame(hd["grid"]) if not isinstance(hd["grid"], pd.DataFrame) else hd["grid"]
+        out.append(table(rows, columns={"mbar": "M̄ (× largest pre-period deviation)", "ci_low": "robust 95% low", "ci_high": "robust 95% high"}))
+    if pp:
+        out.append(
+            f"A gap between the groups growing by {fmt(pp.get('slope_80'), unit)} every period would be caught by the pre-trend test "
+            f"only 80% of the time (half the time: {fmt(pp.get('slope_50'), unit)}); carried into the first followup period it would "
+            f"account for {fmt(pp.get('bias_first_post_80'), unit)} of the effect"
+            + (" — not enough to explain it away." if pp.get("survives_80") else " — enough to explain the effect away."))
+    return out
+
+
+def _how_sure_regression(reg: dict[str, Any]) -> list[str]:
+    out = [
+        f"To make the effect insignificant, something we did not measure would have to explain at least "
+        f"<strong>{reg['robustness_value_alpha']:.1%}</strong> of the remaining differences in both who took part and the outcome "
+        f"(to erase it entirely: {reg['robustness_value']:.1%}; robustness values, Cinelli & Hazlett 2020)."
+    ]
+    for b in reg.get("bounds", []):
+        if b.get("kd") == 1.0 and b.get("possible") and b.get("capped"):
+            out.append(f"A hidden factor as strong as {esc(b['benchmark'])} would have to explain all remaining variation of the outcome; "
+                       f"even then the effect would be {fmt(b['adjusted_estimate'])}.")
+        elif b.get("kd") == 1.0 and b.get("possible"):
+            verdict = "would" if b.get("explains_away") else "would not"
+            out.append(f"A hidden factor as strong as {esc(b['benchmark'])} {verdict} explain the effect away "
+                       f"(the effect would be {fmt(b['adjusted_estimate'])}, 95% interval {fmt(b['adjusted_ci_low'])} to {fmt(b['adjusted_ci_high'])}).")
+    return out
+
+
+def how_sure(ev: ProgramEvaluation) -> str:
+    """"How sure are we?": how wrong the identifying assumption would have to be to erase the effect or the ROI."""
+    sens = ev.impact.sensitivity.to_dict() if ev.impact is not None and ev.impact.sensitivity is not None else None
+    if not sens or ev.impact is None or ev.impact.primary is None:
+        return not_measured("Sensitivity", "no isolated effect to assess")
+    unit = ev.impact.unit
+    parts: list[str] = []
+    if ev.evidence.grade == "insufficient":
+        parts.append("<div class='lopsnb-note warning'><strong>Not a claim:</strong> the evidence grade is insufficient; "
+                     "the figures below only show how fragile the estimate is.</div>")
+    if sens.get("regression"):
+        parts += _how_sure_regression(sens["regression"])
+    parts += _how_sure_did(sens, unit)
+    bb = sens.get("break_even_bias")
+    if bb:
+        parts.append(
+            "The conservative ROI is already below zero: no bias is needed to erase it." if bb.get("conservative_roi_negative_already") else
+            f"The conservative ROI turns negative if the estimate overstates the effect by {fmt(bb['bias'], unit)} per entity per period "
+            f"({fmt(bb['pct_of_effect'], pct=True)} of the effect).")
+    parts += [esc(n) for n in sens.get("notes", [])]
+    return "".join(p if p.startswith("<") else f"<p>{p}</p>" for p in parts)
