@@ -30,6 +30,7 @@ __all__ = [
     "Monetization",
     "load_program",
     "validate_program_id",
+    "RESERVED_IDS",
 ]
 
 PROGRAM_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -38,6 +39,12 @@ Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimat
 DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates")
 #: Designs that compare a baseline window with a followup window.
 WINDOW_DESIGNS = frozenset({"did", "ancova", "post_only", "before_after", "trend"})
+#: Ids no program may take: the batch's learning-function pages (their report
+#: folders) and Windows device names (not valid folder names there).
+RESERVED_IDS: frozenset[str] = frozenset(
+    {"scorecards", "operations", "con", "prn", "aux", "nul"}
+    | {f"{dev}{n}" for dev in ("com", "lpt") for n in range(1, 10)}
+)
 
 
 def validate_program_id(program_id: str, *, file: str = "<program id>") -> str:

@@ -81,7 +81,7 @@ def test_batch_failures_isolated_skip_and_force(make_workspace, tmp_path: Path) 
     # successful programs: every file, status fields, an exported report
     for pid in ("demo", "alpha"):
         folder = out / pid
-        assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "results.json", "status.json"]
+        assert sorted(p.name for p in folder.iterdir() if p.name != ".lopsnb-output") == ["report.html", "report.ipynb", "results.json", "status.json"]
         st = status(out, pid)
         assert STATUS_KEYS <= set(st)
         assert st["status"] == "ok" and st["error"] is None and st["duration_s"] > 0
@@ -199,7 +199,7 @@ def test_atomic_writes_and_folder_swap(tmp_path: Path) -> None:
     staging.mkdir()
     replace_dir(folder, {"a.txt": "1", "b.txt": "2"}, staging_root=staging)
     replace_dir(folder, {"a.txt": "3"}, staging_root=staging)
-    assert sorted(p.name for p in folder.iterdir()) == ["a.txt"] and (folder / "a.txt").read_text() == "3"
+    assert sorted(p.name for p in folder.iterdir() if p.name != ".lopsnb-output") == ["a.txt"] and (folder / "a.txt").read_text() == "3"
     with pytest.raises(RunError):  # a bad file name aborts the swap and keeps the old folder
         replace_dir(folder, {"ok.txt": "x", "../evil": "y"}, staging_root=staging)
     assert (folder / "a.txt").read_text() == "3"
