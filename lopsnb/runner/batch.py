@@ -248,7 +248,7 @@ class _Batch:
             "finished_at": run.finished_at,
         }
 
-    def _target(self, pid: str, page: bool) -> tuple[Path | None, str | None]:
+    def target(self, pid: str, page: bool) -> tuple[Path | None, str | None]:
         """The folder to write for ``pid``, or None and why there is none."""
         if not page and pid in RESERVED_IDS:
             return None, _reserved_message(pid)
@@ -268,7 +268,7 @@ class _Batch:
         if run.extra:
             status.update(run.extra)
         report: Path | None = None
-        target, refused = self._target(pid, page)
+        target, refused = self.target(pid, page)
         if target is None:
             error = run.error if run.error and run.status == "failed" and _folderless(pid) else f"{run.error or ''} {refused}".strip()
             run = ProgramRun(pid, "failed", error=error, error_type=run.error_type or "RunError", duration_s=run.duration_s)
@@ -337,6 +337,10 @@ def _kill_pool(pool: cf.ProcessPoolExecutor, before: set[int]) -> None:
             except psutil.Error:
                 pass
         victims += [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+        # Not the resource tracker: this process still talks to it on the way
+        # out, and a killed one is relaunched with a page of warnings.
+        tracker = _resource_tracker_pid()
+        victims = [v for v in victims if v.pid != tracker]
         for victim in victims:
             try:
                 victim.kill()
@@ -346,6 +350,15 @@ def _kill_pool(pool: cf.ProcessPoolExecutor, before: set[int]) -> None:
         for proc in procs:
             proc.kill()
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _resource_tracker_pid() -> int | None:
+    try:
+        from multiprocessing import resource_tracker
+
+        return getattr(resource_tracker._resource_tracker, "_pid", None)
+    except Exception:  # pragma: no cover - a private attribute of CPython
+        return None
 
 
 def _as_completed(futures: Iterable[cf.Future[Any]]) -> Iterable[cf.Future[Any]]:
@@ -566,6 +579,10 @@ def _queue(plan: _Plan, batch: _Batch, force: bool, meta: dict[str, tuple[str | 
                              error_type=type(err).__name__ if err is not None else "ProgramConfigError")
             run.started_at = run.finished_at = _now_iso()
             batch.record(pid, name, run, params, fp)
+            continue
+        if not _folderless(pid) and batch.target(pid, False)[0] is None:
+            # A folder of the user's where the report would go: fail now, run nothing.
+            batch.record(pid, name, ProgramRun(pid, "failed", error_type="OutputFolderConflict", started_at=_now_iso(), finished_at=_now_iso()), params, fp)
             continue
         previous = None if force or _folderless(pid) else _previous_ok(batch.out, pid, fp)
         if previous is not None:
