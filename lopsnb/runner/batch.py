@@ -39,7 +39,7 @@ import lopsnb
 from lopsnb import __version__
 from lopsnb.errors import RunError
 from lopsnb.io.programs import RESERVED_IDS
-from lopsnb.runner.files import SLUG, atomic_write, program_dir, replace_dir
+from lopsnb.runner.files import SLUG, atomic_write, check_slug, program_dir, replace_dir
 from lopsnb.runner.outdir import MARKER, TempRoot, check_not_overlapping, clean_stale_tmp, is_marked, marker_text, new_run_id, prepare_out
 from lopsnb.runner.worker import ProgramRun, ProgramTask, crashed_run, execute_program, init_pool_worker
 
@@ -63,7 +63,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
 _MEMORY_PER_WORKER = int(1.5 * 2**30)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProgramOutcome:
     """What happened to one program in a batch.
 
@@ -89,7 +89,7 @@ class ProgramOutcome:
     report: Path | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BatchResult:
     """Outcome of :func:`run_batch`."""
 
@@ -214,6 +214,14 @@ def _folderless(program_id: str) -> bool:
     return program_id in RESERVED_IDS or not SLUG.fullmatch(program_id)
 
 
+def _slug_message(program_id: str) -> str:
+    try:
+        check_slug(program_id)
+    except RunError as exc:
+        return str(exc)
+    return ""
+
+
 def _reserved_message(program_id: str) -> str:
     what = "a learning-function page" if program_id in PAGES else "a Windows device name"
     return f"program id {program_id!r} is reserved ({what}; reserved: {', '.join(sorted(RESERVED_IDS))}); rename its program file"
@@ -270,7 +278,7 @@ class _Batch:
         report: Path | None = None
         target, refused = self.target(pid, page)
         if target is None:
-            error = run.error if run.error and run.status == "failed" and _folderless(pid) else f"{run.error or ''} {refused}".strip()
+            error = run.error if run.error and refused and refused in run.error else f"{run.error or ''} {refused}".strip()
             run = ProgramRun(pid, "failed", error=error, error_type=run.error_type or "RunError", duration_s=run.duration_s)
             self.folderless[pid] = {"program_id": pid, "program_name": name, "status": "failed", "error": error, "error_type": run.error_type}
         else:
@@ -286,13 +294,13 @@ class _Batch:
             files["status.json"] = json.dumps(status, indent=2, ensure_ascii=False) + "\n"
             replace_dir(target, files, staging_root=self.tmp_root, marker=(MARKER, marker_text(self.run_id, "program")))
             report = target / "report.html"
-        outcome = ProgramOutcome(pid, run.status, run.error, run.error_type, run.duration_s, report)
+        outcome = ProgramOutcome(program_id=pid, status=run.status, error=run.error, error_type=run.error_type, duration_s=run.duration_s, report=report)
         (self.pages if page else self.outcomes)[pid] = outcome
         self.progress.set_postfix_str(f"{pid}: {run.status}", refresh=False)
         self.progress.update(1)
 
     def skip(self, pid: str, previous: dict[str, Any], *, page: bool = False) -> None:
-        outcome = ProgramOutcome(pid, "skipped", None, None, previous.get("duration_s"), program_dir(self.out, pid) / "report.html")
+        outcome = ProgramOutcome(program_id=pid, status="skipped", duration_s=previous.get("duration_s"), report=program_dir(self.out, pid) / "report.html")
         (self.pages if page else self.outcomes)[pid] = outcome
         self.progress.update(1)
 
@@ -544,9 +552,9 @@ def _plan(ws: Any, programs: Sequence[str] | None, notebook: str | os.PathLike[s
     for pid in known:
         if _folderless(pid):
             err = ws.program_errors.get(pid)
-            error = f"{err} " if err is not None else ""
-            error += _reserved_message(pid) if pid in RESERVED_IDS else ""
-            plan.folderless[pid] = {"program_id": pid, "status": "failed", "error": error.strip() or f"program id {pid!r} is not a slug",
+            why = _reserved_message(pid) if pid in RESERVED_IDS else _slug_message(pid)
+            error = f"{err} {why}" if err is not None and why not in str(err) else str(err or why)
+            plan.folderless[pid] = {"program_id": pid, "status": "failed", "error": error,
                                     "error_type": type(err).__name__ if err is not None else "ProgramConfigError",
                                     "program_name": ws.programs[pid].name if pid in ws.programs else None}
     return plan
@@ -713,7 +721,7 @@ def run_batch(
         bar.close()
         tmp.close()
     ordered = [batch.outcomes[p] for p in plan.selected if p in batch.outcomes] + [batch.pages[p] for p in PAGES if p in batch.pages]
-    return BatchResult(out_path, index_path, ordered)
+    return BatchResult(out=out_path, index_path=index_path, programs=ordered)
 
 
 def _execute(plan: _Plan, batch: _Batch, tasks: Sequence[ProgramTask], meta: dict[str, tuple[str | None, dict[str, Any], str | None, bool]],

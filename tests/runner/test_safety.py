@@ -222,13 +222,14 @@ def test_reserved_and_invalid_ids_fail_only_their_program(make_workspace, tmp_pa
         add_program(ws, pid)
     (ws / "programs" / "Bad Name.yml").write_text((ws / "programs" / "demo.yml").read_text().replace("id: demo", "id: Bad Name"))
     out = tmp_path / "out"
-    result = run_batch(ws, out=out, notebook=write_notebook(tmp_path / "nb.ipynb"), workers=1, timeout=120, progress=False)
+    nb = write_notebook(tmp_path / "nb.ipynb")
+    result = run_batch(ws, out=out, notebook=nb, workers=1, timeout=120, progress=False)
     by_id = {p.program_id: p for p in result.programs}
     assert {p: o.status for p, o in by_id.items()} == {"Bad Name": "failed", "con": "failed", "demo": "ok", "lpt1": "failed", "scorecards": "failed"}
     for pid in ("scorecards", "con", "lpt1"):
         assert "reserved" in (by_id[pid].error or "") and by_id[pid].report is None
         assert not (out / pid).exists()
-    assert by_id["Bad Name"].report is None and "'id'" in (by_id["Bad Name"].error or "")
+    assert by_id["Bad Name"].report is None and "'id'" in (by_id["Bad Name"].error or "") and "slug" in (by_id["Bad Name"].error or "")
     index = result.index_path.read_text(encoding="utf-8")
     for pid in ("scorecards", "con", "lpt1", "Bad Name"):
         assert f'<span class="lp-note">{pid}</span>' in index  # listed ...
@@ -237,7 +238,7 @@ def test_reserved_and_invalid_ids_fail_only_their_program(make_workspace, tmp_pa
     csv = (out / "portfolio.csv").read_text(encoding="utf-8")
     assert all(pid in csv for pid in ("scorecards", "con", "lpt1", "Bad Name"))
     # A later run limited to demo still lists them.
-    again = run_batch(ws, out=out, notebook=write_notebook(tmp_path / "nb.ipynb"), workers=1, timeout=120, progress=False, programs=["demo"])
+    again = run_batch(ws, out=out, notebook=nb, workers=1, timeout=120, progress=False, programs=["demo"])
     assert [p.status for p in again.programs] == ["skipped"]
     assert '<span class="lp-note">con</span>' in again.index_path.read_text(encoding="utf-8")
     assert leftovers(out) == []
