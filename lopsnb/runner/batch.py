@@ -260,6 +260,9 @@ class _Batch:
         """The folder to write for ``pid``, or None and why there is none."""
         if not page and pid in RESERVED_IDS:
             return None, _reserved_message(pid)
+        if SLUG.fullmatch(pid) and (self.out / pid).is_symlink():
+            # Resolved, a link could point at another program's marked folder.
+            return None, f"output folder {self.out / pid} is a symbolic link; it was left untouched: remove it or choose another --out"
         try:
             target = program_dir(self.out, pid)
         except RunError as exc:

@@ -143,7 +143,9 @@ def test_a_marked_folder_is_replaced_but_a_symlink_to_one_is_not(tmp_path: Path)
     (elsewhere / MARKER).write_text(json.dumps({"created_by": "lopsnb run"}))
     (out / "beta").symlink_to(elsewhere, target_is_directory=True)
     target, why = batch.target("beta", False)
-    assert target is None and ("escapes" in (why or "") or "not created" in (why or ""))  # never replaced
+    assert target is None and "symbolic link" in (why or "")  # never replaced
+    (out / "gamma").symlink_to(mine, target_is_directory=True)  # a link to another program's marked folder
+    assert batch.target("gamma", False)[0] is None
     assert batch.target("con", False)[0] is None and "reserved" in (batch.target("con", False)[1] or "")
 
 
