@@ -28,6 +28,7 @@ import os
 import platform
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -312,12 +313,12 @@ class _Batch:
         return len(self.outcomes) + len(self.pages)
 
 
-def _spawn_pool(workers: int, package_root: str) -> cf.ProcessPoolExecutor:
+def _spawn_pool(workers: int, package_root: str, ipc_root: str | None = None) -> cf.ProcessPoolExecutor:
     # "spawn": a fresh interpreter per worker, no inherited threads or locks
     # (the parent may hold tqdm's monitor thread, pandas/BLAS thread pools).
     ctx = multiprocessing.get_context("spawn")
     # Each worker watches this process and exits (killing its kernels) once it is gone.
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_pool_worker, initargs=(package_root, os.getpid()))
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_pool_worker, initargs=(package_root, os.getpid(), ipc_root))
 
 
 def _descendants() -> set[int]:
@@ -396,11 +397,21 @@ def _run_local(tasks: Sequence[ProgramTask], workers: int, done: Callable[[Progr
     its worker again fails.
     """
     package_root = tasks[0].package_root if tasks else ""
+    # Kernel sockets of all workers, in one short folder removed even when
+    # workers are killed (socket paths must stay under ~100 characters).
+    ipc_root = tempfile.mkdtemp(prefix="lopsnb-ipc-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    try:
+        _run_pools(tasks, workers, done, tmp_root, package_root, ipc_root)
+    finally:
+        shutil.rmtree(ipc_root, ignore_errors=True)
+
+
+def _run_pools(tasks: Sequence[ProgramTask], workers: int, done: Callable[[ProgramRun], None], tmp_root: Path, package_root: str, ipc_root: str) -> None:
     queue = list(tasks)
     isolate: list[ProgramTask] = []
     while queue:
         before = _descendants()
-        pool = _spawn_pool(min(workers, len(queue)), package_root)
+        pool = _spawn_pool(min(workers, len(queue)), package_root, ipc_root)
         futures = {pool.submit(execute_program, t): t for t in queue}
         queue = []
         broken: list[ProgramTask] = []
@@ -429,7 +440,7 @@ def _run_local(tasks: Sequence[ProgramTask], workers: int, done: Callable[[Progr
             isolate += suspects
     for task in isolate:
         before = _descendants()
-        pool = _spawn_pool(1, package_root)
+        pool = _spawn_pool(1, package_root, ipc_root)
         try:
             fut = pool.submit(execute_program, task)
             for _ in _as_completed([fut]):

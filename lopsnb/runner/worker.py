@@ -129,7 +129,7 @@ def init_worker(package_root: str | None = None) -> None:
             os.environ["PYTHONPATH"] = os.pathsep.join([package_root, *parts])
 
 
-def init_pool_worker(package_root: str | None, parent_pid: int) -> None:
+def init_pool_worker(package_root: str | None, parent_pid: int, ipc_root: str | None = None) -> None:
     """Initialise a process-pool worker: :func:`init_worker`, no Ctrl-C, and a parent watchdog.
 
     Ctrl-C in a terminal reaches the whole process group: the batch process
@@ -137,10 +137,13 @@ def init_pool_worker(package_root: str | None, parent_pid: int) -> None:
     the workers ignore it instead of each printing a traceback. A daemon
     thread polls the parent's pid; once the batch process is gone (SIGKILL,
     crash) the worker kills its kernels and exits, so nothing outlives the
-    batch by more than about a second.
+    batch by more than about a second. ``ipc_root``: the batch's folder for
+    kernel sockets (removed by the batch process, even after killing workers).
     """
     import signal
 
+    global _IPC_ROOT
+    _IPC_ROOT = ipc_root
     init_worker(package_root)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="lopsnb-parent-watchdog", daemon=True).start()
@@ -221,6 +224,7 @@ def _kill_pid(pid: int | None) -> None:
 # (TCP ports are picked by binding and releasing them, which races with other
 # processes on a busy machine; socket paths are limited to ~100 characters).
 _IPC_DIR: str | None = None
+_IPC_ROOT: str | None = None
 
 
 def _ipc_prefix() -> str:
@@ -229,7 +233,8 @@ def _ipc_prefix() -> str:
     import uuid
 
     if _IPC_DIR is None or not os.path.isdir(_IPC_DIR):
-        _IPC_DIR = tempfile.mkdtemp(prefix="lopsnb-ipc-", dir="/tmp" if os.path.isdir("/tmp") else None)
+        root = _IPC_ROOT if _IPC_ROOT and os.path.isdir(_IPC_ROOT) else ("/tmp" if os.path.isdir("/tmp") else None)
+        _IPC_DIR = tempfile.mkdtemp(prefix="lopsnb-ipc-", dir=root)
     return os.path.join(_IPC_DIR, uuid.uuid4().hex[:8])
 
 
