@@ -20,6 +20,7 @@ with ``"status": "failed"``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import io
 import json
@@ -27,9 +28,11 @@ import multiprocessing
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -364,6 +367,24 @@ def _kill_pool(pool: cf.ProcessPoolExecutor, before: set[int]) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+@contextlib.contextmanager
+def _workers_start_without_sigint() -> Iterator[None]:
+    """Ignore SIGINT while the pool spawns its workers (``submit`` starts them).
+
+    An ignored signal stays ignored across exec, and Python keeps it so: a
+    Ctrl-C that lands while a worker is still importing cannot print that
+    worker's traceback. The window lasts as long as the submits.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _resource_tracker_pid() -> int | None:
     try:
         from multiprocessing import resource_tracker
@@ -412,7 +433,8 @@ def _run_pools(tasks: Sequence[ProgramTask], workers: int, done: Callable[[Progr
     while queue:
         before = _descendants()
         pool = _spawn_pool(min(workers, len(queue)), package_root, ipc_root)
-        futures = {pool.submit(execute_program, t): t for t in queue}
+        with _workers_start_without_sigint():
+            futures = {pool.submit(execute_program, t): t for t in queue}
         queue = []
         broken: list[ProgramTask] = []
         try:
@@ -442,7 +464,8 @@ def _run_pools(tasks: Sequence[ProgramTask], workers: int, done: Callable[[Progr
         before = _descendants()
         pool = _spawn_pool(1, package_root, ipc_root)
         try:
-            fut = pool.submit(execute_program, task)
+            with _workers_start_without_sigint():
+                fut = pool.submit(execute_program, task)
             for _ in _as_completed([fut]):
                 pass
             try:
