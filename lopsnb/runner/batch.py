@@ -20,6 +20,7 @@ with ``"status": "failed"``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import io
 import json
@@ -27,9 +28,11 @@ import multiprocessing
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -38,11 +41,13 @@ from typing import Any, Literal
 
 from lopsnb._version import __version__
 from lopsnb.errors import RunError
+from lopsnb.io.programs import RESERVED_PROGRAM_IDS as RESERVED_IDS
 from lopsnb.report.export import package_dir, template_location
-from lopsnb.runner.files import SLUG, atomic_write, program_dir, replace_dir
-from lopsnb.runner.worker import ProgramRun, ProgramTask, crashed_run, execute_program, init_worker
+from lopsnb.runner.files import SLUG, atomic_write, check_slug, program_dir, replace_dir
+from lopsnb.runner.outdir import MARKER, TempRoot, check_not_overlapping, clean_stale_tmp, is_marked, marker_text, new_run_id, prepare_out
+from lopsnb.runner.worker import ProgramRun, ProgramTask, crashed_run, execute_program, init_pool_worker
 
-__all__ = ["run_batch", "BatchResult", "ProgramOutcome", "DEFAULT_NOTEBOOK", "input_fingerprint", "default_workers"]
+__all__ = ["run_batch", "BatchResult", "BatchInterrupted", "ProgramOutcome", "DEFAULT_NOTEBOOK", "input_fingerprint", "default_workers"]
 
 Executor = Literal["local", "dask"]
 _EXECUTORS = ("local", "dask")
@@ -53,7 +58,7 @@ NOTEBOOK_DIR = package_dir("notebooks")
 #: The notebook run for every program unless ``notebook=`` says otherwise.
 DEFAULT_NOTEBOOK = NOTEBOOK_DIR / "impact_report.ipynb"
 #: Learning-function pages run with a full batch: id -> (notebook, table, title).
-#: Their ids are reserved: no program may use them.
+#: Their ids are in lopsnb.io.programs.RESERVED_IDS: no program may use them.
 PAGES: dict[str, tuple[str, str, str]] = {
     "scorecards": ("scorecards.ipynb", "scorecards", "Learning culture scorecards"),
     "operations": ("operations.ipynb", "requests", "L&D operations"),
@@ -63,7 +68,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
 _MEMORY_PER_WORKER = int(1.5 * 2**30)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProgramOutcome:
     """What happened to one program in a batch.
 
@@ -89,7 +94,7 @@ class ProgramOutcome:
     report: Path | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BatchResult:
     """Outcome of :func:`run_batch`."""
 
@@ -195,15 +200,51 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped a batch; workers and kernels are gone, nothing is half-written.
+
+    A ``KeyboardInterrupt``, so code that does not know it still stops;
+    ``done`` programs have their complete folder, ``not_started`` had none
+    written by this run (including the ones stopped while running).
+    """
+
+    def __init__(self, done: int, not_started: int) -> None:
+        super().__init__(f"interrupted: {done} done, {not_started} not started; rerun to continue")
+        self.done = done
+        self.not_started = not_started
+
+
+def _folderless(program_id: str) -> bool:
+    """Ids that never get an output folder: not a slug, or reserved (pages, Windows device names)."""
+    return program_id in RESERVED_IDS or not SLUG.fullmatch(program_id)
+
+
+def _slug_message(program_id: str) -> str:
+    try:
+        check_slug(program_id)
+    except RunError as exc:
+        return str(exc)
+    return ""
+
+
+def _reserved_message(program_id: str) -> str:
+    what = "a learning-function page" if program_id in PAGES else "a Windows device name"
+    return f"program id {program_id!r} is reserved ({what}; reserved: {', '.join(sorted(RESERVED_IDS))}); rename its program file"
+
+
 class _Batch:
     """State of one run: writes outputs as programs finish."""
 
-    def __init__(self, out: Path, tmp_root: Path, versions: dict[str, str | None], progress: Any) -> None:
+    def __init__(self, out: Path, tmp_root: Path, versions: dict[str, str | None], progress: Any, run_id: str = "") -> None:
         self.out = out
         self.tmp_root = tmp_root
         self.versions = versions
         self.progress = progress
+        self.run_id = run_id
         self.outcomes: dict[str, ProgramOutcome] = {}
+        self.pages: dict[str, ProgramOutcome] = {}
+        #: Failed programs that have no folder (their row in the index comes from here).
+        self.folderless: dict[str, dict[str, Any]] = {}
 
     def status_dict(self, pid: str, name: str | None, run: ProgramRun, parameters: dict[str, Any], fingerprint: str | None) -> dict[str, Any]:
         return {
@@ -220,17 +261,34 @@ class _Batch:
             "finished_at": run.finished_at,
         }
 
-    def record(self, pid: str, name: str | None, run: ProgramRun, parameters: dict[str, Any], fingerprint: str | None) -> None:
+    def target(self, pid: str, page: bool) -> tuple[Path | None, str | None]:
+        """The folder to write for ``pid``, or None and why there is none."""
+        if not page and pid in RESERVED_IDS:
+            return None, _reserved_message(pid)
+        if SLUG.fullmatch(pid) and (self.out / pid).is_symlink():
+            # Resolved, a link could point at another program's marked folder.
+            return None, f"output folder {self.out / pid} is a symbolic link; it was left untouched: remove it or choose another --out"
+        try:
+            target = program_dir(self.out, pid)
+        except RunError as exc:
+            return None, str(exc)
+        if (target.exists() or target.is_symlink()) and not is_marked(target):
+            return None, (f"output folder {target} already exists and was not created by lopsnb run (no {MARKER} marker); "
+                          "it was left untouched: move it away or choose another --out")
+        return target, None
+
+    def record(self, pid: str, name: str | None, run: ProgramRun, parameters: dict[str, Any], fingerprint: str | None, *, page: bool = False) -> None:
         from lopsnb.report.export import failure_page
 
         status = self.status_dict(pid, name, run, parameters, fingerprint)
         if run.extra:
             status.update(run.extra)
         report: Path | None = None
-        try:
-            target = program_dir(self.out, pid)
-        except RunError as exc:
-            run = ProgramRun(pid, "failed", error=f"{run.error or ''} {exc}".strip(), error_type=run.error_type or "RunError", duration_s=run.duration_s)
+        target, refused = self.target(pid, page)
+        if target is None:
+            error = run.error if run.error and refused and refused in run.error else f"{run.error or ''} {refused}".strip()
+            run = ProgramRun(pid, "failed", error=error, error_type=run.error_type or "RunError", duration_s=run.duration_s)
+            self.folderless[pid] = {"program_id": pid, "program_name": name, "status": "failed", "error": error, "error_type": run.error_type}
         else:
             files: dict[str, str | bytes] = {}
             if run.status == "ok" and run.html is not None:
@@ -242,22 +300,29 @@ class _Batch:
             if run.status == "ok" and run.results is not None:
                 files["results.json"] = run.results
             files["status.json"] = json.dumps(status, indent=2, ensure_ascii=False) + "\n"
-            replace_dir(target, files, staging_root=self.tmp_root)
+            replace_dir(target, files, staging_root=self.tmp_root, marker=(MARKER, marker_text(self.run_id, "program")))
             report = target / "report.html"
-        self.outcomes[pid] = ProgramOutcome(pid, run.status, run.error, run.error_type, run.duration_s, report)
+        outcome = ProgramOutcome(program_id=pid, status=run.status, error=run.error, error_type=run.error_type, duration_s=run.duration_s, report=report)
+        (self.pages if page else self.outcomes)[pid] = outcome
         self.progress.set_postfix_str(f"{pid}: {run.status}", refresh=False)
         self.progress.update(1)
 
-    def skip(self, pid: str, previous: dict[str, Any]) -> None:
-        self.outcomes[pid] = ProgramOutcome(pid, "skipped", None, None, previous.get("duration_s"), program_dir(self.out, pid) / "report.html")
+    def skip(self, pid: str, previous: dict[str, Any], *, page: bool = False) -> None:
+        outcome = ProgramOutcome(program_id=pid, status="skipped", duration_s=previous.get("duration_s"), report=program_dir(self.out, pid) / "report.html")
+        (self.pages if page else self.outcomes)[pid] = outcome
         self.progress.update(1)
 
+    @property
+    def done(self) -> int:
+        return len(self.outcomes) + len(self.pages)
 
-def _spawn_pool(workers: int, package_root: str) -> cf.ProcessPoolExecutor:
+
+def _spawn_pool(workers: int, package_root: str, ipc_root: str | None = None) -> cf.ProcessPoolExecutor:
     # "spawn": a fresh interpreter per worker, no inherited threads or locks
     # (the parent may hold tqdm's monitor thread, pandas/BLAS thread pools).
     ctx = multiprocessing.get_context("spawn")
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker, initargs=(package_root,))
+    # Each worker watches this process and exits (killing its kernels) once it is gone.
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_pool_worker, initargs=(package_root, os.getpid(), ipc_root))
 
 
 def _descendants() -> set[int]:
@@ -288,6 +353,10 @@ def _kill_pool(pool: cf.ProcessPoolExecutor, before: set[int]) -> None:
             except psutil.Error:
                 pass
         victims += [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+        # Not the resource tracker: this process still talks to it on the way
+        # out, and a killed one is relaunched with a page of warnings.
+        tracker = _resource_tracker_pid()
+        victims = [v for v in victims if v.pid != tracker]
         for victim in victims:
             try:
                 victim.kill()
@@ -297,6 +366,33 @@ def _kill_pool(pool: cf.ProcessPoolExecutor, before: set[int]) -> None:
         for proc in procs:
             proc.kill()
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _workers_start_without_sigint() -> Iterator[None]:
+    """Ignore SIGINT while the pool spawns its workers (``submit`` starts them).
+
+    An ignored signal stays ignored across exec, and Python keeps it so: a
+    Ctrl-C that lands while a worker is still importing cannot print that
+    worker's traceback. The window lasts as long as the submits.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _resource_tracker_pid() -> int | None:
+    try:
+        from multiprocessing import resource_tracker
+
+        return getattr(resource_tracker._resource_tracker, "_pid", None)
+    except Exception:  # pragma: no cover - a private attribute of CPython
+        return None
 
 
 def _as_completed(futures: Iterable[cf.Future[Any]]) -> Iterable[cf.Future[Any]]:
@@ -323,12 +419,23 @@ def _run_local(tasks: Sequence[ProgramTask], workers: int, done: Callable[[Progr
     its worker again fails.
     """
     package_root = tasks[0].package_root if tasks else ""
+    # Kernel sockets of all workers, in one short folder removed even when
+    # workers are killed (socket paths must stay under ~100 characters).
+    ipc_root = tempfile.mkdtemp(prefix="lopsnb-ipc-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    try:
+        _run_pools(tasks, workers, done, tmp_root, package_root, ipc_root)
+    finally:
+        shutil.rmtree(ipc_root, ignore_errors=True)
+
+
+def _run_pools(tasks: Sequence[ProgramTask], workers: int, done: Callable[[ProgramRun], None], tmp_root: Path, package_root: str, ipc_root: str) -> None:
     queue = list(tasks)
     isolate: list[ProgramTask] = []
     while queue:
         before = _descendants()
-        pool = _spawn_pool(min(workers, len(queue)), package_root)
-        futures = {pool.submit(execute_program, t): t for t in queue}
+        pool = _spawn_pool(min(workers, len(queue)), package_root, ipc_root)
+        with _workers_start_without_sigint():
+            futures = {pool.submit(execute_program, t): t for t in queue}
         queue = []
         broken: list[ProgramTask] = []
         try:
@@ -356,9 +463,10 @@ def _run_local(tasks: Sequence[ProgramTask], workers: int, done: Callable[[Progr
             isolate += suspects
     for task in isolate:
         before = _descendants()
-        pool = _spawn_pool(1, package_root)
+        pool = _spawn_pool(1, package_root, ipc_root)
         try:
-            fut = pool.submit(execute_program, task)
+            with _workers_start_without_sigint():
+                fut = pool.submit(execute_program, task)
             for _ in _as_completed([fut]):
                 pass
             try:
@@ -404,6 +512,155 @@ def _worker_env() -> dict[str, str]:
     return dict(THREAD_ENV)
 
 
+def _check_arguments(executor: str, timeout: float, workers: int | None) -> None:
+    if executor not in _EXECUTORS:
+        raise RunError(f"executor must be one of {list(_EXECUTORS)}, got {executor!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise RunError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise RunError(f"workers must be a positive integer, got {workers!r}")
+
+
+@dataclass(kw_only=True)
+class _Plan:
+    """What one batch will run: the programs selected and everything their fingerprints need."""
+
+    ws: Any
+    ws_path: Path
+    known: list[str]
+    catalog: list[str]
+    selected: list[str]
+    full: bool
+    nb_path: Path
+    nb_bytes: bytes
+    templates: list[tuple[str, bytes]]
+    ws_fp: str
+    data_as_of: str | None
+    kernel_name: str
+    timeout: float
+    cache: str | None = None
+    #: A user's copy of the report template folder (None: the shipped one).
+    template_dir: str | None = None
+    #: Tables the workspace holds (kept after the tables are released).
+    present: frozenset[str] = frozenset()
+    #: Failed programs that get no folder (reserved or non-slug ids), over every known program.
+    folderless: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def task(self, pid: str, title: str, notebook: Path, tmp_root: Path) -> ProgramTask:
+        package_root = str(Path(lopsnb.__file__).resolve().parents[1])
+        return ProgramTask(pid, title, str(self.ws_path), str(notebook), str(tmp_root), float(self.timeout), self.kernel_name,
+                           self.data_as_of, __version__, package_root, cache=self.cache, template=self.template_dir)
+
+    def params(self, pid: str | None, notebook: Path) -> dict[str, Any]:
+        params: dict[str, Any] = {"workspace": str(self.ws_path)}
+        if pid is not None:
+            params["program_id"] = pid
+        params.update(notebook=str(notebook), kernel_name=self.kernel_name, timeout=self.timeout)
+        return params
+
+
+def _select(ws: Any, programs: Sequence[str] | None) -> tuple[list[str], list[str], list[str]]:
+    """(known, catalog, selected) program ids; unknown or catalog-only selections raise RunError."""
+    ws_path = Path(ws.path).resolve()
+    # Catalog courses (evaluate: false) are tracked for inputs only: no report.
+    catalog = sorted(pid for pid, prog in ws.programs.items() if not prog.evaluate)
+    known = sorted((set(ws.programs) - set(catalog)) | set(ws.program_errors))
+    selected = list(dict.fromkeys(programs)) if programs else known
+    not_evaluated = [p for p in selected if p in catalog]
+    if not_evaluated:
+        raise RunError(f"program(s) {', '.join(map(repr, not_evaluated))} are catalog courses (evaluate: false): there is no impact report to render")
+    unknown = [p for p in selected if p not in known]
+    if unknown:
+        raise RunError(f"unknown program id(s) {', '.join(map(repr, unknown))}; programs in {ws_path}: {', '.join(known) or 'none'}")
+    return known, catalog, selected
+
+
+def _plan(ws: Any, programs: Sequence[str] | None, notebook: str | os.PathLike[str] | None, kernel_name: str, timeout: float,
+          template: str | os.PathLike[str] | None = None) -> _Plan:
+    known, catalog, selected = _select(ws, programs)
+    templates = _template_files(template)  # checks the template before anything is written
+    nb_path = Path(notebook).resolve() if notebook is not None else DEFAULT_NOTEBOOK
+    if not nb_path.is_file():
+        raise RunError(f"notebook {nb_path} not found")
+    plan = _Plan(
+        ws=ws, ws_path=Path(ws.path).resolve(), known=known, catalog=catalog, selected=selected,
+        full=not programs and notebook is None, nb_path=nb_path, nb_bytes=nb_path.read_bytes(),
+        templates=templates, template_dir=str(Path(template).expanduser().resolve()) if template is not None else None,
+        ws_fp=ws.fingerprint(), data_as_of=ws.data_as_of.strftime("%Y-%m-%d") if ws.data_as_of is not None else None,
+        kernel_name=kernel_name, timeout=timeout,
+    )
+    for pid in known:
+        if _folderless(pid):
+            err = ws.program_errors.get(pid)
+            why = _reserved_message(pid) if pid in RESERVED_IDS else _slug_message(pid)
+            error = f"{err} {why}" if err is not None and why not in str(err) else str(err or why)
+            plan.folderless[pid] = {"program_id": pid, "status": "failed", "error": error,
+                                    "error_type": type(err).__name__ if err is not None else "ProgramConfigError",
+                                    "program_name": ws.programs[pid].name if pid in ws.programs else None}
+    return plan
+
+
+def _previous_ok(out: Path, pid: str, fingerprint: str) -> dict[str, Any] | None:
+    """The status of an earlier ok run of ``pid`` on the same inputs, in a folder the runner made."""
+    folder = program_dir(out, pid)
+    if not is_marked(folder):
+        return None
+    previous = _read_json(folder / "status.json")
+    if previous is None or previous.get("status") != "ok" or previous.get("input_fingerprint") != fingerprint:
+        return None
+    return previous if (folder / "report.html").is_file() else None
+
+
+def _queue(plan: _Plan, batch: _Batch, force: bool, meta: dict[str, tuple[str | None, dict[str, Any], str | None, bool]]) -> list[ProgramTask]:
+    """Record refused and unchanged programs at once; return the tasks that must run."""
+    ws = plan.ws
+    tasks: list[ProgramTask] = []
+    for pid in plan.selected:
+        prog_file = _program_file(plan.ws_path, pid)
+        fp = input_fingerprint(plan.ws_fp, prog_file.read_bytes() if prog_file else b"", plan.nb_bytes, __version__, plan.templates)
+        name = ws.programs[pid].name if pid in ws.programs else None
+        params = plan.params(pid, plan.nb_path)
+        meta[pid] = (name, params, fp, False)
+        if pid in ws.program_errors or pid in RESERVED_IDS:
+            err = ws.program_errors.get(pid)
+            run = ProgramRun(pid, "failed", error=str(err) if err is not None else _reserved_message(pid),
+                             error_type=type(err).__name__ if err is not None else "ProgramConfigError")
+            run.started_at = run.finished_at = _now_iso()
+            batch.record(pid, name, run, params, fp)
+            continue
+        if not _folderless(pid) and batch.target(pid, False)[0] is None:
+            # A folder of the user's where the report would go: fail now, run nothing.
+            batch.record(pid, name, ProgramRun(pid, "failed", error_type="OutputFolderConflict", started_at=_now_iso(), finished_at=_now_iso()), params, fp)
+            continue
+        previous = None if force or _folderless(pid) else _previous_ok(batch.out, pid, fp)
+        if previous is not None:
+            batch.skip(pid, previous)
+            continue
+        tasks.append(plan.task(pid, name or pid, plan.nb_path, batch.tmp_root))
+    if plan.full:
+        tasks += _queue_pages(plan, batch, force, meta)
+    return tasks
+
+
+def _queue_pages(plan: _Plan, batch: _Batch, force: bool, meta: dict[str, tuple[str | None, dict[str, Any], str | None, bool]]) -> list[ProgramTask]:
+    """The learning-function pages run with a full batch, when the workspace holds their table."""
+    tasks: list[ProgramTask] = []
+    for pid, (nb_name, table, title) in PAGES.items():
+        if not plan.ws.has(table):
+            continue
+        page_nb = NOTEBOOK_DIR / nb_name
+        fp = input_fingerprint(plan.ws_fp, b"", page_nb.read_bytes(), __version__, plan.templates)
+        meta[pid] = (title, plan.params(None, page_nb), fp, True)
+        batch.progress.total += 1
+        previous = None if force else _previous_ok(batch.out, pid, fp)
+        if previous is not None:
+            batch.skip(pid, previous, page=True)
+            continue
+        tasks.append(plan.task(pid, title, page_nb, batch.tmp_root))
+    batch.progress.refresh()
+    return tasks
+
+
 def run_batch(
     workspace: str | os.PathLike[str],
     *,
@@ -430,7 +687,9 @@ def run_batch(
         Program ids to run (default: all). Unknown ids raise :class:`RunError`.
         The portfolio index always lists every program with a status in ``out``.
     out : path
-        Output folder (created if needed).
+        Output folder: new, empty, or made by an earlier run (it holds the
+        ``.lopsnb-output`` marker). It may not be the workspace, lie inside it
+        or contain it, and must be writable.
     workers : int, optional
         Parallel worker processes; default ``min(cores, programs, memory cap)``
         with about 1.5 GiB per worker.
@@ -458,141 +717,78 @@ def run_batch(
     Returns
     -------
     BatchResult
-        ``exit_code`` is 1 when any program failed.
+        ``exit_code`` is 1 when any program failed. A program with a
+        reserved or invalid id, or whose folder in ``out`` exists but was not
+        made by the runner, is failed (no folder is written for it).
 
     Raises
     ------
     RunError
-        Bad arguments, unknown program ids, missing notebook or template.
+        Bad arguments, unknown program ids, missing notebook or template, an output folder
+        that overlaps the workspace, is not writable, or is a non-empty folder
+        the runner did not make.
     ValidationError, SourceError
         The workspace's tables are invalid (nothing can run).
+    BatchInterrupted
+        Ctrl-C: workers and kernels were stopped; finished programs are whole.
     """
     from tqdm.auto import tqdm
 
     from lopsnb.io.workspace import load_workspace
 
-    if executor not in _EXECUTORS:
-        raise RunError(f"executor must be one of {list(_EXECUTORS)}, got {executor!r}")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise RunError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise RunError(f"workers must be a positive integer, got {workers!r}")
-    if isinstance(programs, str):
-        programs = [programs]
-
+    _check_arguments(executor, timeout, workers)
+    programs = [programs] if isinstance(programs, str) else programs
+    check_not_overlapping(Path(out), Path(workspace))
     # A valid cache from an earlier run spares re-validating unchanged sources.
     ws = load_workspace(workspace, on_program_error="collect", cache=True)
-    ws_path = Path(ws.path).resolve()
-    # Catalog courses (evaluate: false) are tracked for inputs only: no report.
-    catalog = sorted(pid for pid, prog in ws.programs.items() if not prog.evaluate)
-    known = sorted((set(ws.programs) - set(catalog)) | set(ws.program_errors))
-    reserved = sorted(set(known) & set(PAGES))
-    if reserved:
-        raise RunError(f"program id(s) {', '.join(map(repr, reserved))} are reserved for the learning-function pages; rename the program file(s)")
-    selected = list(dict.fromkeys(programs)) if programs else known
-    not_evaluated = [p for p in selected if p in catalog]
-    if not_evaluated:
-        raise RunError(f"program(s) {', '.join(map(repr, not_evaluated))} are catalog courses (evaluate: false): there is no impact report to render")
-    unknown = [p for p in selected if p not in known]
-    if unknown:
-        raise RunError(f"unknown program id(s) {', '.join(map(repr, unknown))}; programs in {ws_path}: {', '.join(known) or 'none'}")
-
-    templates = _template_files(template)
-    template_dir = str(Path(template).expanduser().resolve()) if template is not None else None
-    nb_path = Path(notebook).resolve() if notebook is not None else DEFAULT_NOTEBOOK
-    if not nb_path.is_file():
-        raise RunError(f"notebook {nb_path} not found")
-    out_path = Path(out).resolve()
-    try:
-        out_path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunError(f"cannot create output folder {out_path}: {exc}") from exc
-
+    check_not_overlapping(Path(out), Path(ws.path))
+    plan = _plan(ws, programs, notebook, kernel_name, timeout, template)
     if executor == "local":
         _check_kernel(kernel_name)
-    nb_bytes = nb_path.read_bytes()
-    ws_fp = ws.fingerprint()
-    data_as_of = ws.data_as_of.strftime("%Y-%m-%d") if ws.data_as_of is not None else None
-    versions = _versions()
-    package_root = str(Path(__file__).resolve().parents[2])
-
-    tmp_root = Path(tempfile.mkdtemp(prefix=".lopsnb-tmp-", dir=out_path))
-    bar = tqdm(total=len(selected), desc="lopsnb", unit="program", file=sys.stderr, disable=not progress, dynamic_ncols=True)
-    batch = _Batch(out_path, tmp_root, versions, bar)
+    run_id = new_run_id()
+    out_path = prepare_out(Path(out), run_id)
+    clean_stale_tmp(out_path)
+    tmp = TempRoot(out_path, run_id)
+    bar = tqdm(total=len(plan.selected), desc="lopsnb", unit="program", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    batch = _Batch(out_path, tmp.path, _versions(), bar, run_id)
     try:
-        cache = _batch_cache(ws, tmp_root)
-        tasks: list[ProgramTask] = []
-        meta: dict[str, tuple[str | None, dict[str, Any], str | None]] = {}
-        for pid in selected:
-            prog_file = _program_file(ws_path, pid)
-            fp = input_fingerprint(ws_fp, prog_file.read_bytes() if prog_file else b"", nb_bytes, __version__, templates)
-            name = ws.programs[pid].name if pid in ws.programs else None
-            params = {"workspace": str(ws_path), "program_id": pid, "notebook": str(nb_path), "kernel_name": kernel_name, "timeout": timeout}
-            meta[pid] = (name, params, fp)
-            if pid in ws.program_errors:
-                err = ws.program_errors[pid]
-                run = ProgramRun(pid, "failed", error=str(err), error_type=type(err).__name__)
-                run.started_at = run.finished_at = _now_iso()
-                batch.record(pid, name, run, params, fp)
-                continue
-            if not force and SLUG.fullmatch(pid):
-                previous = _read_json(program_dir(out_path, pid) / "status.json")
-                if (
-                    previous is not None
-                    and previous.get("status") == "ok"
-                    and previous.get("input_fingerprint") == fp
-                    and (program_dir(out_path, pid) / "report.html").is_file()
-                ):
-                    batch.skip(pid, previous)
-                    continue
-            tasks.append(
-                ProgramTask(pid, name or pid, str(ws_path), str(nb_path), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root, cache=cache, template=template_dir)
-            )
-
-        # The learning-function pages run with a full batch (not with --program),
-        # when the workspace holds their table.
-        page_ids: list[str] = []
-        if not programs and notebook is None:
-            for pid, (nb_name, table, title) in PAGES.items():
-                if not ws.has(table):
-                    continue
-                page_nb = NOTEBOOK_DIR / nb_name
-                fp = input_fingerprint(ws_fp, b"", page_nb.read_bytes(), __version__, templates)
-                params = {"workspace": str(ws_path), "notebook": str(page_nb), "kernel_name": kernel_name, "timeout": timeout}
-                meta[pid] = (title, params, fp)
-                page_ids.append(pid)
-                previous = _read_json(program_dir(out_path, pid) / "status.json")
-                if not force and previous is not None and previous.get("status") == "ok" and previous.get("input_fingerprint") == fp:
-                    batch.skip(pid, previous)
-                    continue
-                tasks.append(
-                    ProgramTask(pid, title, str(ws_path), str(page_nb), str(tmp_root), float(timeout), kernel_name, data_as_of, __version__, package_root, cache=cache, template=template_dir)
-                )
-            bar.total = len(selected) + len(page_ids)
-            bar.refresh()
-
-        def done(run: ProgramRun) -> None:
-            name, params, fp = meta[run.program_id]
-            batch.record(run.program_id, name, run, params, fp)
-
-        # The notebooks read the cache (or the sources), not this process's copy:
-        # release the tables so the parent does not hold a second workspace in
-        # memory for the whole batch. Only which tables exist is still needed.
-        present = frozenset(t for t in ws.tables if ws.has(t))
-        ws.tables = {}
-        if tasks:
-            n = workers if workers is not None else default_workers(len(tasks))
-            if executor == "dask":
-                _run_dask(tasks, n, scheduler, done)
-            else:
-                _run_local(tasks, n, done, tmp_root)
-
-        index_path = _write_portfolio(out_path, known, ws, data_as_of, catalog=catalog, present=present)
+        plan.cache = _batch_cache(ws, tmp.path)
+        meta: dict[str, tuple[str | None, dict[str, Any], str | None, bool]] = {}
+        tasks = _queue(plan, batch, force, meta)
+        _execute(plan, batch, tasks, meta, workers=workers, executor=executor, scheduler=scheduler)
+        index_path = _write_portfolio(out_path, plan.known, ws, plan.data_as_of, catalog=plan.catalog, present=plan.present,
+                                      folderless={**plan.folderless, **batch.folderless})
+    except KeyboardInterrupt:
+        total = int(bar.total or 0)
+        raise BatchInterrupted(batch.done, max(0, total - batch.done)) from None
     finally:
         bar.close()
-        shutil.rmtree(tmp_root, ignore_errors=True)
-    ordered = [batch.outcomes[p] for p in [*selected, *PAGES] if p in batch.outcomes]
-    return BatchResult(out_path, index_path, ordered)
+        tmp.close()
+    ordered = [batch.outcomes[p] for p in plan.selected if p in batch.outcomes] + [batch.pages[p] for p in PAGES if p in batch.pages]
+    return BatchResult(out=out_path, index_path=index_path, programs=ordered)
+
+
+def _execute(plan: _Plan, batch: _Batch, tasks: Sequence[ProgramTask], meta: dict[str, tuple[str | None, dict[str, Any], str | None, bool]],
+             *, workers: int | None, executor: str, scheduler: str | None) -> None:
+    """Run ``tasks`` and record each result as it arrives."""
+
+    def done(run: ProgramRun) -> None:
+        name, params, fp, page = meta[run.program_id]
+        batch.record(run.program_id, name, run, params, fp, page=page)
+
+    # The notebooks read the cache (or the sources), not this process's copy:
+    # release the tables so the parent does not hold a second workspace in
+    # memory for the whole batch. Only which tables exist is still needed.
+    ws = plan.ws
+    plan.present = frozenset(t for t in ws.tables if ws.has(t))
+    ws.tables = {}
+    if not tasks:
+        return
+    n = workers if workers is not None else default_workers(len(tasks))
+    if executor == "dask":
+        _run_dask(tasks, n, scheduler, done)
+    else:
+        _run_local(tasks, n, done, batch.tmp_root)
 
 
 def _batch_cache(ws: Any, tmp_root: Path) -> str | None:
@@ -624,7 +820,8 @@ def _pages(out: Path, present: frozenset[str]) -> list[dict[str, str]]:
     """Links to the learning-function pages for the index (status from their folders)."""
     pages = []
     for pid, (_, table, title) in PAGES.items():
-        status = _read_json(program_dir(out, pid) / "status.json")
+        folder = program_dir(out, pid)
+        status = _read_json(folder / "status.json") if is_marked(folder) else None
         if table not in present:
             pages.append({"title": title, "link": "", "status": "not measured", "note": f"no {table} table in the workspace"})
         elif status is not None:
@@ -633,23 +830,31 @@ def _pages(out: Path, present: frozenset[str]) -> list[dict[str, str]]:
 
 
 def _write_portfolio(
-    out: Path, known: Sequence[str], ws: Any, data_as_of: str | None, *, catalog: Sequence[str] = (), present: frozenset[str] = frozenset()
+    out: Path, known: Sequence[str], ws: Any, data_as_of: str | None, *, catalog: Sequence[str] = (), present: frozenset[str] = frozenset(),
+    folderless: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
-    """Write index.html, portfolio.csv and portfolio.xlsx from every program folder in ``out``."""
+    """Write index.html, portfolio.csv and portfolio.xlsx from every program folder in ``out``.
+
+    ``folderless``: statuses of failed programs that have no folder (reserved
+    or invalid ids, a clashing folder the runner did not make); they are listed
+    as failed, without a link.
+    """
     from lopsnb.report.portfolio import EXPORT_COLUMNS, portfolio_frame, render_index
 
-    results: dict[str, dict[str, Any] | None] = {}
-    statuses: dict[str, dict[str, Any]] = {}
+    folderless = {pid: st for pid, st in (folderless or {}).items() if pid in known}
+    results: dict[str, dict[str, Any] | None] = {pid: None for pid in folderless}
+    statuses: dict[str, dict[str, Any]] = dict(folderless)
     for pid in known:
-        if not SLUG.fullmatch(pid):
+        if pid in folderless or _folderless(pid):
             continue
         folder = program_dir(out, pid)
-        status = _read_json(folder / "status.json")
+        status = _read_json(folder / "status.json") if is_marked(folder) else None
         if status is None:
             continue
         statuses[pid] = status
         results[pid] = _read_json(folder / "results.json") if status.get("status") == "ok" else None
     frame = portfolio_frame(results, statuses)
+    frame.loc[frame["program_id"].isin(list(folderless)), "report"] = ""
     title = f"Training portfolio — {ws.name or Path(ws.path).name}"
     index = out / "index.html"
     pages = _pages(out, present)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_run_arguments", "run_command"]
+__all__ = ["add_run_arguments", "run_command", "EXIT_INTERRUPTED"]
 
 
 def _positive_int(text: str) -> int:
@@ -65,8 +65,40 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, workspace_optional: bo
     return parser
 
 
+#: Exit status after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
+
+
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_command(args: argparse.Namespace) -> int:
-    """Run the batch described by parsed ``args``; print the summary; return the exit code."""
+    """Run the batch described by parsed ``args``; print the summary; return the exit code.
+
+    Ctrl-C (or SIGTERM) prints one line, ``interrupted: N done, M not started;
+    rerun to continue``, and returns 130; the batch has already stopped its
+    workers and kernels and removed its temporary files.
+    """
+    import signal
+    import sys
+
+    from lopsnb.runner.batch import BatchInterrupted
+
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        return _run(args)
+    except BatchInterrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("interrupted before any program ran; rerun to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     from lopsnb.runner.batch import run_batch
 
     result = run_batch(

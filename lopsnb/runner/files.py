@@ -57,12 +57,14 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
-def replace_dir(target: Path, files: Mapping[str, str | bytes], *, staging_root: Path) -> None:
+def replace_dir(target: Path, files: Mapping[str, str | bytes], *, staging_root: Path, marker: tuple[str, str] | None = None) -> None:
     """Replace folder ``target`` by a new folder holding exactly ``files``.
 
     The new folder is built under ``staging_root`` (which must be on the same
     filesystem as ``target``) and renamed into place, so readers see either
-    the previous complete folder or the new complete one.
+    the previous complete folder or the new complete one. ``marker``: a
+    (hidden file name, text) pair written too — the runner's mark that it
+    made the folder (names in ``files`` may not start with a dot).
     """
     stage = staging_root / f"stage-{target.name}-{uuid.uuid4().hex[:12]}"
     stage.mkdir(parents=True)
@@ -72,6 +74,8 @@ def replace_dir(target: Path, files: Mapping[str, str | bytes], *, staging_root:
             if "/" in name or name.startswith("."):
                 raise RunError(f"invalid output file name {name!r}")
             atomic_write(stage / name, data)
+        if marker is not None:
+            atomic_write(stage / marker[0], marker[1])
         if target.exists():
             old = staging_root / f"old-{target.name}-{uuid.uuid4().hex[:12]}"
             os.replace(target, old)

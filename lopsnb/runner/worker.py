@@ -26,14 +26,18 @@ from typing import Any, Literal
 
 from lopsnb.report.context import CACHE_ENV, INLINE_BACKEND, notebook_parameters
 
-__all__ = ["ProgramTask", "ProgramRun", "execute_program", "init_worker", "THREAD_ENV", "crashed_run"]
+__all__ = ["ProgramTask", "ProgramRun", "execute_program", "init_worker", "init_pool_worker", "THREAD_ENV", "crashed_run"]
 
 #: One BLAS/OpenMP thread per worker and per kernel: parallelism comes from
 #: running programs side by side, and oversubscribed BLAS pools slow it down.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
-#: Kernel start-up failures worth one retry (a busy machine, a slow disk).
+#: Kernel start-up failures worth a retry (a busy machine, a slow disk).
 _STARTUP_MESSAGES = ("kernel died before replying to kernel_info", "kernel didn't respond", "didn't respond to heartbeats")
+#: Attempts at starting a kernel, and the pause before each retry (doubled each time).
+_START_ATTEMPTS, _START_BACKOFF_S = 3, 1.0
+#: How often a pool worker checks that the batch process is still there.
+_PARENT_POLL_S = 0.5
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LOG_CHARS = 6000
@@ -129,6 +133,39 @@ def init_worker(package_root: str | None = None) -> None:
             os.environ["PYTHONPATH"] = os.pathsep.join([package_root, *parts])
 
 
+def init_pool_worker(package_root: str | None, parent_pid: int, ipc_root: str | None = None) -> None:
+    """Initialise a process-pool worker: :func:`init_worker`, no Ctrl-C, and a parent watchdog.
+
+    Ctrl-C in a terminal reaches the whole process group: the batch process
+    handles it (kills the workers and their kernels, prints one line), so
+    the workers ignore it instead of each printing a traceback. A daemon
+    thread polls the parent's pid; once the batch process is gone (SIGKILL,
+    crash) the worker kills its kernels and exits, so nothing outlives the
+    batch by more than about a second. ``ipc_root``: the batch's folder for
+    kernel sockets (removed by the batch process, even after killing workers).
+    """
+    import signal
+
+    global _IPC_ROOT
+    _IPC_ROOT = ipc_root
+    init_worker(package_root)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="lopsnb-parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_S)
+    try:
+        import psutil
+
+        for proc in psutil.Process().children(recursive=True):
+            _kill_pid(proc.pid)
+    finally:
+        _remove_ipc_dir()
+        os._exit(1)
+
+
 def _exporter(template: str | None = None) -> Any:
     if template not in _EXPORTERS:
         from lopsnb.report.export import make_exporter
@@ -170,19 +207,49 @@ def _discard_kernel(kernel_name: str) -> None:
 
 
 def _kill_pid(pid: int | None) -> None:
+    """Kill ``pid``, and its whole process group when it leads one (kernels start their own session)."""
     if not pid:
         return
     import psutil
 
+    try:
+        if hasattr(os, "killpg") and os.getpgid(pid) == pid:
+            os.killpg(pid, 9)
+    except OSError:
+        pass
     try:
         psutil.Process(pid).kill()
     except psutil.Error:
         pass
 
 
+# Kernels talk to this worker over Unix sockets in a short private folder
+# (TCP ports are picked by binding and releasing them, which races with other
+# processes on a busy machine; socket paths are limited to ~100 characters).
+_IPC_DIR: str | None = None
+_IPC_ROOT: str | None = None
+
+
+def _ipc_prefix() -> str:
+    global _IPC_DIR
+    import tempfile
+    import uuid
+
+    if _IPC_DIR is None or not os.path.isdir(_IPC_DIR):
+        root = _IPC_ROOT if _IPC_ROOT and os.path.isdir(_IPC_ROOT) else ("/tmp" if os.path.isdir("/tmp") else None)
+        _IPC_DIR = tempfile.mkdtemp(prefix="lopsnb-ipc-", dir=root)
+    return os.path.join(_IPC_DIR, uuid.uuid4().hex[:8])
+
+
+def _remove_ipc_dir() -> None:
+    if _IPC_DIR is not None:
+        shutil.rmtree(_IPC_DIR, ignore_errors=True)
+
+
 def _shutdown_kernels() -> None:
     for name in list(_KERNELS):
         _discard_kernel(name)
+    _remove_ipc_dir()
 
 
 def _warm_kernel(task: ProgramTask, cwd: Path) -> Any:
@@ -200,17 +267,20 @@ def _warm_kernel(task: ProgramTask, cwd: Path) -> Any:
             import atexit
 
             atexit.register(_shutdown_kernels)
-        km = AsyncKernelManager(kernel_name=task.kernel_name)
-        run_sync(km.start_kernel)(cwd=str(cwd))
+        km = AsyncKernelManager(kernel_name=task.kernel_name, transport="ipc", ip=_ipc_prefix())
         _KERNELS[task.kernel_name] = km
-    # parent=km: "is the kernel alive?" asks the kernel process, not the
-    # heartbeat, which a kernel still starting on a busy machine has not
-    # answered yet (a false "Kernel died before replying to kernel_info").
+        try:
+            run_sync(km.start_kernel)(cwd=str(cwd))
+        except BaseException:
+            _discard_kernel(task.kernel_name)
+            raise
+    # parent=km: "is the kernel alive" is asked of its process, not of a
+    # heartbeat that a loaded machine can miss for a second.
     kc = BlockingKernelClient(parent=km)
     kc.load_connection_info(km.get_connection_info())
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=max(10.0, min(120.0, task.timeout)))
+        kc.wait_for_ready(timeout=max(30.0, min(180.0, task.timeout)))
         code = _PREPARE.format(cwd=str(cwd), cache=task.cache or "", env=CACHE_ENV)
         reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=60, output_hook=lambda msg: None)
         if reply["content"].get("status") != "ok":
@@ -253,9 +323,9 @@ def _run_papermill(task: ProgramTask, out_nb: Path, results: Path, budget: float
 
     def target() -> None:
         try:
-            # A warm kernel (reused, never shut down by nbclient) or, with reuse
-            # off, a kernel of papermill's own, shut down at once when done.
-            km = _warm_kernel(task, out_nb.parent) if reuse else None
+            # This worker's kernel (never shut down by nbclient); with reuse
+            # off it is discarded after the program.
+            km = _warm_kernel(task, out_nb.parent)
             pm.execute_notebook(
                 task.notebook,
                 str(out_nb),
@@ -269,6 +339,8 @@ def _run_papermill(task: ProgramTask, out_nb: Path, results: Path, budget: float
                 km=km,
                 shutdown_kernel="immediate",
             )
+            if not reuse:
+                _discard_kernel(task.kernel_name)
         except BaseException as exc:  # reported to the caller, whatever it is
             box["exc"] = exc
             # A kernel that saw a failure is not handed to the next program.
@@ -376,15 +448,19 @@ def _set_metadata(nb: Any, task: ProgramTask) -> None:
 
 
 def _execute_with_retry(task: ProgramTask, out_nb: Path, results: Path, t0: float, run: ProgramRun) -> tuple[BaseException | None, bool]:
-    """papermill under the watchdog, retried once when the kernel fails to start."""
+    """papermill under the watchdog, retried with a growing pause when the kernel fails to start."""
     exc: BaseException | None = None
     timed_out = False
-    for attempt in range(2):
+    for attempt in range(_START_ATTEMPTS):
         remaining = task.timeout - (time.monotonic() - t0)
         exc, timed_out = _run_papermill(task, out_nb, results, remaining)
-        if exc is None or timed_out or attempt == 1 or not _is_startup_error(exc):
+        if exc is None or timed_out or attempt == _START_ATTEMPTS - 1 or not _is_startup_error(exc):
             break
-        run.extra["kernel_start_retries"] = 1
+        pause = _START_BACKOFF_S * 2**attempt
+        if task.timeout - (time.monotonic() - t0) <= pause + 1:
+            break
+        run.extra["kernel_start_retries"] = attempt + 1
+        time.sleep(pause)
     return exc, timed_out
 
 

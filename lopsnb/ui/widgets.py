@@ -54,10 +54,13 @@ class Debouncer:
     changes (dragging a slider) costs one update.
     """
 
-    def __init__(self, func: Callable[[], Any], delay: float) -> None:
+    def __init__(self, func: Callable[[], Any], delay: float, *, timer: Callable[[float, Callable[[], Any]], Any] = threading.Timer) -> None:
         self.func = func
         self.delay = float(delay)
-        self._timer: threading.Timer | None = None
+        # ``timer(delay, func)`` -> an object with start/cancel/is_alive and a
+        # ``daemon`` attribute; tests pass one they fire by hand (no wall time).
+        self._make_timer = timer
+        self._timer: Any = None
         self._lock = threading.Lock()
 
     def trigger(self) -> None:
@@ -68,7 +71,7 @@ class Debouncer:
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = threading.Timer(self.delay, self.func)
+            self._timer = self._make_timer(self.delay, self.func)
             self._timer.daemon = True
             self._timer.start()
 

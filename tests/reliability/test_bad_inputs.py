@@ -181,7 +181,7 @@ def test_bad_input_through_the_batch_runner(tmp_path: Path, case: Case) -> None:
     assert outcome.status == "failed" and outcome.error_type == "ProgramConfigError"
     page = (out / "demo" / "report.html").read_text(encoding="utf-8")
     assert "could not be produced" in page and "evaluation.outcome" in page and "demo.yml" in page
-    assert sorted(p.name for p in (out / "demo").iterdir()) == ["report.html", "status.json"]
+    assert sorted(p.name for p in (out / "demo").iterdir() if p.name != ".lopsnb-output") == ["report.html", "status.json"]
     assert leftovers(out) == []
 
 
@@ -306,7 +306,7 @@ def test_edge_input_through_the_batch_runner(ok_batch, case: OkCase) -> None:
     outcome = {p.program_id: p for p in result.programs}[case.program]
     assert outcome.status == "ok", outcome
     folder = out / case.program
-    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "results.json", "status.json"]
+    assert sorted(p.name for p in folder.iterdir() if p.name != ".lopsnb-output") == ["report.html", "report.ipynb", "results.json", "status.json"]
     assert leftovers(out) == []
     results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     page = (folder / "report.html").read_text(encoding="utf-8")
@@ -326,7 +326,7 @@ def test_edge_input_through_the_batch_runner(ok_batch, case: OkCase) -> None:
 def test_batch_folder_holds_only_complete_outputs(ok_batch) -> None:
     root, out, result = ok_batch
     assert result.failed == 0, result.summary()
-    names = {p.name for p in out.iterdir()}
+    names = {p.name for p in out.iterdir() if p.name != ".lopsnb-output"}
     assert names == {"index.html", "portfolio.csv", "portfolio.xlsx", *(p.program_id for p in result.programs)}
     index = (out / "index.html").read_text(encoding="utf-8")
     for p in result.programs:

@@ -61,7 +61,7 @@ def _status(out: Path, pid: str) -> dict:
 
 def _complete(out: Path, pid: str) -> None:
     """A program folder is whole: an ok report with its results, or a failure page with a failed status."""
-    files = sorted(p.name for p in (out / pid).iterdir())
+    files = sorted(p.name for p in (out / pid).iterdir() if p.name != ".lopsnb-output")
     st = _status(out, pid)
     if st["status"] == "ok":
         assert files == ["report.html", "report.ipynb", "results.json", "status.json"], files
@@ -87,6 +87,13 @@ def test_kernel_death_fails_only_its_program(tmp_path: Path) -> None:
     assert leftovers(out) == [] and result.exit_code == 1
 
 
+def _running(psutil, pid: int) -> bool:  # noqa: ANN001 - the psutil module
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 @needs_kernel
 def test_rerun_after_ctrl_c_completes(tmp_path: Path) -> None:
     psutil = pytest.importorskip("psutil")
@@ -102,7 +109,8 @@ def test_rerun_after_ctrl_c_completes(tmp_path: Path) -> None:
         f"    run_batch({str(ws)!r}, out={str(out)!r}, notebook={str(nb)!r}, workers=2, timeout=120, progress=False)\n"
     )
     proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
+    # A generous bound, not a timing claim: kernels start slowly on a loaded machine.
+    deadline = time.monotonic() + 240
     # alpha done and sleepy running: a batch caught in the middle
     while time.monotonic() < deadline and not ((out / "alpha" / "status.json").is_file() and list(out.glob(".lopsnb-tmp-*/work-sleepy"))):
         time.sleep(0.2)
@@ -111,12 +119,15 @@ def test_rerun_after_ctrl_c_completes(tmp_path: Path) -> None:
     children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode != 0 and b"KeyboardInterrupt" in err
+    assert proc.returncode != 0 and b"interrupted: " in err
     # nothing half-written: alpha whole, sleepy absent, no temporary files, no orphan kernels
     _complete(out, "alpha")
     assert not (out / "sleepy").exists() and leftovers(out) == []
-    time.sleep(0.5)
-    assert [p for p in children if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE] == []
+    # Within a few seconds (the resource tracker exits by itself once its clients are gone).
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and [p for p in children if _running(psutil, p)]:
+        time.sleep(0.2)
+    assert [p for p in children if _running(psutil, p)] == []
 
     (ws / "SLEEP").unlink()
     again = run(ws, out, notebook=nb, timeout=120)

@@ -103,7 +103,7 @@ def test_program_file_with_unsafe_id_fails_without_a_folder(tmp_path: Path) -> N
     (outcome,) = result.programs
     assert (outcome.program_id, outcome.status, outcome.report) == ("Evil..Name", "failed", None)
     assert "slug" in (outcome.error or "")
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "portfolio.csv", "portfolio.xlsx"]
+    assert sorted(p.name for p in out.iterdir() if p.name != ".lopsnb-output") == ["index.html", "portfolio.csv", "portfolio.xlsx"]
 
 
 def test_program_yaml_id_with_a_path_is_a_located_error(tmp_path: Path) -> None:

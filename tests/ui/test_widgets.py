@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import matplotlib
@@ -48,7 +47,8 @@ def test_untouched_explorer_shows_the_saved_program(ws: Workspace) -> None:
     assert "baseline revenue_per_rep" in ex.balance.value and "tenure_years" in ex.balance.value
     assert ex.chart.value[:8] == b"\x89PNG\r\n\x1a\n"
     assert "update took" in ex.status.value
-    assert ex.last_update_seconds is not None and ex.last_update_seconds < 3  # generous: shared CI machines
+    # Measured and shown, not bounded: wall time on a shared machine proves nothing (benchmarks/ times it).
+    assert ex.last_update_seconds is not None and ex.last_update_seconds > 0
     # catalog courses are not offered
     assert all(ws.programs[pid].evaluate for _, pid in ex.program.options)
 
@@ -134,20 +134,52 @@ def test_diff_then_save_writes_validated_yaml(ws: Workspace) -> None:
     assert ex.diff() == ""  # the explorer now starts from the saved program
 
 
+class _ManualTimer:
+    """A stand-in for threading.Timer that fires only when the test says so."""
+
+    made: list[_ManualTimer] = []
+
+    def __init__(self, delay: float, func) -> None:  # noqa: ANN001 - any callable
+        self.delay, self.func, self.daemon = delay, func, False
+        self.started = self.cancelled = self.fired = False
+        _ManualTimer.made.append(self)
+
+    def start(self) -> None:
+        self.started = True
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def is_alive(self) -> bool:
+        return self.started and not (self.cancelled or self.fired)
+
+    def fire(self) -> None:
+        if self.is_alive():
+            self.fired = True
+            self.func()
+
+
 def test_debounce_coalesces_changes(ws: Workspace) -> None:
-    # A generous delay: the three programmatic changes below take milliseconds
-    # even on a loaded CI machine, so they must coalesce into one update.
+    # Order and coalescing, not wall time: the timer is fired by hand.
+    from lopsnb.ui.widgets import Debouncer
+
     ex = Explorer(ws, "ai-assistant-pilot", debounce=1.0)
+    ex._debouncer.cancel()
+    _ManualTimer.made.clear()
+    ex._debouncer = Debouncer(ex.update, 1.0, timer=_ManualTimer)
     n0 = ex.n_updates
     ex.design.value = "ancova"
     ex.also.value = ("did",)
     ex.transform.value = "log"
     assert ex.n_updates == n0  # nothing ran yet
-    deadline = time.monotonic() + 10
-    while ex.n_updates == n0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.5)
-    assert ex.n_updates == n0 + 1
+    timers = list(_ManualTimer.made)
+    assert len(timers) >= 3 and all(t.delay == 1.0 for t in timers)
+    assert all(t.cancelled for t in timers[:-1]) and timers[-1].is_alive() and ex._debouncer.pending
+    for t in timers[:-1]:
+        t.fire()  # a cancelled timer firing late does nothing
+    assert ex.n_updates == n0
+    timers[-1].fire()
+    assert ex.n_updates == n0 + 1 and not ex._debouncer.pending
     assert ex.result.impact.primary_method == "ancova" and ex.result.impact.transform == "log"
 
 
