@@ -16,15 +16,9 @@ from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
 from lopsnb.evaluation.costs import program_costs
 from lopsnb.evaluation.degenerate import (
-    OVERFLOW_ADVICE,
     money_text,
-    check_interval,
-    not_estimable,
-    outcome_magnitude,
     outcome_scale,
     require_adjusted_variation,
-    require_finite,
-    require_within_variation,
 )
 from lopsnb.evaluation.checks import design_coverage
 from lopsnb.evaluation.decision import Decision, decide, withhold_roi
@@ -56,6 +50,7 @@ from lopsnb.evaluation.methods import (
 from lopsnb.evaluation.covariate_designs import COVARIATE_DESIGNS, covariate_estimate, staggered_estimate
 from lopsnb.evaluation.panel import FREQUENCIES, ImpactPanel, build_panel, period_gaps
 from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, costs_complete, phillips_roi
+from lopsnb.evaluation.privacy import suppress_series
 from lopsnb.evaluation.sensitivity import Sensitivity, sensitivity_for
 from lopsnb.evaluation.staggered import StaggeredDiD
 from lopsnb.io.programs import Program
@@ -500,6 +495,8 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
         notes: list[str] = []
     else:
         attrition, balance, series, notes = panel.attrition, _balance(panel), panel.series(), list(panel.notes)
+    # Privacy at the result boundary: no caller of the result sees a small group's mean.
+    series = suppress_series(series, program.privacy.min_group_size)
     event_study, pre_trend = None, None
     if staggered is not None:
         event_study = staggered.event_study[["relative_period", "estimate", "std_error", "ci_low", "ci_high", "kind"]]

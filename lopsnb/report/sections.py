@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from lopsnb.evaluation.evaluate import ProgramEvaluation
+from lopsnb.evaluation.privacy import suppress_series  # re-exported: the rule lives in the evaluation stage
 from lopsnb.evaluation.methods import ASSUMPTIONS
 
 __all__ = [
@@ -468,11 +469,6 @@ def comments_block(ev: ProgramEvaluation) -> str:
     return (head + "<p class='lopsnb-note'>Free-text comments as written, with people's names, ids and e-mail addresses "
             "and phone numbers redacted.</p>"
             f"<ul class='lopsnb-comments'>{items}</ul>")
-
-
-def suppress_series(series: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
-    """Mark series points averaging fewer than ``min_group_size`` entities as suppressed."""
-    return series.assign(suppressed=series["n"] < min_group_size) if len(series) else series.assign(suppressed=pd.Series(dtype=bool))
 
 
 

@@ -547,7 +547,8 @@ class _Plan:
     folderless: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def task(self, pid: str, title: str, notebook: Path, tmp_root: Path) -> ProgramTask:
-        package_root = str(Path(lopsnb.__file__).resolve().parents[1])
+        # The folder holding the lopsnb package (site-packages or a checkout): the kernel imports the same lopsnb.
+        package_root = str(Path(__file__).resolve().parents[2])
         return ProgramTask(pid, title, str(self.ws_path), str(notebook), str(tmp_root), float(self.timeout), self.kernel_name,
                            self.data_as_of, __version__, package_root, cache=self.cache, template=self.template_dir)
 

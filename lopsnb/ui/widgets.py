@@ -455,10 +455,7 @@ class Explorer:
         fig.subplots_adjust(left=0.24, right=0.97, top=0.97, bottom=0.08, hspace=0.3)
         ev = r.program.evaluation
         if impact is not None:
-            series = impact.series.copy()
-            if len(series):
-                # Privacy: periods with fewer entities than min_group_size are not drawn.
-                series["suppressed"] = series["n"] < r.program.privacy.min_group_size
+            series = impact.series  # small groups suppressed by evaluate(): not drawn
             windows = None
             if ev.baseline is not None and not ev.baseline.relative:
                 windows = {"baseline": (ev.baseline.start, ev.baseline.end), "followup": (ev.followup.start, ev.followup.end)}  # type: ignore[union-attr]

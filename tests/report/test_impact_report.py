@@ -16,7 +16,6 @@ import pytest
 
 from conftest import SAMPLE
 from lopsnb import evaluate, load_workspace
-from lopsnb.report.portfolio import portfolio_frame
 from lopsnb.runner import run_batch
 
 PROGRAMS = ["sales-enablement", "new-hire-onboarding"]
