@@ -99,24 +99,43 @@ def block_panel(
 def simplex_weights(target: np.ndarray, donors: np.ndarray) -> np.ndarray:
     """``argmin_w ‖target − donors @ w‖²`` over the unit simplex.
 
-    SLSQP finds the support, then the equality-constrained least squares on
-    that support is solved exactly (KKT system) to remove solver tolerance.
+    A penalised non-negative least squares (the sum-to-one constraint as a
+    heavily weighted extra row) finds the support; the equality-constrained
+    least squares on that support is then solved exactly (KKT system). SLSQP
+    is the fallback when that solution is not optimal.
     """
     n = donors.shape[1]
     if n == 1:
         return np.ones(1)
     scale = float(np.abs(donors).max()) or 1.0
     a, b = donors / scale, target / scale
+    big = 1e4 * max(1.0, float(np.linalg.norm(a, 2)))
+    w0, _ = optimize.nnls(np.vstack([a, np.full(n, big)]), np.append(b, big), maxiter=50 * n)
+    w0 = w0 / w0.sum() if w0.sum() > 0 else np.full(n, 1 / n)
+    w = _polish(a, b, w0)
+    if _kkt_ok(a, b, w):
+        return w
 
-    def fun(w: np.ndarray) -> tuple[float, np.ndarray]:
-        r = a @ w - b
+    def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
+        r = a @ v - b
         return float(r @ r), 2 * (a.T @ r)
 
-    res = optimize.minimize(fun, np.full(n, 1 / n), jac=True, method="SLSQP", bounds=[(0, 1)] * n,
-                            constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1, "jac": lambda w: np.ones_like(w)}],
+    res = optimize.minimize(fun, w, jac=True, method="SLSQP", bounds=[(0, 1)] * n,
+                            constraints=[{"type": "eq", "fun": lambda v: v.sum() - 1, "jac": lambda v: np.ones_like(v)}],
                             options={"ftol": 1e-14, "maxiter": 1000})
     w = np.clip(res.x, 0, None)
     return _polish(a, b, w / w.sum())
+
+
+def _kkt_ok(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> bool:
+    """Optimality on the simplex: no coordinate's gradient is below the support's common gradient."""
+    g = 2 * a.T @ (a @ w - b)
+    s = w > 1e-9
+    if not s.any():
+        return False
+    mu = float(g[s].mean())
+    tol = 1e-8 * max(1.0, float(np.abs(g).max()))
+    return bool(np.all(np.abs(g[s] - mu) <= tol) and np.all(g[~s] >= mu - tol))
 
 
 def _polish(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
