@@ -40,6 +40,7 @@ from lopsnb.evaluation.methods import (
     twfe_did,
 )
 from lopsnb.evaluation.panel import ImpactPanel, build_panel
+from lopsnb.evaluation.pilot import PILOT_DESIGNS, pilot_estimate, single_unit_hint
 from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, fully_loaded_costs, phillips_roi
 from lopsnb.evaluation.staggered import StaggeredDiD, callaway_santanna
 from lopsnb.io.programs import Program
@@ -424,6 +425,8 @@ def _run_method(method: str, panel: ImpactPanel, ws: Workspace, program: Program
         return _trend(panel), None
     if method == "estimates":
         return _estimates_method(ws, program, participants)
+    if method in PILOT_DESIGNS:
+        return pilot_estimate(method, panel), None
     raise EvaluationError(f"unknown method {method!r}")  # pragma: no cover - Literal-checked in the program schema
 
 
@@ -451,7 +454,7 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
             if d == "estimates":
                 audit.extend(extra)
         except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
-            failures[d] = str(exc)
+            failures[d] = single_unit_hint(d, str(exc), panel)
     if panel is None:
         attrition = {"participants": participants}
         balance = pd.DataFrame(columns=["variable", "mean_treated", "mean_comparison", "smd", "band"])
@@ -517,6 +520,9 @@ def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | Non
     if primary is None:
         why = (impact.failures.get(program.evaluation.design) if impact is not None else None) or "no isolated effect"
         return None, f"no isolated effect from the primary design ({why}); ROI is never reported without isolation (GP5)"
+    if not (np.isfinite(primary.ci_low) and np.isfinite(primary.ci_high) and primary.ci_low <= primary.estimate <= primary.ci_high):
+        why = primary.details.get("interval_reason") or "the primary estimate has no usable 95% interval"
+        return None, f"no interval for the isolated effect ({why}); ROI is never reported without one"
     n_entities = primary.n_treated
     if program.evaluation.design != "estimates" and panel is not None:
         units = panel.attrition.get("participating_units", panel.attrition["participants"])

@@ -23,6 +23,13 @@ Pre-trend / placebo test p < 0.05 (did)                at most weak
 Interval wider than twice the break-even effect        at most moderate
 (or, without monetization, than twice the effect)
 Fewer than 70% of participants have outcome data       at most moderate
+synthetic_control / sdid: fewer than 10 donor units    **insufficient**
+(the participant minimum of 10 does not apply)
+synthetic_control / sdid: one participating unit       at most moderate
+synthetic_control / sdid: baseline RMSPE > 0.5 × the   at most weak
+baseline outcome SD (poor pre-period fit)
+synthetic_control / sdid: placebo p ≥ 0.10, or no      at most weak
+95% interval
 =====================================================  =====================
 """
 
@@ -44,6 +51,10 @@ MIN_PARTICIPANTS = 10
 SMALL_SAMPLE = 30
 MIN_COVERAGE = 0.7
 COMPARISON_DESIGNS = frozenset({"did", "ancova", "post_only"})
+#: Designs for one or a few treated units (lopsnb.evaluation.pilot).
+PILOT_DESIGNS = frozenset({"synthetic_control", "sdid"})
+#: Baseline RMSPE above this multiple of the baseline outcome SD is a poor fit.
+POOR_FIT_RATIO = 0.5
 
 
 @dataclass
@@ -80,6 +91,8 @@ def grade_evidence(
     if primary is None:
         why = primary_error or "the primary method could not be estimated"
         return EvidenceGrade("insufficient", [f"No estimate from the primary design ({design}): {why}."])
+    if design in PILOT_DESIGNS:
+        return _grade_pilot(primary, design, participants, with_outcome)
     if primary.n_treated < MIN_PARTICIPANTS:
         return EvidenceGrade(
             "insufficient",
@@ -131,6 +144,42 @@ def grade_evidence(
         grade = _cap(grade, "moderate")
         what = "the break-even effect" if break_even_effect not in (None, 0) else "the effect itself"
         reasons.append(f"Imprecise: the 95% interval is wider than twice {what}.")
+    if participants > 0 and with_outcome / participants < MIN_COVERAGE:
+        grade = _cap(grade, "moderate")
+        reasons.append(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
+    return EvidenceGrade(grade, reasons)
+
+
+def _grade_pilot(primary: Estimate, design: str, participants: int, with_outcome: int) -> EvidenceGrade:
+    """Grade a synthetic control / SDID estimate (the pilot rows of the module table)."""
+    d = primary.details
+    if primary.n_comparison < MIN_PARTICIPANTS:
+        return EvidenceGrade("insufficient", [f"Only {primary.n_comparison} donor units (at least {MIN_PARTICIPANTS} needed for a synthetic comparison)."])
+    grade: Grade = primary.strength
+    reasons = [f"Design '{design}' builds the comparison from weighted donor units that track the participants' baseline path."]
+    if primary.n_treated == 1:
+        grade = _cap(grade, "moderate")
+        reasons.append("One participating unit: any shock specific to it is confounded with the program.")
+    elif primary.n_treated < SMALL_SAMPLE:
+        grade = _cap(grade, "moderate")
+        reasons.append(f"Small sample: {primary.n_treated} participating units (fewer than {SMALL_SAMPLE}).")
+    fit = d.get("fit_ratio")
+    if fit is not None and np.isfinite(fit):
+        if fit > POOR_FIT_RATIO:
+            grade = _cap(grade, "weak")
+            reasons.append(f"Poor baseline fit: RMSPE {d['rmspe']:,.4g} is {fit:.2f} × the baseline outcome SD (> {POOR_FIT_RATIO}).")
+        else:
+            reasons.append(f"Baseline fit: RMSPE {d['rmspe']:,.4g} ({fit:.2f} × the baseline outcome SD).")
+    p = primary.p_value
+    what = "placebo-in-space permutation p-value" if design == "synthetic_control" else f"p-value ({d.get('vcov_method', 'placebo')} variance)"
+    if np.isfinite(p) and p >= 0.10:
+        grade = _cap(grade, "weak")
+        reasons.append(f"The {what} is {p:.3f} (≥ 0.10): the gap is not distinguishable from placebo gaps.")
+    elif np.isfinite(p):
+        reasons.append(f"The {what} is {p:.3f}.")
+    if not (np.isfinite(primary.ci_low) and np.isfinite(primary.ci_high)):
+        grade = _cap(grade, "weak")
+        reasons.append(f"No 95% interval: {d.get('interval_reason') or 'undefined'}.")
     if participants > 0 and with_outcome / participants < MIN_COVERAGE:
         grade = _cap(grade, "moderate")
         reasons.append(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")

@@ -81,6 +81,8 @@ METHOD_LABELS: dict[str, str] = {
     "before_after": "Before/after, participants only (weakest design)",
     "trend": "Trend-line projection (interrupted time series)",
     "estimates": "Participant estimates (adjusted for attribution and confidence)",
+    "synthetic_control": "Synthetic control (weighted donor units)",
+    "sdid": "Synthetic difference-in-differences",
 }
 
 #: Design strength before any diagnostic is considered.
@@ -91,6 +93,9 @@ METHOD_STRENGTH: dict[str, Strength] = {
     "trend": "moderate",
     "before_after": "weak",
     "estimates": "weak",
+    # Few treated units: the grade is capped by lopsnb.evaluation.evidence (one unit: moderate).
+    "synthetic_control": "strong",
+    "sdid": "strong",
 }
 
 ASSUMPTIONS: dict[str, tuple[str, ...]] = {
@@ -119,6 +124,15 @@ ASSUMPTIONS: dict[str, tuple[str, ...]] = {
     "estimates": (
         "Participants can judge their improvement, the program's share of it and their confidence.",
         "Non-respondents improved by zero (GP6); extreme claims are excluded (GP8).",
+    ),
+    "synthetic_control": (
+        "Without the program the participating unit would have followed its synthetic unit (the weighted donors that track its baseline path).",
+        "No donor unit was affected by the program or by another shock specific to it in the followup window.",
+        "The placebo p-value treats every unit as equally likely to have been the treated one.",
+    ),
+    "sdid": (
+        "Parallel trends between the participating units and the weighted donors over the weighted baseline periods.",
+        "No anticipation and no spill-over onto the donor units.",
     ),
 }
 

@@ -37,10 +37,10 @@ __all__ = [
 
 PROGRAM_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
-Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimates"]
-DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates")
+Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimates", "synthetic_control", "sdid"]
+DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates", "synthetic_control", "sdid")
 #: Designs that compare a baseline window with a followup window.
-WINDOW_DESIGNS = frozenset({"did", "ancova", "post_only", "before_after", "trend"})
+WINDOW_DESIGNS = frozenset({"did", "ancova", "post_only", "before_after", "trend", "synthetic_control", "sdid"})
 
 
 def validate_program_id(program_id: str, *, file: str = "<program id>") -> str:
