@@ -30,6 +30,8 @@ synthetic_control / sdid: baseline RMSPE > 0.5 × the   at most weak
 baseline outcome SD (poor pre-period fit)
 synthetic_control / sdid: placebo p ≥ 0.10, or no      at most weak
 95% interval
+synthetic_control / sdid: interval wider than twice    at most moderate
+the break-even effect (or the effect)
 =====================================================  =====================
 """
 
@@ -92,7 +94,7 @@ def grade_evidence(
         why = primary_error or "the primary method could not be estimated"
         return EvidenceGrade("insufficient", [f"No estimate from the primary design ({design}): {why}."])
     if design in PILOT_DESIGNS:
-        return _grade_pilot(primary, design, participants, with_outcome)
+        return _grade_pilot(primary, design, participants, with_outcome, break_even_effect)
     if primary.n_treated < MIN_PARTICIPANTS:
         return EvidenceGrade(
             "insufficient",
@@ -150,7 +152,7 @@ def grade_evidence(
     return EvidenceGrade(grade, reasons)
 
 
-def _grade_pilot(primary: Estimate, design: str, participants: int, with_outcome: int) -> EvidenceGrade:
+def _grade_pilot(primary: Estimate, design: str, participants: int, with_outcome: int, break_even_effect: float | None) -> EvidenceGrade:
     """Grade a synthetic control / SDID estimate (the pilot rows of the module table)."""
     d = primary.details
     if primary.n_comparison < MIN_PARTICIPANTS:
@@ -180,6 +182,12 @@ def _grade_pilot(primary: Estimate, design: str, participants: int, with_outcome
     if not (np.isfinite(primary.ci_low) and np.isfinite(primary.ci_high)):
         grade = _cap(grade, "weak")
         reasons.append(f"No 95% interval: {d.get('interval_reason') or 'undefined'}.")
+    else:
+        width = primary.ci_high - primary.ci_low
+        scale = abs(break_even_effect) if break_even_effect not in (None, 0) and np.isfinite(break_even_effect) else abs(primary.estimate)  # type: ignore[arg-type]
+        if scale > 0 and width > 2 * scale:
+            grade = _cap(grade, "moderate")
+            reasons.append(f"Imprecise: the 95% interval is wider than twice {'the break-even effect' if break_even_effect not in (None, 0) else 'the effect itself'}.")
     if participants > 0 and with_outcome / participants < MIN_COVERAGE:
         grade = _cap(grade, "moderate")
         reasons.append(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
