@@ -71,7 +71,7 @@ def _synthetic_control(panel: ImpactPanel) -> Estimate:
         "placebo_gaps": _records(r.placebo_gaps, labels),
         "placebos": r.placebos.to_dict(orient="records"),
         "rmspe": r.pre_rmspe, "pre_sd": r.pre_sd, "fit_ratio": r.fit_ratio,
-        "p_value": r.p_value, "unit_p_values": {str(k): v for k, v in r.unit_p_values.items()},
+        "p_value": r.p_value, "unit_p_values": [{"unit": k, "p_value": v} for k, v in r.unit_p_values.items()],
         "loo": r.loo.to_dict(orient="records"), "interval": "placebo permutation" if r.interval_reason is None else None,
         "interval_reason": r.interval_reason, "covariates": covs, "n_pre": r.n_pre, "n_post": r.n_post, "notes": r.notes,
     }

@@ -126,3 +126,16 @@ def test_pilot_grading_rules(kw, grade, phrase) -> None:
                        with_outcome=kw.get("n_treated", 1), break_even_effect=None)
     assert g.grade == grade, g.reasons
     assert phrase in " ".join(g.reasons)
+
+
+def test_every_emitted_key_is_documented(pilot) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    # The schema-doc helpers of test_evaluate (one parser of docs/results-schema.md).
+    spec = importlib.util.spec_from_file_location("_schema_helpers", Path(__file__).with_name("test_evaluate.py"))
+    helpers = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(helpers)  # type: ignore[union-attr]
+    always, conditional = helpers._doc_paths()
+    undocumented = sorted(p for p in helpers._flatten(json.loads(json.dumps(pilot.to_dict()))) if p not in always | conditional)
+    assert not undocumented, undocumented
