@@ -78,10 +78,16 @@ def block_panel(
     missing = [c for c in (unit, time, outcome) if c not in data.columns]
     if missing:
         raise EvaluationError(f"synthetic control: the panel has no column(s) {missing}; expected {unit!r}, {time!r} and {outcome!r}")
+    if not pd.api.types.is_numeric_dtype(data[outcome]):
+        raise EvaluationError(f"synthetic control: column {outcome!r} holds {data[outcome].dtype} values; expected numbers")
+    dup = data.duplicated([unit, time])
+    if dup.any():
+        first = data.loc[dup, [unit, time]].iloc[0].tolist()
+        raise EvaluationError(f"synthetic control: {int(dup.sum())} repeated {unit}/{time} row(s) (first: {first}); expected one row per unit and period")
     pre, post = sorted(set(pre)), sorted(set(post))
     if len(pre) < min_pre or not post:
         raise InsufficientDataError(f"synthetic control: {len(pre)} pre-period(s) and {len(post)} post-period(s) (need at least {min_pre} and 1)")
-    wide = data.pivot_table(index=unit, columns=time, values=outcome, aggfunc="mean").reindex(columns=pre + post)
+    wide = data.pivot(index=unit, columns=time, values=outcome).reindex(columns=pre + post)
     complete = wide.notna().all(axis=1)
     tset = set(treated)
     gappy = sorted(u for u in tset if u not in wide.index or not complete.get(u, False))

@@ -99,6 +99,10 @@ def test_simplex_solver_exact_on_known_convex_combination() -> None:
 def test_bad_input(prop99: pd.DataFrame) -> None:
     with pytest.raises(EvaluationError, match="no column"):
         synthetic_control(prop99, treated=["California"], **{**KW, "outcome": "packs"})
+    with pytest.raises(EvaluationError, match="expected numbers"):
+        synthetic_control(prop99.astype({"PacksPerCapita": str}), treated=["California"], **KW)
+    with pytest.raises(EvaluationError, match="repeated"):
+        synthetic_control(pd.concat([prop99, prop99.head(1)]), treated=["California"], **KW)
     gappy = prop99[~((prop99["State"] == "California") & (prop99["Year"] == 1975))]
     with pytest.raises(InsufficientDataError, match="balanced"):
         synthetic_control(gappy, treated=["California"], **KW)
