@@ -73,8 +73,9 @@ def _sc_weight_fw(y: np.ndarray, zeta: float, *, intercept: bool, init: np.ndarr
         d_x[i] += 1.0
         if np.any(d_x != 0):
             d_err = a[:, i] - ax
-            step = -float(half_grad @ d_x) / (float(d_err @ d_err) + eta * float(d_x @ d_x))
-            step = min(1.0, max(0.0, step))
+            denom = float(d_err @ d_err) + eta * float(d_x @ d_x)
+            # A zero denominator (noise-free data, σ̂ = 0): the direction changes nothing.
+            step = min(1.0, max(0.0, -float(half_grad @ d_x) / denom)) if denom > 0 else 0.0
             lam = lam + step * d_x
             ax = ax + step * d_err
         err = ax - b
