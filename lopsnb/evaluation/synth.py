@@ -175,7 +175,7 @@ def _predictors(y: np.ndarray, t0: int, cov: np.ndarray | None) -> np.ndarray:
     return np.column_stack([x, cov / sd_c * sd_y])
 
 
-def _fit(x: np.ndarray, y: np.ndarray, j: int, donors: np.ndarray, t0: int) -> tuple[np.ndarray, np.ndarray]:
+def _fit(x: np.ndarray, y: np.ndarray, j: int, donors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weights of unit ``j`` on ``donors`` and its gap path (treated − synthetic)."""
     w = simplex_weights(x[j], x[donors].T)
     return w, y[j] - w @ y[donors]
@@ -247,7 +247,7 @@ def _fit_all(bp: BlockPanel, x: np.ndarray, donors: np.ndarray) -> tuple[list[np
     """Weights and gaps of every treated unit on ``donors``."""
     ws, gaps = [], []
     for j in range(bp.n0, len(bp.units)):
-        w, g = _fit(x, bp.y, j, donors, bp.t0)
+        w, g = _fit(x, bp.y, j, donors)
         ws.append(w)
         gaps.append(g)
     return ws, np.array(gaps)
@@ -302,7 +302,7 @@ def synthetic_control(
     for j in pidx:
         if n0 < 2:
             break
-        _, g = _fit(x, bp.y, j, np.delete(donors, j), t0)
+        _, g = _fit(x, bp.y, j, np.delete(donors, j))
         prow.append({"unit": bp.units[j], "pre_rmspe": float(np.sqrt(np.mean(g[:t0] ** 2))), "mspe_ratio": _ratio(g, t0), "estimate": float(g[t0:].mean())})
         pg += [{"unit": bp.units[j], "period": p, "gap": float(v)} for p, v in zip(bp.periods, g)]
     placebos = pd.DataFrame(prow, columns=["unit", "pre_rmspe", "mspe_ratio", "estimate"])
