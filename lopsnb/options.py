@@ -34,7 +34,7 @@ Direction = Literal["increase", "decrease"]
 #: Outcome transform of the impact model: levels or logs.
 Transform = Literal["none", "log"]
 #: Evaluation designs a program file may name.
-Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimates", "dr_did", "ipw_did", "reg_did", "weighting"]
+Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimates", "dr_did", "ipw_did", "reg_did", "weighting", "synthetic_control", "sdid"]
 #: Designs the pre-launch planner can compute power for.
 PlanDesign = Literal["post_only", "ancova", "did"]
 #: Comparison group of the staggered DiD (Callaway & Sant'Anna 2021).

@@ -49,6 +49,7 @@ from lopsnb.evaluation.methods import (
 )
 from lopsnb.evaluation.covariate_designs import COVARIATE_DESIGNS, covariate_estimate, staggered_estimate
 from lopsnb.evaluation.panel import FREQUENCIES, ImpactPanel, build_panel, period_gaps
+from lopsnb.evaluation.pilot import PILOT_DESIGNS, pilot_estimate, single_unit_hint
 from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, costs_complete, phillips_roi
 from lopsnb.evaluation.privacy import suppress_series
 from lopsnb.evaluation.sensitivity import Sensitivity, sensitivity_for
@@ -453,6 +454,8 @@ def _run_method(method: str, panel: ImpactPanel, ws: Workspace, program: Program
         return _trend(panel), None
     if method == "estimates":
         return _estimates_method(ws, program, participants)
+    if method in PILOT_DESIGNS:
+        return pilot_estimate(method, panel), None
     raise EvaluationError(f"unknown method {method!r}")  # pragma: no cover - Literal-checked in the program schema
 
 
@@ -485,9 +488,9 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
             if d == "estimates":
                 audit.extend(extra)
         except EvaluationError as exc:  # numerical failures included (see lopsnb.evaluation.guard)
-            # Name the real cause (and its fix) when the window rule removed participants.
+            # Name the real cause (and its fix): the window rule removed participants, or one treated unit.
             cause = panel.window_note if panel is not None and "participating" in str(exc) else None
-            failures[d] = str(exc) + (f" — {cause}" if cause else "")
+            failures[d] = single_unit_hint(d, str(exc), panel) + (f" — {cause}" if cause else "")
     if panel is None:
         attrition = {"participants": participants}
         balance = pd.DataFrame(columns=["variable", "mean_treated", "mean_comparison", "smd", "band"])
@@ -564,6 +567,9 @@ def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | Non
     if primary is None:
         why = (impact.failures.get(program.evaluation.design) if impact is not None else None) or "no isolated effect"
         return None, f"no isolated effect from the primary design ({why}); ROI is never reported without isolation (GP5)"
+    if not (np.isfinite(primary.ci_low) and np.isfinite(primary.ci_high) and primary.ci_low <= primary.estimate <= primary.ci_high):
+        why = primary.details.get("interval_reason") or "the primary estimate has no usable 95% interval"
+        return None, f"no interval for the isolated effect ({why}); ROI is never reported without one"
     n_entities = primary.n_treated
     per_year = FREQUENCIES[program.evaluation.frequency]
     if m.periods_per_year != per_year:  # benefits scale with it: a monthly default on annual data is 12x too high

@@ -27,6 +27,15 @@ Interval wider than twice the break-even effect        at most moderate
 Fewer than 70% of participants have outcome data       at most moderate
 Sensitivity (when assessed, see below) below the       at most moderate
 threshold for *strong*
+synthetic_control / sdid: fewer than 10 donor units    **insufficient**
+(the participant minimum of 10 does not apply)
+synthetic_control / sdid: one participating unit       at most moderate
+synthetic_control / sdid: baseline RMSPE > 0.5 × the   at most weak
+baseline outcome SD (poor pre-period fit)
+synthetic_control / sdid: placebo p ≥ 0.10, or no      at most weak
+95% interval
+synthetic_control / sdid: interval wider than twice    at most moderate
+the break-even effect (or the effect)
 =====================================================  =====================
 
 Sensitivity threshold for *strong* (``results.sensitivity``, see
@@ -71,6 +80,10 @@ MIN_COVERAGE = 0.7
 COMPARISON_DESIGNS = frozenset({"did", "ancova", "post_only", "dr_did", "ipw_did", "reg_did", "weighting"})
 #: Designs that rest on selection on observables without a pre-period panel.
 OBSERVABLES_DESIGNS = frozenset({"weighting"})
+#: Designs for one or a few treated units (lopsnb.evaluation.pilot).
+PILOT_DESIGNS = frozenset({"synthetic_control", "sdid"})
+#: Baseline RMSPE above this multiple of the baseline outcome SD is a poor fit.
+POOR_FIT_RATIO = 0.5
 
 
 @dataclass(kw_only=True)
@@ -108,6 +121,8 @@ def grade_evidence(
     if primary is None:
         why = primary_error or "the primary method could not be estimated"
         return EvidenceGrade(grade="insufficient", reasons=[f"No estimate from the primary design ({design}): {why}."])
+    if design in PILOT_DESIGNS:
+        return _grade_pilot(primary, design, participants, with_outcome, break_even_effect)
     if primary.n_treated < MIN_PARTICIPANTS:
         return EvidenceGrade(
             grade="insufficient",
@@ -203,3 +218,45 @@ def _sensitivity_rule(grade: Grade, design: str, sensitivity: Mapping[str, Any],
     if grade == "strong":
         reasons.append(f"Not strong: {why}.")
     return _cap(grade, "moderate")
+
+
+def _grade_pilot(primary: Estimate, design: str, participants: int, with_outcome: int, break_even_effect: float | None) -> EvidenceGrade:
+    """Grade a synthetic control / SDID estimate (the pilot rows of the module table)."""
+    d = primary.details
+    if primary.n_comparison < MIN_PARTICIPANTS:
+        return EvidenceGrade(grade="insufficient", reasons=[f"Only {primary.n_comparison} donor units (at least {MIN_PARTICIPANTS} needed for a synthetic comparison)."])
+    grade: Grade = primary.strength
+    reasons = [f"Design '{design}' builds the comparison from weighted donor units that track the participants' baseline path."]
+    if primary.n_treated == 1:
+        grade = _cap(grade, "moderate")
+        reasons.append("One participating unit: any shock specific to it is confounded with the program.")
+    elif primary.n_treated < SMALL_SAMPLE:
+        grade = _cap(grade, "moderate")
+        reasons.append(f"Small sample: {primary.n_treated} participating units (fewer than {SMALL_SAMPLE}).")
+    fit = d.get("fit_ratio")
+    if fit is not None and np.isfinite(fit):
+        if fit > POOR_FIT_RATIO:
+            grade = _cap(grade, "weak")
+            reasons.append(f"Poor baseline fit: RMSPE {d['rmspe']:,.4g} is {fit:.2f} × the baseline outcome SD (> {POOR_FIT_RATIO}).")
+        else:
+            reasons.append(f"Baseline fit: RMSPE {d['rmspe']:,.4g} ({fit:.2f} × the baseline outcome SD).")
+    p = primary.p_value
+    what = "placebo-in-space permutation p-value" if design == "synthetic_control" else f"p-value ({d.get('vcov_method', 'placebo')} variance)"
+    if np.isfinite(p) and p >= 0.10:
+        grade = _cap(grade, "weak")
+        reasons.append(f"The {what} is {p:.3f} (≥ 0.10): the gap is not distinguishable from placebo gaps.")
+    elif np.isfinite(p):
+        reasons.append(f"The {what} is {p:.3f}.")
+    if not (np.isfinite(primary.ci_low) and np.isfinite(primary.ci_high)):
+        grade = _cap(grade, "weak")
+        reasons.append(f"No 95% interval: {d.get('interval_reason') or 'undefined'}.")
+    else:
+        width = primary.ci_high - primary.ci_low
+        scale = abs(break_even_effect) if break_even_effect not in (None, 0) and np.isfinite(break_even_effect) else abs(primary.estimate)  # type: ignore[arg-type]
+        if scale > 0 and width > 2 * scale:
+            grade = _cap(grade, "moderate")
+            reasons.append(f"Imprecise: the 95% interval is wider than twice {'the break-even effect' if break_even_effect not in (None, 0) else 'the effect itself'}.")
+    if participants > 0 and with_outcome / participants < MIN_COVERAGE:
+        grade = _cap(grade, "moderate")
+        reasons.append(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
+    return EvidenceGrade(grade=grade, reasons=reasons)

@@ -99,6 +99,8 @@ METHOD_LABELS: dict[str, str] = {
     "ipw_did": "Inverse-probability-weighted DiD with covariates",
     "reg_did": "Outcome-regression DiD with covariates",
     "weighting": "Doubly robust weighting on pre-program covariates (AIPW)",
+    "synthetic_control": "Synthetic control (weighted donor units)",
+    "sdid": "Synthetic difference-in-differences",
 }
 
 #: Design strength before any diagnostic is considered.
@@ -114,6 +116,9 @@ METHOD_STRENGTH: dict[str, Strength] = {
     "reg_did": "strong",
     # Selection on observables only, without a pre-period panel.
     "weighting": "moderate",
+    # Few treated units: the grade is capped by lopsnb.evaluation.evidence (one unit: moderate).
+    "synthetic_control": "strong",
+    "sdid": "strong",
 }
 
 ASSUMPTIONS: dict[str, tuple[str, ...]] = {
@@ -160,6 +165,15 @@ ASSUMPTIONS: dict[str, tuple[str, ...]] = {
     "estimates": (
         "Participants can judge their improvement, the program's share of it and their confidence.",
         "Non-respondents improved by zero (GP6); extreme claims are excluded (GP8).",
+    ),
+    "synthetic_control": (
+        "Without the program the participating unit would have followed its synthetic unit (the weighted donors that track its baseline path).",
+        "No donor unit was affected by the program or by another shock specific to it in the followup window.",
+        "The placebo p-value treats every unit as equally likely to have been the treated one.",
+    ),
+    "sdid": (
+        "Parallel trends between the participating units and the weighted donors over the weighted baseline periods.",
+        "No anticipation and no spill-over onto the donor units.",
     ),
 }
 

@@ -41,9 +41,9 @@ __all__ = [
 PROGRAM_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 Design = _Design  # the one definition lives in lopsnb.options
-DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates", "dr_did", "ipw_did", "reg_did", "weighting")
+DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates", "dr_did", "ipw_did", "reg_did", "weighting", "synthetic_control", "sdid")
 #: Designs that compare a baseline window with a followup window.
-WINDOW_DESIGNS = frozenset({"did", "ancova", "post_only", "before_after", "trend", "dr_did", "ipw_did", "reg_did"})
+WINDOW_DESIGNS = frozenset({"did", "ancova", "post_only", "before_after", "trend", "dr_did", "ipw_did", "reg_did", "synthetic_control", "sdid"})
 #: Designs that need (date) windows, not cohort offsets.
 ABSOLUTE_DESIGNS = frozenset({"dr_did", "ipw_did", "reg_did", "weighting"})
 
