@@ -28,9 +28,11 @@ Conventions
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import tempfile
+from datetime import datetime, timezone
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +53,10 @@ __all__ = [
     "find_repository",
     "interval_coverage",
     "validation_frame",
+    "format_value",
     "to_markdown",
     "write_markdown",
+    "render_page",
 ]
 
 #: Data files the cases read, relative to the repository root.
@@ -529,27 +533,41 @@ def validation_frame(root: str | os.PathLike[str] | None = None, *, cases: Seque
     return pd.DataFrame([_row(c, inp) for c in cases], columns=COLUMNS)
 
 
-def _fmt(x: Any) -> str:
+def format_value(x: Any, *, digits: int = 9) -> str:
+    """A table cell: numbers to ``digits`` significant digits (enough to show every printed digit), blank for NaN/None."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     if isinstance(x, (bool, np.bool_)):
         return "yes" if x else "**NO**"
-    if isinstance(x, (float, np.floating)):
-        return f"{x:.6g}" if x == 0 or 1e-4 <= abs(x) < 1e6 else f"{x:.3e}"
+    if isinstance(x, (float, np.floating, int, np.integer)):
+        return f"{float(x):.{digits}g}"
     return str(x).replace("|", "\\|").replace("\n", " ")
 
 
+def _notes(notes: Sequence[str]) -> str:
+    parts = dict.fromkeys(p.strip() for n in notes for p in n.split("; ") if p.strip())
+    return "; ".join(parts)
+
+
 def to_markdown(frame: pd.DataFrame) -> str:
-    """The validation table as Markdown: one table per example, then the sources and notes."""
-    lines = ["| case | quantity | published | lopsnb | difference | tolerance | within tolerance | interval coverage | status |",
-             "| --- | --- | ---: | ---: | ---: | ---: | :---: | ---: | --- |"]
+    """The validation table as Markdown, then the numbered sources (the table's ``source`` column) with their notes."""
+    keys = list(dict.fromkeys(zip(frame["case"], frame["source"])))
+    number = {k: i + 1 for i, k in enumerate(keys)}
+    lines = ["| case | quantity | source | published | lopsnb | difference | tolerance | within tolerance | published 95% CI "
+             "| lopsnb 95% CI | interval coverage | status |",
+             "| --- | --- | :---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | --- |"]
     for r in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v) for v in (r.case, r.quantity, r.published, r.lopsnb, r.difference, r.tolerance,
-                                                         r.within_tolerance, r.interval_coverage, r.status)) + " |")
+        pub_ci = "" if pd.isna(r.published_ci_low) else f"[{format_value(r.published_ci_low, digits=4)}, {format_value(r.published_ci_high, digits=4)}]"
+        my_ci = "" if pd.isna(r.lopsnb_ci_low) else f"[{format_value(r.lopsnb_ci_low, digits=4)}, {format_value(r.lopsnb_ci_high, digits=4)}]"
+        cells = [format_value(r.case), format_value(r.quantity), f"[{number[(r.case, r.source)]}]", format_value(r.published),
+                 format_value(r.lopsnb), format_value(r.difference, digits=3), format_value(r.tolerance, digits=3),
+                 format_value(r.within_tolerance), pub_ci, my_ci, format_value(r.interval_coverage, digits=4), format_value(r.status)]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Sources and conventions", ""]
-    for (case, source), grp in frame.groupby(["case", "source"], sort=False):
-        notes = sorted({n for n in grp["note"] if n})
-        lines.append(f"- **{case}** — {source}." + (f" Notes: {'; '.join(notes)}." if notes else ""))
+    for key in keys:
+        grp = frame[(frame["case"] == key[0]) & (frame["source"] == key[1])]
+        notes = _notes([n for n in grp["note"] if n])
+        lines.append(f"{number[key]}. **{key[0]}**: {format_value(key[1])}." + (f" Notes: {notes}." if notes else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -560,12 +578,64 @@ def write_markdown(frame: pd.DataFrame, path: str | os.PathLike[str], *, title: 
     ok, skipped = int((frame["status"] == STATUS_OK).sum()), int((frame["status"] == STATUS_SKIPPED).sum())
     summary = f"{ok} of {len(frame)} published numbers reproduced within tolerance" + (f", {skipped} skipped (data not found)" if skipped else "") + "."
     text = f"# {title}\n\n{intro}\n\n{summary}\n\n{to_markdown(frame)}" if intro else f"# {title}\n\n{summary}\n\n{to_markdown(frame)}"
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    _atomic_text(target, text)
+    return target
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, target)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a docs page is ordinary
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
+
+
+def render_page(notebook: str | os.PathLike[str], *, markdown: str | os.PathLike[str], html: str | os.PathLike[str]) -> None:
+    """Execute the validation notebook and write its Markdown and HTML pages (``make validate``).
+
+    The notebook runs with papermill in its own folder (so it finds the
+    checkout's ``tests/data``) and writes ``markdown`` itself from the frame it
+    shows; the executed notebook is then rendered with the lopsnb report
+    template. Each page is written atomically; a failed run leaves the previous
+    pages in place.
+    """
+    import nbformat
+    import papermill as pm
+
+    from lopsnb._version import __version__
+    from lopsnb.report.export import export_html
+
+    nb_path, md_path, html_path = Path(notebook).resolve(), Path(markdown).resolve(), Path(html).resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        executed = Path(tmp) / nb_path.name
+        md_tmp = Path(tmp) / md_path.name
+        pm.execute_notebook(str(nb_path), str(executed), parameters={"markdown_out": str(md_tmp)}, cwd=str(nb_path.parent),
+                            progress_bar=False)
+        nb = nbformat.read(executed, as_version=4)
+        meta = nb.metadata.setdefault("lopsnb", {})
+        meta.update({"program_id": "validation", "data_as_of": "published reference data", "version": __version__,
+                     "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
+        page = export_html(nb, resources_meta={"name": "validation"})
+        _atomic_text(md_path, md_tmp.read_text(encoding="utf-8"))
+        _atomic_text(html_path, page)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lopsnb.report.validation", description=render_page.__doc__.splitlines()[0])
+    parser.add_argument("notebook", help="the validation notebook (notebooks/validation.ipynb)")
+    parser.add_argument("--markdown", required=True, help="Markdown page to write (docs/validation.md)")
+    parser.add_argument("--html", required=True, help="HTML page to write (docs/validation.html)")
+    args = parser.parse_args(argv)
+    render_page(args.notebook, markdown=args.markdown, html=args.html)
+    print(f"wrote {args.markdown} and {args.html}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
