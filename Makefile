@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WORKSPACE ?= data_samples/acme
 OUT ?= reports
 
-.PHONY: demo test stress lab bench install browser clean
+.PHONY: demo test stress lab bench install browser clean validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ stress: $(STAMP) browser
 # Notebooks open on the sample workspace by default (their `workspace` parameter).
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# Published examples reproduced live: docs/validation.md and docs/validation.html (about 2 minutes).
+validate: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m lopsnb.report.validation notebooks/validation.ipynb --markdown docs/validation.md --html docs/validation.html
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
