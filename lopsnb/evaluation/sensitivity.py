@@ -371,9 +371,13 @@ def honest_did(beta: np.ndarray, sigma: np.ndarray, *, n_pre: int, n_post: int, 
     # Imported here: moderndid loads polars/pyarrow (seconds), needed only for DiD sensitivity.
     from moderndid import create_sensitivity_results_rm
 
-    res = create_sensitivity_results_rm(betahat=beta, sigma=sigma, num_pre_periods=n_pre, num_post_periods=n_post,
-                                        m_bar_vec=[float(m) for m in mbar], l_vec=l_vec, alpha=alpha, grid_points=grid_points,
-                                        method="C-LF")
+    from lopsnb.evaluation.honest_fast import fast_lf_cv
+
+    # fast_lf_cv: the same least-favourable critical value as one LP instead of 1000 (honest_fast).
+    with fast_lf_cv():
+        res = create_sensitivity_results_rm(betahat=beta, sigma=sigma, num_pre_periods=n_pre, num_post_periods=n_post,
+                                            m_bar_vec=[float(m) for m in mbar], l_vec=l_vec, alpha=alpha,
+                                            grid_points=grid_points, method="C-LF")
     frame = res.to_pandas() if hasattr(res, "to_pandas") else pd.DataFrame(res)
     grid = pd.DataFrame({"mbar": frame["Mbar"].astype(float), "ci_low": frame["lb"].astype(float), "ci_high": frame["ub"].astype(float)})
     grid = grid.sort_values("mbar").reset_index(drop=True)
