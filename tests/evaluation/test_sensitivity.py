@@ -350,3 +350,27 @@ def test_regression_design_groups_text_covariates() -> None:
     assert out["estimate"] == pytest.approx(fit.params[1], rel=1e-12)
     y2, X2, bench2 = sens._regression_design(ent, "post_only", ["region"])
     assert X2.shape[1] == 2 and bench2 == {}
+
+
+def test_batched_lf_cv_equals_moderndid_loop() -> None:
+    # The one-LP least-favourable critical value must equal moderndid's per-draw loop (same draws) on a
+    # real C-LF polyhedron: the HonestDiD README event study, Δ^RM_{s=-1,+}(1) and Δ^RM_{s=-3,-}(2).
+    from moderndid.didhonest import arp_nuisance as an
+    from moderndid.didhonest.delta.rm.rm import _create_relative_magnitudes_constraint_matrix as rm_matrix
+
+    from lopsnb.evaluation.honest_fast import batched_lf_cv
+
+    beta, sigma = _ehec_event_study()
+    l_vec = np.array([1.0, 0.0])
+    for s, positive, mbar in ((-1, True, 1.0), (-3, False, 2.0)):
+        A = rm_matrix(5, 2, m_bar=mbar, s=s, max_positive=positive)
+        x_t = (A[:, 5:] @ np.linalg.inv(an._construct_gamma(l_vec)))[:, 1:]
+        rows = np.array([i for i in range(A.shape[0]) if np.any(A[i, 5:] != 0)])
+        expected = an.compute_least_favorable_cv(x_t, A @ sigma @ A.T, 0.005, rows_for_arp=rows)
+        assert batched_lf_cv(x_t, A @ sigma @ A.T, 0.005, rows_for_arp=rows) == pytest.approx(expected, abs=1e-7)
+    # The patch is scoped: moderndid's own function is back after the block.
+    from lopsnb.evaluation.honest_fast import fast_lf_cv
+
+    with fast_lf_cv() as module:
+        assert module.compute_least_favorable_cv is batched_lf_cv
+    assert an.compute_least_favorable_cv is not batched_lf_cv
