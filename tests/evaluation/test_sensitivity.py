@@ -374,3 +374,28 @@ def test_batched_lf_cv_equals_moderndid_loop() -> None:
     with fast_lf_cv() as module:
         assert module.compute_least_favorable_cv is batched_lf_cv
     assert an.compute_least_favorable_cv is not batched_lf_cv
+
+
+def test_evaluate_did_has_honest_did_by_default(make_workspace) -> None:
+    # End to end: a did program with 5 baseline months (4 pre-period coefficients) and 2 followup months.
+    from conftest import PROGRAM_YML
+
+    from lopsnb.evaluation.evaluate import evaluate
+
+    rng = np.random.default_rng(7)
+    months = pd.date_range("2025-10-01", "2026-05-01", freq="MS").strftime("%Y-%m-%d")
+    kpis = pd.DataFrame([{"entity_id": f"P{i:02d}", "metric": "revenue", "period": mo,
+                          "value": 100 + i + m + rng.normal(0, 1) + (10 if i < 3 and mo >= "2026-04-01" else 0)}
+                         for i in range(10) for m, mo in enumerate(months)])
+    root = make_workspace(kpis=kpis, program=PROGRAM_YML.replace("start: 2026-01-01", "start: 2025-10-01"))
+    sens_out = evaluate(root, "demo").impact.sensitivity.to_dict()
+    hd = sens_out["honest_did"]
+    assert hd is not None, sens_out["notes"]
+    assert hd["n_pre"] == 4 and hd["n_post"] == 2
+    assert [row["mbar"] for row in hd["grid"]] == list(sens.MBAR_GRID)
+    assert all(row["ci_low"] <= hd["estimate"] <= row["ci_high"] for row in hd["grid"])
+    # A 10-unit effect with unit noise: significant under exact parallel trends.
+    assert hd["grid"][0]["ci_low"] > 0 and hd["breakdown_mbar"] is not None
+    assert hd["breakdown_mbar"] == sens._breakdown(pd.DataFrame(hd["grid"]))
+    off = evaluate(root, "demo", robust_did=False).impact.sensitivity.to_dict()
+    assert off["honest_did"] is None and any("robust_did=False" in n for n in off["notes"])
