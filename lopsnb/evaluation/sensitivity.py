@@ -47,9 +47,9 @@ DiD and staggered event studies
     ``results.event_study``); for staggered adoption a Callaway–Sant'Anna
     dynamic aggregation with a **universal** base period (``g - 1`` for every
     cell; :func:`universal_event_study`). Δ^RM needs at least one pre-period
-    coefficient, i.e. at least 2 baseline periods; with a single baseline
-    period (common with few, long periods) there is nothing to bound the
-    violation by and ``honest_did`` is ``None`` with the reason. Periods are
+    coefficient, and HonestDiD's implementation two (at least 3 baseline
+    periods); with fewer (common with few, long periods) ``honest_did`` is
+    ``None`` with the reason (the pre-trend power needs only 2). Periods are
     taken as consecutive: with a gap between the windows the first followup
     period counts as the period right after the reference.
 
@@ -337,7 +337,8 @@ def honest_did(beta: np.ndarray, sigma: np.ndarray, *, n_pre: int, n_post: int, 
         Event-study coefficients (pre-periods first, oldest first, reference
         period omitted; then post-periods) and their covariance.
     n_pre, n_post : int
-        Number of pre- and post-period coefficients (``n_pre >= 1``).
+        Number of pre- and post-period coefficients (``n_pre >= 2``, as
+        HonestDiD's relative magnitudes).
     mbar : sequence of float
         Grid of M̄ (ascending).
     target : {"first", "average"}
@@ -356,9 +357,10 @@ def honest_did(beta: np.ndarray, sigma: np.ndarray, *, n_pre: int, n_post: int, 
     """
     beta = np.asarray(beta, dtype=float).ravel()
     sigma = np.asarray(sigma, dtype=float)
-    if n_pre < 1 or n_post < 1 or beta.size != n_pre + n_post or sigma.shape != (beta.size, beta.size):
+    if n_pre < 2 or n_post < 1 or beta.size != n_pre + n_post or sigma.shape != (beta.size, beta.size):
+        # HonestDiD / moderndid: Δ^RM bounds post-period changes by pre-period *changes*, so it needs 2 pre coefficients.
         raise InsufficientDataError(
-            f"honest_did: needs at least 1 pre- and 1 post-period coefficient with a matching covariance; "
+            f"honest_did: needs at least 2 pre-period coefficients (3 baseline periods) and 1 post-period one with a matching covariance; "
             f"found {n_pre} pre, {n_post} post, {beta.size} coefficients, covariance {sigma.shape}"
         )
     if not np.all(np.isfinite(sigma)) or np.any(np.diag(sigma) <= 0):
