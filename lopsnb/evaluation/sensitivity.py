@@ -88,6 +88,7 @@ __all__ = [
     "MBAR_GRID",
     "RV_ALPHA_STRONG",
     "BREAKDOWN_STRONG",
+    "HONEST_MAX_WORK",
     "Sensitivity",
     "partial_r2",
     "robustness_value",
@@ -110,6 +111,10 @@ MBAR_GRID: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
 RV_ALPHA_STRONG = 0.05
 #: Evidence rule: *strong* for a DiD design needs a breakdown M̄ at least this.
 BREAKDOWN_STRONG = 1.0
+#: Runtime guard of the default Rambachan–Roth computation: ``2 (n_pre − 1) × n_post`` (polyhedra of Δ^RM times
+#: post-period coefficients) above this is skipped with a note (the sample's 5 pre / 6 post = 48 takes about
+#: a minute on a loaded 2-core machine; 15 pre / 14 post several minutes, beyond a report cell's time limit).
+HONEST_MAX_WORK = 60
 
 REGRESSION_DESIGNS = frozenset({"ancova", "post_only", "weighting"})
 
@@ -617,7 +622,13 @@ def _did_sensitivity(out: Sensitivity, panel: Any, impact: Any, grid_points: int
         if not robust_did:
             out.notes.append("Rambachan-Roth robust intervals not computed (robust_did=False).")
             return
-        hd = honest_did(beta, sigma, n_pre=int(pre.sum()), n_post=int((~pre).sum()), grid_points=grid_points)
+        n_pre, n_post = int(pre.sum()), int((~pre).sum())
+        if 2 * (n_pre - 1) * n_post > HONEST_MAX_WORK:
+            out.notes.append(f"Rambachan-Roth robust intervals skipped: {n_pre} pre- and {n_post} post-period coefficients would take "
+                             f"minutes (2 x (pre - 1) x post = {2 * (n_pre - 1) * n_post} > HONEST_MAX_WORK = {HONEST_MAX_WORK}); "
+                             "call lopsnb.evaluation.sensitivity.honest_did on the event study to compute them.")
+            return
+        hd = honest_did(beta, sigma, n_pre=n_pre, n_post=n_post, grid_points=grid_points)
         hd["event_study"] = label
         out.honest_did = hd
     except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:

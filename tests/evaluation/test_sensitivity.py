@@ -399,3 +399,20 @@ def test_evaluate_did_has_honest_did_by_default(make_workspace) -> None:
     assert hd["breakdown_mbar"] == sens._breakdown(pd.DataFrame(hd["grid"]))
     off = evaluate(root, "demo", robust_did=False).impact.sensitivity.to_dict()
     assert off["honest_did"] is None and any("robust_did=False" in n for n in off["notes"])
+    assert off["pretrend_power"] is not None
+
+
+def test_honest_did_runtime_guard_skips_with_a_note(make_workspace, monkeypatch) -> None:
+    from conftest import PROGRAM_YML
+
+    from lopsnb.evaluation.evaluate import evaluate
+
+    rng = np.random.default_rng(3)
+    months = pd.date_range("2025-11-01", "2026-05-01", freq="MS").strftime("%Y-%m-%d")
+    kpis = pd.DataFrame([{"entity_id": f"P{i:02d}", "metric": "revenue", "period": mo, "value": 100 + i + rng.normal(0, 1)}
+                         for i in range(10) for mo in months])
+    root = make_workspace(kpis=kpis, program=PROGRAM_YML.replace("start: 2026-01-01", "start: 2025-11-01"))
+    monkeypatch.setattr(sens, "HONEST_MAX_WORK", 2 * (3 - 1) * 2 - 1)  # 3 pre, 2 post coefficients: just above
+    out = evaluate(root, "demo").impact.sensitivity.to_dict()
+    assert out["honest_did"] is None and out["pretrend_power"] is not None
+    assert any("skipped" in n and "= 8 > HONEST_MAX_WORK = 7" in n for n in out["notes"])
