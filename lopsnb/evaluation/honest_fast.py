@@ -21,6 +21,8 @@ previous optimal basis (the same program, the same solver; scipy's
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -82,6 +84,31 @@ def batched_lf_cv(x_t: np.ndarray | None = None, sigma: np.ndarray | None = None
     return float(np.quantile(eta, 1 - hybrid_kappa))
 
 
+_BANNER_SHOWN = False
+
+
+def _new_highs() -> Any:
+    """A silent HiGHS instance; the first one in a process prints a banner to fd 1, which would land in report cells."""
+    global _BANNER_SHOWN
+    import highspy
+
+    if _BANNER_SHOWN:
+        highs = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+            highs = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(null)
+        _BANNER_SHOWN = True
+    highs.silent()
+    return highs
+
+
 class _MaxProgram:
     """A HiGHS model of ``max f'x s.t. W'x = e_1, x >= 0`` whose costs change between solves."""
 
@@ -89,8 +116,7 @@ class _MaxProgram:
         import highspy
 
         self._hs = highspy
-        self.highs = highspy.Highs()
-        self.highs.silent()
+        self.highs = _new_highs()
         a_eq = sparse.csc_matrix(w_t.T)
         n_row, n_col = a_eq.shape
         b_eq = np.zeros(n_row)
