@@ -686,7 +686,7 @@ def _performance(ws: Workspace, program: Program) -> tuple[dict[str, Estimate], 
     return out, errors
 
 
-def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Program | None = None, robust_did: bool = False) -> ProgramEvaluation:
+def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Program | None = None, robust_did: bool = True) -> ProgramEvaluation:
     """Evaluate one program: Levels 0–3, the isolated Level-4 effect, evidence grade and Phillips ROI.
 
     Parameters
@@ -699,8 +699,10 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         A modified program definition (e.g. from the explorer) used instead
         of the one in the workspace.
     robust_did : bool
-        Also compute the Rambachan–Roth robust intervals of DiD designs
-        (``results.sensitivity.honest_did``; minutes per program).
+        Compute the Rambachan–Roth robust intervals of DiD designs
+        (``results.sensitivity.honest_did``; on by default, seconds to about a
+        minute per program with many pre-periods, docs/performance.md). False
+        skips them (the explorer, which re-evaluates on every change).
 
     Returns
     -------

@@ -42,10 +42,10 @@ Sensitivity threshold for *strong* (``results.sensitivity``, see
 :mod:`lopsnb.evaluation.sensitivity` and docs/methods.md "Sensitivity"):
 
 * ``did`` (TWFE or staggered): when the Rambachan–Roth intervals were
-  computed (``evaluate(..., robust_did=True)``), the breakdown M̄ is at least
+  computed (``evaluate`` default; not with ``robust_did=False``), the breakdown M̄ is at least
   ``BREAKDOWN_STRONG`` = 1 — the first-period effect's 95% robust interval
   excludes zero even if post-program violations of parallel trends are as
-  large as the largest pre-period one. Otherwise (default) the Roth (2022)
+  large as the largest pre-period one. Otherwise the Roth (2022)
   check: a linear pre-trend that the pre-test detects with 80% power,
   extrapolated to the first post period, is smaller than the distance of
   that effect's 95% interval from zero (``pretrend_power.survives_80``).

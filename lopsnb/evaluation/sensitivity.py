@@ -47,9 +47,9 @@ DiD and staggered event studies
     ``results.event_study``); for staggered adoption a Callaway–Sant'Anna
     dynamic aggregation with a **universal** base period (``g - 1`` for every
     cell; :func:`universal_event_study`). Δ^RM needs at least one pre-period
-    coefficient, i.e. at least 2 baseline periods; with a single baseline
-    period (common with few, long periods) there is nothing to bound the
-    violation by and ``honest_did`` is ``None`` with the reason. Periods are
+    coefficient, and HonestDiD's implementation two (at least 3 baseline
+    periods); with fewer (common with few, long periods) ``honest_did`` is
+    ``None`` with the reason (the pre-trend power needs only 2). Periods are
     taken as consecutive: with a gap between the windows the first followup
     period counts as the period right after the reference.
 
@@ -88,6 +88,7 @@ __all__ = [
     "MBAR_GRID",
     "RV_ALPHA_STRONG",
     "BREAKDOWN_STRONG",
+    "HONEST_MAX_WORK",
     "Sensitivity",
     "partial_r2",
     "robustness_value",
@@ -110,6 +111,10 @@ MBAR_GRID: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
 RV_ALPHA_STRONG = 0.05
 #: Evidence rule: *strong* for a DiD design needs a breakdown M̄ at least this.
 BREAKDOWN_STRONG = 1.0
+#: Runtime guard of the default Rambachan–Roth computation: ``2 (n_pre − 1) × n_post`` (polyhedra of Δ^RM times
+#: post-period coefficients) above this is skipped with a note (the sample's 5 pre / 6 post = 48 takes about
+#: a minute on a loaded 2-core machine; 15 pre / 14 post several minutes, beyond a report cell's time limit).
+HONEST_MAX_WORK = 60
 
 REGRESSION_DESIGNS = frozenset({"ancova", "post_only", "weighting"})
 
@@ -337,7 +342,8 @@ def honest_did(beta: np.ndarray, sigma: np.ndarray, *, n_pre: int, n_post: int, 
         Event-study coefficients (pre-periods first, oldest first, reference
         period omitted; then post-periods) and their covariance.
     n_pre, n_post : int
-        Number of pre- and post-period coefficients (``n_pre >= 1``).
+        Number of pre- and post-period coefficients (``n_pre >= 2``, as
+        HonestDiD's relative magnitudes).
     mbar : sequence of float
         Grid of M̄ (ascending).
     target : {"first", "average"}
@@ -356,9 +362,10 @@ def honest_did(beta: np.ndarray, sigma: np.ndarray, *, n_pre: int, n_post: int, 
     """
     beta = np.asarray(beta, dtype=float).ravel()
     sigma = np.asarray(sigma, dtype=float)
-    if n_pre < 1 or n_post < 1 or beta.size != n_pre + n_post or sigma.shape != (beta.size, beta.size):
+    if n_pre < 2 or n_post < 1 or beta.size != n_pre + n_post or sigma.shape != (beta.size, beta.size):
+        # HonestDiD / moderndid: Δ^RM bounds post-period changes by pre-period *changes*, so it needs 2 pre coefficients.
         raise InsufficientDataError(
-            f"honest_did: needs at least 1 pre- and 1 post-period coefficient with a matching covariance; "
+            f"honest_did: needs at least 2 pre-period coefficients (3 baseline periods) and 1 post-period one with a matching covariance; "
             f"found {n_pre} pre, {n_post} post, {beta.size} coefficients, covariance {sigma.shape}"
         )
     if not np.all(np.isfinite(sigma)) or np.any(np.diag(sigma) <= 0):
@@ -371,9 +378,13 @@ def honest_did(beta: np.ndarray, sigma: np.ndarray, *, n_pre: int, n_post: int, 
     # Imported here: moderndid loads polars/pyarrow (seconds), needed only for DiD sensitivity.
     from moderndid import create_sensitivity_results_rm
 
-    res = create_sensitivity_results_rm(betahat=beta, sigma=sigma, num_pre_periods=n_pre, num_post_periods=n_post,
-                                        m_bar_vec=[float(m) for m in mbar], l_vec=l_vec, alpha=alpha, grid_points=grid_points,
-                                        method="C-LF")
+    from lopsnb.evaluation.honest_fast import fast_lf_cv
+
+    # fast_lf_cv: the same least-favourable critical value as one LP instead of 1000 (honest_fast).
+    with fast_lf_cv():
+        res = create_sensitivity_results_rm(betahat=beta, sigma=sigma, num_pre_periods=n_pre, num_post_periods=n_post,
+                                            m_bar_vec=[float(m) for m in mbar], l_vec=l_vec, alpha=alpha,
+                                            grid_points=grid_points, method="C-LF")
     frame = res.to_pandas() if hasattr(res, "to_pandas") else pd.DataFrame(res)
     grid = pd.DataFrame({"mbar": frame["Mbar"].astype(float), "ci_low": frame["lb"].astype(float), "ci_high": frame["ub"].astype(float)})
     grid = grid.sort_values("mbar").reset_index(drop=True)
@@ -609,16 +620,22 @@ def _did_sensitivity(out: Sensitivity, panel: Any, impact: Any, grid_points: int
             raise InsufficientDataError("honest_did: no pre-period coefficient (needs at least 2 periods before completion)")
         out.pretrend_power = dict(pretrend_power(beta, sigma, rel), event_study=label)
         if not robust_did:
-            out.notes.append("Rambachan-Roth robust intervals not computed (evaluate(..., robust_did=True); it takes minutes).")
+            out.notes.append("Rambachan-Roth robust intervals not computed (robust_did=False).")
             return
-        hd = honest_did(beta, sigma, n_pre=int(pre.sum()), n_post=int((~pre).sum()), grid_points=grid_points)
+        n_pre, n_post = int(pre.sum()), int((~pre).sum())
+        if 2 * (n_pre - 1) * n_post > HONEST_MAX_WORK:
+            out.notes.append(f"Rambachan-Roth robust intervals skipped: {n_pre} pre- and {n_post} post-period coefficients would take "
+                             f"minutes (2 x (pre - 1) x post = {2 * (n_pre - 1) * n_post} > HONEST_MAX_WORK = {HONEST_MAX_WORK}); "
+                             "call lopsnb.evaluation.sensitivity.honest_did on the event study to compute them.")
+            return
+        hd = honest_did(beta, sigma, n_pre=n_pre, n_post=n_post, grid_points=grid_points)
         hd["event_study"] = label
         out.honest_did = hd
     except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
         out.notes.append(f"Parallel-trends sensitivity not computed: {exc}")
 
 
-def sensitivity_for(program: Any, impact: Any, panel: Any, roi: RoiResult | None, *, robust_did: bool = False,
+def sensitivity_for(program: Any, impact: Any, panel: Any, roi: RoiResult | None, *, robust_did: bool = True,
                     grid_points: int = 1000) -> Sensitivity:
     """Sensitivity figures of a program's primary estimate (what ``evaluate`` stores in ``results.sensitivity``).
 
@@ -630,9 +647,10 @@ def sensitivity_for(program: Any, impact: Any, panel: Any, roi: RoiResult | None
     roi : RoiResult or None
     robust_did : bool
         Compute the Rambachan–Roth intervals (:func:`honest_did`) for DiD
-        designs. Off by default: the C-LF test inversion solves thousands of
-        linear programs per M̄ (minutes per program); the pre-trend power is
-        always computed.
+        designs (default). The C-LF test inversion solves hundreds of linear
+        programs per M̄ and polyhedron of Δ^RM (seconds, up to about a minute
+        with many pre- and post-periods); the pre-trend power is always
+        computed.
     grid_points : int
         Test-inversion grid of :func:`honest_did`.
     """

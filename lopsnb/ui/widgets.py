@@ -418,7 +418,7 @@ class Explorer:
                 # they are left to the batch report (the effect, grade and ROI
                 # do not depend on them).
                 lite = prog.model_copy(update={"chain": prog.chain.model_copy(update={"performance_metrics": ()})})
-                result = evaluate(self.ws, prog.id, program=lite)
+                result = evaluate(self.ws, prog.id, program=lite, robust_did=False)  # robust intervals take too long per update
                 self._render(result)
                 self.result, self.error = result, None
             except Exception as exc:  # every failure becomes a message, never a traceback

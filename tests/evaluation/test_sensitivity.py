@@ -350,3 +350,69 @@ def test_regression_design_groups_text_covariates() -> None:
     assert out["estimate"] == pytest.approx(fit.params[1], rel=1e-12)
     y2, X2, bench2 = sens._regression_design(ent, "post_only", ["region"])
     assert X2.shape[1] == 2 and bench2 == {}
+
+
+def test_batched_lf_cv_equals_moderndid_loop() -> None:
+    # The one-LP least-favourable critical value must equal moderndid's per-draw loop (same draws) on a
+    # real C-LF polyhedron: the HonestDiD README event study, Δ^RM_{s=-1,+}(1) and Δ^RM_{s=-3,-}(2).
+    from moderndid.didhonest import arp_nuisance as an
+    from moderndid.didhonest.delta.rm.rm import _create_relative_magnitudes_constraint_matrix as rm_matrix
+
+    from lopsnb.evaluation.honest_fast import batched_lf_cv
+
+    beta, sigma = _ehec_event_study()
+    l_vec = np.array([1.0, 0.0])
+    for s, positive, mbar in ((-1, True, 1.0), (-3, False, 2.0)):
+        A = rm_matrix(5, 2, m_bar=mbar, s=s, max_positive=positive)
+        x_t = (A[:, 5:] @ np.linalg.inv(an._construct_gamma(l_vec)))[:, 1:]
+        rows = np.array([i for i in range(A.shape[0]) if np.any(A[i, 5:] != 0)])
+        expected = an.compute_least_favorable_cv(x_t, A @ sigma @ A.T, 0.005, rows_for_arp=rows)
+        assert batched_lf_cv(x_t, A @ sigma @ A.T, 0.005, rows_for_arp=rows) == pytest.approx(expected, abs=1e-7)
+    # The patch is scoped: moderndid's own function is back after the block.
+    from lopsnb.evaluation.honest_fast import fast_lf_cv
+
+    with fast_lf_cv() as module:
+        assert module.compute_least_favorable_cv is batched_lf_cv
+    assert an.compute_least_favorable_cv is not batched_lf_cv
+
+
+def test_evaluate_did_has_honest_did_by_default(make_workspace) -> None:
+    # End to end: a did program with 5 baseline months (4 pre-period coefficients) and 2 followup months.
+    from conftest import PROGRAM_YML
+
+    from lopsnb.evaluation.evaluate import evaluate
+
+    rng = np.random.default_rng(7)
+    months = pd.date_range("2025-10-01", "2026-05-01", freq="MS").strftime("%Y-%m-%d")
+    kpis = pd.DataFrame([{"entity_id": f"P{i:02d}", "metric": "revenue", "period": mo,
+                          "value": 100 + i + m + rng.normal(0, 1) + (10 if i < 3 and mo >= "2026-04-01" else 0)}
+                         for i in range(10) for m, mo in enumerate(months)])
+    root = make_workspace(kpis=kpis, program=PROGRAM_YML.replace("start: 2026-01-01", "start: 2025-10-01"))
+    sens_out = evaluate(root, "demo").impact.sensitivity.to_dict()
+    hd = sens_out["honest_did"]
+    assert hd is not None, sens_out["notes"]
+    assert hd["n_pre"] == 4 and hd["n_post"] == 2
+    assert [row["mbar"] for row in hd["grid"]] == list(sens.MBAR_GRID)
+    assert all(row["ci_low"] <= hd["estimate"] <= row["ci_high"] for row in hd["grid"])
+    # A 10-unit effect with unit noise: significant under exact parallel trends.
+    assert hd["grid"][0]["ci_low"] > 0 and hd["breakdown_mbar"] is not None
+    assert hd["breakdown_mbar"] == sens._breakdown(pd.DataFrame(hd["grid"]))
+    off = evaluate(root, "demo", robust_did=False).impact.sensitivity.to_dict()
+    assert off["honest_did"] is None and any("robust_did=False" in n for n in off["notes"])
+    assert off["pretrend_power"] is not None
+
+
+def test_honest_did_runtime_guard_skips_with_a_note(make_workspace, monkeypatch) -> None:
+    from conftest import PROGRAM_YML
+
+    from lopsnb.evaluation.evaluate import evaluate
+
+    rng = np.random.default_rng(3)
+    months = pd.date_range("2025-11-01", "2026-05-01", freq="MS").strftime("%Y-%m-%d")
+    kpis = pd.DataFrame([{"entity_id": f"P{i:02d}", "metric": "revenue", "period": mo, "value": 100 + i + rng.normal(0, 1)}
+                         for i in range(10) for mo in months])
+    root = make_workspace(kpis=kpis, program=PROGRAM_YML.replace("start: 2026-01-01", "start: 2025-11-01"))
+    monkeypatch.setattr(sens, "HONEST_MAX_WORK", 2 * (3 - 1) * 2 - 1)  # 3 pre, 2 post coefficients: just above
+    out = evaluate(root, "demo").impact.sensitivity.to_dict()
+    assert out["honest_did"] is None and out["pretrend_power"] is not None
+    assert any("skipped" in n and "= 8 > HONEST_MAX_WORK = 7" in n for n in out["notes"])
