@@ -30,7 +30,7 @@ class Recorder:
     def __call__(self, workspace: Any, **kwargs: Any) -> BatchResult:
         self.calls.append(((workspace,), kwargs))
         out = Path(kwargs["out"])
-        return BatchResult(out, out / "index.html", [ProgramOutcome("demo", self.status, error="boom" if self.status == "failed" else None)])  # type: ignore[arg-type]
+        return BatchResult(out=out, index_path=out / "index.html", programs=[ProgramOutcome(program_id="demo", status=self.status, error="boom" if self.status == "failed" else None)])  # type: ignore[arg-type]
 
     @property
     def kwargs(self) -> dict[str, Any]:

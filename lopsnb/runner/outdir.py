@@ -46,7 +46,7 @@ def new_run_id() -> str:
 
 def marker_text(run_id: str, kind: str) -> str:
     """The marker file's content: JSON naming the runner, the folder's kind and the run."""
-    from lopsnb import __version__
+    from lopsnb._version import __version__
 
     return json.dumps({"created_by": "lopsnb run", "kind": kind, "run_id": run_id, "lopsnb": __version__}) + "\n"
 
