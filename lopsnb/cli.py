@@ -19,7 +19,7 @@ from lopsnb.errors import LopsnbError, RunError
 if TYPE_CHECKING:  # pragma: no cover
     from lopsnb.io.workspace import Workspace
 
-__all__ = ["main", "build_parser", "SAMPLE_FOLDER"]
+__all__ = ["main", "build_parser", "SAMPLE_FOLDER", "SAMPLE_MARKER", "sample_target"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,19 +41,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Where ``lopsnb demo`` without a workspace writes the sample, inside ``--out``
-#: (no sample program has this id, so it never meets a report folder).
+#: Where ``lopsnb demo`` without a workspace writes the sample: a folder of this
+#: name beside ``--out`` (never inside it: the runner refuses an output folder
+#: that contains the workspace).
 SAMPLE_FOLDER = "acme"
+
+#: File inside a sample folder written by ``lopsnb demo``; only such a folder is
+#: ever replaced, so a user's own ``acme`` folder is never touched.
+SAMPLE_MARKER = ".lopsnb-sample"
+
+
+def sample_target(out: str) -> Path:
+    """Where ``lopsnb demo --out OUT`` writes the sample workspace: ``acme`` beside ``OUT``."""
+    return Path(out).expanduser().resolve().parent / SAMPLE_FOLDER
 
 
 def _write_sample(out: str) -> str:
-    """Write the fictional Acme workspace (fixed seed, default size) to ``<out>/acme``; return its path."""
+    """Write the fictional Acme workspace (fixed seed, default size) beside ``out``; return its path.
+
+    Raises
+    ------
+    RunError
+        If the target exists and was not written by ``lopsnb demo``, or cannot be written.
+    """
     import shutil
     import tempfile
 
     from lopsnb.io.sample import generate
 
-    target = Path(out).expanduser().resolve() / SAMPLE_FOLDER
+    target = sample_target(out)
+    if target.exists() and not (target / SAMPLE_MARKER).is_file():
+        raise RunError(
+            f"cannot write the sample workspace to {target}: the folder exists and was not written by lopsnb demo; "
+            f"move it, pass it as the workspace (lopsnb demo {target}), or choose an --out whose folder has no '{SAMPLE_FOLDER}'"
+        )
     print(f"Writing the sample workspace (fictional Acme Corp) to {target}")
     staging: Path | None = None
     try:
@@ -62,6 +83,7 @@ def _write_sample(out: str) -> str:
         # leaves a half-written workspace behind.
         staging = Path(tempfile.mkdtemp(prefix=".acme-", dir=target.parent))
         generate(staging)
+        (staging / SAMPLE_MARKER).write_text("written by lopsnb demo; lopsnb demo may replace this folder\n", encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
@@ -77,6 +99,9 @@ def _demo(args: argparse.Namespace) -> int:
     from lopsnb.runner.command import run_command
 
     if args.workspace is None:
+        out = Path(args.out).expanduser()
+        if out.exists() and not out.is_dir():
+            raise RunError(f"output folder {out.resolve()} exists and is not a folder; choose another --out")
         args.workspace = _write_sample(args.out)
     status = _validate(args.workspace)
     if status:

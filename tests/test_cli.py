@@ -138,7 +138,8 @@ def test_run_unknown_program_and_bad_template_exit_1(make_workspace: Any, tmp_pa
 def test_demo_without_workspace_writes_the_committed_sample(tmp_path: Path, recorder: Recorder, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demo"
     assert cli.main(["demo", "--out", str(out), "--no-progress"]) == 0
-    sample = out / cli.SAMPLE_FOLDER
+    # Beside the output folder: the runner refuses an --out containing the workspace.
+    sample = tmp_path / cli.SAMPLE_FOLDER
     (workspace,), kw = recorder.calls[0]
     assert workspace == str(sample) and kw["out"] == str(out)
     printed = capsys.readouterr().out
@@ -146,14 +147,37 @@ def test_demo_without_workspace_writes_the_committed_sample(tmp_path: Path, reco
     committed, written = _files(SAMPLE), _files(sample)
     assert committed.keys() == written.keys()
     assert [k for k in written if written[k] != committed[k]] == []
-    assert [p.name for p in out.iterdir()] == [cli.SAMPLE_FOLDER]  # no staging folder left
+    assert (sample / cli.SAMPLE_MARKER).is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [cli.SAMPLE_FOLDER]  # no staging folder left
+    # A second demo replaces its own sample.
+    (sample / "kpis.csv").write_text("stale", encoding="utf-8")
+    assert cli.main(["demo", "--out", str(out), "--no-progress"]) == 0
+    assert (sample / "kpis.csv").read_bytes() == (SAMPLE / "kpis.csv").read_bytes()
+
+
+def test_demo_never_replaces_a_folder_it_did_not_write(tmp_path: Path, recorder: Recorder, capsys: pytest.CaptureFixture[str]) -> None:
+    mine = tmp_path / cli.SAMPLE_FOLDER
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my own work", encoding="utf-8")
+    assert cli.main(["demo", "--out", str(tmp_path / "reports"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert str(mine) in err and "was not written by lopsnb demo" in err
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"] and recorder.calls == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [cli.SAMPLE_FOLDER]
+
+
+def test_demo_sample_and_default_output_do_not_overlap(tmp_path: Path) -> None:
+    from lopsnb.runner.outdir import check_not_overlapping
+
+    out = tmp_path / "reports"
+    check_not_overlapping(out, cli.sample_target(str(out)))  # raises if they overlap
 
 
 def test_demo_with_workspace_uses_it(make_workspace: Any, tmp_path: Path, recorder: Recorder) -> None:
     ws = str(make_workspace())
     assert cli.main(["demo", ws, "--out", str(tmp_path / "r")]) == 0
     assert recorder.calls[0][0] == (ws,)
-    assert not (tmp_path / "r" / cli.SAMPLE_FOLDER).exists()
+    assert not (tmp_path / cli.SAMPLE_FOLDER).exists()
 
 
 def test_demo_stops_before_running_an_invalid_workspace(make_workspace: Any, recorder: Recorder) -> None:
@@ -165,7 +189,12 @@ def test_demo_stops_before_running_an_invalid_workspace(make_workspace: Any, rec
 def test_demo_unwritable_out_is_a_clear_error(tmp_path: Path, recorder: Recorder, capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert cli.main(["demo", "--out", str(blocker)]) == 1
+    assert cli.main(["demo", "--out", str(blocker / "reports")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("lopsnb: error: cannot write the sample workspace") and "Traceback" not in err
     assert recorder.calls == []
+    # An --out that is a file is refused before any sample is written.
+    assert cli.main(["demo", "--out", str(blocker)]) == 1
+    err = capsys.readouterr().err
+    assert "exists and is not a folder" in err and "Traceback" not in err
+    assert recorder.calls == [] and sorted(p.name for p in tmp_path.iterdir()) == ["file"]

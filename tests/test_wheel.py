@@ -107,6 +107,7 @@ def test_demo_runs_from_the_installed_wheel_in_an_empty_folder(wheel_venv: tuple
         results = json.loads((reports / pid / "results.json").read_text(encoding="utf-8"))
         assert results["program"]["id"] == pid
     # The sample written next to the reports is the committed one.
-    written = reports / "acme"
+    written = empty / "acme"
+    assert (written / ".lopsnb-sample").is_file()
     assert sorted(p.name for p in (written / "programs").iterdir()) == sorted(p.name for p in (SAMPLE / "programs").iterdir())
     assert (written / "kpis.csv").read_bytes() == (SAMPLE / "kpis.csv").read_bytes()

@@ -129,7 +129,7 @@ def locate_workspace(path: str | os.PathLike[str] = "../data_samples/acme") -> P
                 return cand.resolve()
     raise FileNotFoundError(
         f"no workspace folder {str(path)!r}; looked in: " + ", ".join(str(t) for t in dict.fromkeys(tried))
-        + " (`lopsnb demo --out DIR` writes the sample workspace to DIR/acme)"
+        + " (`lopsnb demo --out DIR` writes the sample workspace to acme beside DIR)"
     )
 
 
