@@ -9,13 +9,48 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["ResultMixin", "jsonable"]
+__all__ = ["NotEstimated", "ResultMixin", "jsonable"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotEstimated:
+    """A result that is missing, and why: the one shape of "not estimated, because …".
+
+    It stands where the result would be (``ProgramEvaluation.impact``,
+    ``ProgramEvaluation.roi``), so a caller never holds a result and a separate
+    reason string that could disagree. It is falsy: ``if ev.roi:`` reads
+    "if there is an ROI".
+
+    Attributes
+    ----------
+    reason : str
+        Why there is no result, naming the cause and, where there is one, the fix.
+    withheld : bool
+        True when the result was computed but the decision rules do not let it be
+        shown ("not claimed": the evidence or the costs cannot support it);
+        False when it could not be computed at all.
+    """
+
+    reason: str
+    withheld: bool = False
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return self.reason
+
+    @property
+    def status(self) -> str:
+        """``"not claimed"`` for a withheld result, ``"not measured"`` otherwise (the chain table's status)."""
+        return "not claimed" if self.withheld else "not measured"
 
 
 def jsonable(value: Any) -> Any:

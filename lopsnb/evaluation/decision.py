@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from lopsnb._result import NotEstimated
 from lopsnb.evaluation.evidence import EvidenceGrade
 from lopsnb.evaluation.methods import Estimate
 from lopsnb.evaluation.roi import RoiResult
@@ -70,14 +71,14 @@ class Decision:
 
 
 def withhold_roi(
-    roi: RoiResult | None, roi_reason: str | None, *, evidence: EvidenceGrade, costs_note: str | None
-) -> tuple[RoiResult | None, str | None]:
+    roi: RoiResult | NotEstimated, *, evidence: EvidenceGrade, costs_note: str | None
+) -> RoiResult | NotEstimated:
     """Drop an ROI the evidence or the costs cannot support.
 
     Parameters
     ----------
-    roi, roi_reason
-        The computed ROI (or None) and why it is missing.
+    roi : RoiResult or NotEstimated
+        The computed ROI, or why it could not be computed.
     evidence : EvidenceGrade
         An *insufficient* grade withholds the ROI: "not claimed".
     costs_note : str or None
@@ -85,18 +86,19 @@ def withhold_roi(
 
     Returns
     -------
-    (roi, reason)
-        ``(None, "not claimed: ...")`` when withheld, else the inputs
-        unchanged (an ROI that was never computed keeps its own reason).
+    RoiResult or NotEstimated
+        ``NotEstimated(reason="not claimed: ...", withheld=True)`` when withheld,
+        else ``roi`` unchanged (an ROI that was never computed keeps its own
+        reason, the most specific one).
     """
-    if roi is None:
-        return roi, roi_reason  # not computed: the original reason is the most specific
+    if not roi:
+        return roi
     if evidence.grade == "insufficient":
         first = evidence.reasons[0].rstrip(".") if evidence.reasons else "too little data"
-        return None, f"not claimed: {NOT_ENOUGH_EVIDENCE} — {first}"
+        return NotEstimated(reason=f"not claimed: {NOT_ENOUGH_EVIDENCE} — {first}", withheld=True)
     if costs_note is not None:
-        return None, f"not claimed: {COSTS_INCOMPLETE} ({costs_note})"
-    return roi, roi_reason
+        return NotEstimated(reason=f"not claimed: {COSTS_INCOMPLETE} ({costs_note})", withheld=True)
+    return roi
 
 
 def _pct(x: float | None) -> str:
@@ -125,8 +127,7 @@ def _retire(roi: RoiResult, grade: str, primary: Estimate | None, direction: str
 def decide(
     *,
     evidence: EvidenceGrade,
-    roi: RoiResult | None,
-    roi_reason: str | None,
+    roi: RoiResult | NotEstimated,
     primary: Estimate | None,
     direction: str = "increase",
     transform: str = "none",
@@ -136,10 +137,8 @@ def decide(
     Parameters
     ----------
     evidence : EvidenceGrade
-    roi : RoiResult or None
-        The ROI after :func:`withhold_roi`.
-    roi_reason : str or None
-        Why there is no ROI.
+    roi : RoiResult or NotEstimated
+        The ROI after :func:`withhold_roi`, or why there is none.
     primary : Estimate or None
         The primary design's estimate (its CI is compared with break-even).
     direction : {"increase", "decrease"}
@@ -154,8 +153,8 @@ def decide(
         first = evidence.reasons[0].rstrip(".") if evidence.reasons else "too little data"
         return Decision(action="fix", rule="insufficient_evidence",
                         reason=f"{NOT_ENOUGH_EVIDENCE}: {first}. Measure again (comparison group, more participants, longer follow-up)")
-    if roi is None or roi.roi_pct is None:
-        why = roi_reason or "zero total cost"
+    if not roi or roi.roi_pct is None:
+        why = roi.reason if isinstance(roi, NotEstimated) else "zero total cost"
         return Decision(action="fix", rule="no_roi",
                         reason=f"no ROI ({why}): complete the costs and the monetisation, then decide")
     lo, hi = roi.roi_interval or (None, None)

@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from lopsnb._version import __version__
-from lopsnb._result import ResultMixin, jsonable
+from lopsnb._result import NotEstimated, ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
 from lopsnb.evaluation.costs import program_costs
 from lopsnb.evaluation.degenerate import (
@@ -200,17 +200,25 @@ class ProgramEvaluation(ResultMixin):
     reaction: ReactionResult
     learning: LearningResult
     behavior: BehaviorResult
-    impact: ImpactResult | None
-    impact_error: str | None
+    impact: ImpactResult | NotEstimated
     evidence: EvidenceGrade
-    roi: RoiResult | None
-    roi_reason: str | None
+    roi: RoiResult | NotEstimated
     chain: pd.DataFrame
     audit: list[AuditEntry]
     data_as_of: Any = None
     workspace_name: str | None = None
     performance: dict[str, Estimate] = field(default_factory=dict)
     decision: Decision | None = None
+
+    @property
+    def impact_error(self) -> str | None:
+        """Why there is no isolated effect (None when there is one)."""
+        return self.impact.reason if isinstance(self.impact, NotEstimated) else None
+
+    @property
+    def roi_reason(self) -> str | None:
+        """Why no ROI is shown (None when there is one)."""
+        return self.roi.reason if isinstance(self.roi, NotEstimated) else None
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -224,10 +232,10 @@ class ProgramEvaluation(ResultMixin):
         """JSON-serialisable evaluation (the content of ``results.json``)."""
         p = self.program
         roi: dict[str, Any]
-        if self.roi is not None:
-            roi = {"available": True, "reason": None, **self.roi.to_dict()}
+        if isinstance(self.roi, NotEstimated):
+            roi = {"available": False, "reason": self.roi.reason}
         else:
-            roi = {"available": False, "reason": self.roi_reason}
+            roi = {"available": True, "reason": None, **self.roi.to_dict()}
         return jsonable(
             {
                 "schema_version": SCHEMA_VERSION,
@@ -254,7 +262,7 @@ class ProgramEvaluation(ResultMixin):
                 "reaction": self.reaction.to_dict(),
                 "learning": self.learning.to_dict(),
                 "behavior": self.behavior.to_dict(),
-                "results": self.impact.to_dict() if self.impact is not None else {"error": self.impact_error},
+                "results": self.impact.to_dict() if self.impact else {"error": self.impact_error},
                 "performance": {m: e.to_dict() for m, e in self.performance.items()},
                 "evidence": self.evidence.to_dict(),
                 "roi": roi,
@@ -273,13 +281,13 @@ class ProgramEvaluation(ResultMixin):
     def summary(self) -> str:
         """Plain-text chain of evidence, estimates, grade and ROI."""
         lines = [self.title, "=" * len(self.title), self.chain.to_string(index=False), ""]
-        if self.impact is not None:
+        if self.impact:
             lines += ["Isolated effect on " + self.program.outcome, self.impact.to_frame().to_string(index=False), ""]
         else:
             lines += [f"Level 4 not estimated: {self.impact_error}", ""]
         lines.append(f"Evidence: {self.evidence.grade.upper()}")
         lines += [f"  - {r}" for r in self.evidence.reasons]
-        if self.roi is not None:
+        if self.roi:
             r = self.roi
             lines.append(
                 f"ROI: {_fmt(r.roi_pct, '%')} (95% interval {_fmt(r.roi_interval[0] if r.roi_interval else None, '%')} .. "
@@ -301,7 +309,7 @@ class ProgramEvaluation(ResultMixin):
         return (
             f"<h3>{html.escape(self.title)}</h3>{self.chain.to_html(index=False, na_rep='–')}"
             f"<h4>Isolated effect</h4>{impact}<h4>Evidence: {grade}</h4><ul>{reasons}</ul>"
-            + (self.roi._repr_html_() if self.roi is not None else f"<p>ROI not computed: {html.escape(str(self.roi_reason))}</p>")
+            + (self.roi._repr_html_() if self.roi else f"<p>ROI not computed: {html.escape(str(self.roi_reason))}</p>")
             + (f"<p><strong>Decision: {html.escape(self.decision.action)}</strong> — {html.escape(self.decision.reason)}</p>" if self.decision else "")
         )
 
@@ -459,7 +467,7 @@ def _run_method(method: str, panel: ImpactPanel, ws: Workspace, program: Program
     raise EvaluationError(f"unknown method {method!r}")  # pragma: no cover - Literal-checked in the program schema
 
 
-def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[ImpactResult | None, str | None, ImpactPanel | None]:
+def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[ImpactResult | NotEstimated, ImpactPanel | None]:
     designs = program.designs
     needs_panel = any(d != "estimates" for d in designs)
     panel: ImpactPanel | None = None
@@ -467,7 +475,7 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
         try:
             panel = build_panel(ws, program)
         except EvaluationError as exc:
-            return None, str(exc), None
+            return NotEstimated(reason=str(exc)), None
     participants = panel.attrition["participants"] if panel is not None else _count_participants(ws, program)
     estimates: dict[str, Estimate] = {}
     failures: dict[str, str] = {}
@@ -513,20 +521,20 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
         primary_method=program.evaluation.design, estimates=estimates, failures=failures, balance=balance, pre_trend=pre_trend, event_study=event_study, series=series, attrition=attrition, notes=notes, staggered=staggered, launch=program.launch,
         overlap=weighting.get("overlap"), balance_weighted=weighting.get("balance_weighted"),
     )
-    return result, None, panel
+    return result, panel
 
 
-def _baseline_smd(impact: ImpactResult | None) -> float | None:
+def _baseline_smd(impact: ImpactResult | NotEstimated) -> float | None:
     """The raw baseline-outcome SMD (infinite when both groups are constant at different levels)."""
-    if impact is None:
+    if not impact:
         return None
     rows = impact.balance[impact.balance["variable"] == "baseline " + impact.outcome]
     return float(rows["smd"].iloc[0]) if len(rows) else None
 
 
-def _covariate_smd(impact: ImpactResult | None) -> dict[str, float]:
+def _covariate_smd(impact: ImpactResult | NotEstimated) -> dict[str, float]:
     """SMD of each covariate (balance rows other than the baseline outcome)."""
-    if impact is None:
+    if not impact:
         return {}
     rows = impact.balance[impact.balance["variable"] != "baseline " + impact.outcome]
     return {str(r.variable): float(r.smd) for r in rows.itertuples()}
@@ -559,17 +567,17 @@ def _costs(ws: Workspace, program: Program) -> tuple[pd.DataFrame, list[AuditEnt
     return costs.by_category, audit, costs.total, incomplete
 
 
-def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | None, costs: pd.DataFrame, audit: list[AuditEntry]) -> tuple[RoiResult | None, str | None]:
+def _roi(program: Program, impact: ImpactResult | NotEstimated, panel: ImpactPanel | None, costs: pd.DataFrame, audit: list[AuditEntry]) -> RoiResult | NotEstimated:
     m = program.monetization
     if m is None:
-        return None, "the program file has no monetization section (value per unit of outcome)"
-    primary = impact.primary if impact is not None else None
+        return NotEstimated(reason="the program file has no monetization section (value per unit of outcome)")
+    primary = impact.primary if impact else None
     if primary is None:
-        why = (impact.failures.get(program.evaluation.design) if impact is not None else None) or "no isolated effect"
-        return None, f"no isolated effect from the primary design ({why}); ROI is never reported without isolation (GP5)"
+        why = (impact.failures.get(program.evaluation.design) if impact else None) or "no isolated effect"
+        return NotEstimated(reason=f"no isolated effect from the primary design ({why}); ROI is never reported without isolation (GP5)")
     if not (np.isfinite(primary.ci_low) and np.isfinite(primary.ci_high) and primary.ci_low <= primary.estimate <= primary.ci_high):
         why = primary.details.get("interval_reason") or "the primary estimate has no usable 95% interval"
-        return None, f"no interval for the isolated effect ({why}); ROI is never reported without one"
+        return NotEstimated(reason=f"no interval for the isolated effect ({why}); ROI is never reported without one")
     n_entities = primary.n_treated
     per_year = FREQUENCIES[program.evaluation.frequency]
     if m.periods_per_year != per_year:  # benefits scale with it: a monthly default on annual data is 12x too high
@@ -602,21 +610,21 @@ def _roi(program: Program, impact: ImpactResult | None, panel: ImpactPanel | Non
         intangibles=program.intangibles,
         audit=audit,
     )
-    return roi, None
+    return roi
 
 
-def _roi_or_reason(program: Program, impact: ImpactResult | None, panel: ImpactPanel | None, costs: pd.DataFrame,
-                   audit: list[AuditEntry]) -> tuple[RoiResult | None, str | None]:
+def _roi_or_not(program: Program, impact: ImpactResult | NotEstimated, panel: ImpactPanel | None, costs: pd.DataFrame,
+                   audit: list[AuditEntry]) -> RoiResult | NotEstimated:
     """:func:`_roi`, with an ROI that cannot be computed (e.g. costs or benefits that overflow) as its reason."""
     try:
         return _roi(program, impact, panel, costs, audit)
     except EvaluationError as exc:
-        return None, str(exc)
+        return NotEstimated(reason=str(exc))
 
 
 def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, learning: LearningResult,
-           behavior: BehaviorResult, impact: ImpactResult | None, performance: dict[str, Estimate],
-           perf_errors: dict[str, str], roi: RoiResult | None, roi_reason: str | None) -> pd.DataFrame:
+           behavior: BehaviorResult, impact: ImpactResult | NotEstimated, performance: dict[str, Estimate],
+           perf_errors: dict[str, str], roi: RoiResult | NotEstimated) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
 
     def add(level: str, measure: str, value: Any, change: Any, unit: str | None, status: str, note: str = "") -> None:
@@ -655,17 +663,18 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
         else:
             add("4 Performance", pm.metric, None, None, pm.unit, "not measured", perf_errors.get(pm.metric, "no data"))
     bm = program.chain.business_metric
-    primary = impact.primary if impact is not None else None
+    primary = impact.primary if impact else None
     if primary is not None:
         add("4 Business", program.outcome, None, primary.estimate, bm.unit if program.outcome == bm.metric else None, "measured",
             f"{primary.method}: 95% CI {primary.ci_low:,.4g} .. {primary.ci_high:,.4g}")
     else:
         add("4 Business", program.outcome, None, None, bm.unit, "not measured", "no isolated effect")
-    if roi is not None and roi.roi_pct is not None:
+    if isinstance(roi, NotEstimated):
+        add("5 ROI", "ROI", None, None, "%", roi.status, roi.reason)
+    elif roi.roi_pct is not None:
         add("5 ROI", "ROI", roi.roi_pct, None, "%", "measured", f"BCR {roi.bcr:.2f}" if roi.bcr is not None else "")
     else:
-        status = "not claimed" if (roi_reason or "").startswith("not claimed") else "not measured"
-        add("5 ROI", "ROI", None, None, "%", status, roi_reason or "ROI undefined (zero cost)")
+        add("5 ROI", "ROI", None, None, "%", "not measured", "ROI undefined (zero cost)")
     return pd.DataFrame(rows)
 
 
@@ -721,7 +730,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         return t[t["program_id"] == program_id]
 
     costs, audit, total_cost, costs_note = _costs(ws, prog)
-    # An overflowing total (inf) is no cost per participant; _roi_or_reason names the reason.
+    # An overflowing total (inf) is no cost per participant; _roi_or_not names the reason.
     inputs = inputs_summary(enr, people=ws.table("people"), total_cost=total_cost if 0 < total_cost < np.inf else None)
     reaction = reaction_summary(
         rows("reactions"), completers=inputs.completions, relevance_items=prog.reaction.relevance_items,
@@ -733,34 +742,34 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     measured = [name for name, r in (("reaction", reaction), ("learning", learning), ("behavior", behavior)) if r.measured]
     missing = [name for name in ("reaction", "learning", "behavior") if name not in measured]
     audit.insert(0, AuditEntry("GP1", f"Lower levels collected: {', '.join(measured) or 'none'}" + (f"; not measured: {', '.join(missing)}" if missing else "")))
-    impact, impact_error, panel = _impact(ws, prog, audit)
+    impact, panel = _impact(ws, prog, audit)
     performance, perf_errors = _performance(ws, prog)
-    roi, roi_reason = _roi_or_reason(prog, impact, panel, costs, audit)
-    if impact is not None:
-        impact.sensitivity = sensitivity_for(prog, impact, panel, roi, robust_did=robust_did)
+    roi = _roi_or_not(prog, impact, panel, costs, audit)
+    if impact:
+        impact.sensitivity = sensitivity_for(prog, impact, panel, roi or None, robust_did=robust_did)
     participants = panel.attrition.get("participating_units", panel.attrition["participants"]) if panel is not None else inputs.participants
     # Coverage counts only the data the primary design uses (followup only for post_only).
     with_outcome = design_coverage(panel, prog.evaluation.design) if panel is not None else participants
     evidence = grade_evidence(
-        impact.primary if impact is not None else None,
+        impact.primary if impact else None,
         design=prog.evaluation.design,
         baseline_smd=_baseline_smd(impact),
         covariate_smd=_covariate_smd(impact),
-        adjusted=_adjusted(impact) if impact is not None and prog.evaluation.covariates else None,
-        pre_trend_p=(impact.pre_trend or {}).get("p_value") if impact is not None and prog.evaluation.design == "did" else None,
+        adjusted=_adjusted(impact) if impact and prog.evaluation.covariates else None,
+        pre_trend_p=(impact.pre_trend or {}).get("p_value") if impact and prog.evaluation.design == "did" else None,
         participants=participants,
         with_outcome=with_outcome,
-        break_even_effect=roi.break_even_effect if roi is not None else None,
-        primary_error=(impact.failures.get(prog.evaluation.design) if impact is not None else impact_error),
-        sensitivity=impact.sensitivity.to_dict() if impact is not None and impact.sensitivity is not None else None,
+        break_even_effect=roi.break_even_effect if roi else None,
+        primary_error=(impact.failures.get(prog.evaluation.design) if impact else impact.reason),
+        sensitivity=impact.sensitivity.to_dict() if impact and impact.sensitivity is not None else None,
     )
     computed = roi
-    roi, roi_reason = withhold_roi(roi, roi_reason, evidence=evidence, costs_note=costs_note)
+    roi = withhold_roi(roi, evidence=evidence, costs_note=costs_note)
     # A withheld ROI leaves no figure in the audit log either (its entries quote the ROI).
-    final_audit = list(roi.audit) if roi is not None else audit + (
-        [AuditEntry("GP4", f"ROI {roi_reason}")] if computed is not None else [])
-    decision = decide(evidence=evidence, roi=roi, roi_reason=roi_reason, primary=impact.primary if impact is not None else None,
+    final_audit = list(roi.audit) if roi else audit + (
+        [AuditEntry("GP4", f"ROI {roi.reason}")] if computed else [])
+    decision = decide(evidence=evidence, roi=roi, primary=impact.primary if impact else None,
                       direction=prog.direction, transform=prog.evaluation.transform)
-    chain = _chain(prog, inputs, reaction, learning, behavior, impact, performance, perf_errors, roi, roi_reason)
-    return ProgramEvaluation(program=prog, inputs=inputs, reaction=reaction, learning=learning, behavior=behavior, impact=impact, impact_error=impact_error, evidence=evidence, roi=roi, roi_reason=roi_reason, chain=chain,
+    chain = _chain(prog, inputs, reaction, learning, behavior, impact, performance, perf_errors, roi)
+    return ProgramEvaluation(program=prog, inputs=inputs, reaction=reaction, learning=learning, behavior=behavior, impact=impact, evidence=evidence, roi=roi, chain=chain,
                              audit=final_audit, data_as_of=ws.data_as_of, workspace_name=ws.name or ws.path.name, performance=performance, decision=decision)

@@ -656,7 +656,7 @@ def sensitivity_for(program: Any, impact: Any, panel: Any, roi: RoiResult | None
     """
     design = program.evaluation.design
     out = Sensitivity(design=design)
-    primary = impact.primary if impact is not None else None
+    primary = impact.primary if impact else None
     if primary is None or panel is None:
         out.notes.append("No primary estimate: nothing to assess.")
         return out

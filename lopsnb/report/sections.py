@@ -150,7 +150,7 @@ def executive_summary(ev: ProgramEvaluation) -> str:
     else:
         why = ev.impact.failures.get(p.evaluation.design) if ev.impact else ev.impact_error
         parts.append(f"The effect of <strong>{esc(p.name)}</strong> on {esc(p.outcome)} could not be isolated: {esc(why)}.")
-    if ev.roi is not None:
+    if ev.roi:
         r = ev.roi
         if r.roi_pct is None:
             parts.append("ROI is undefined because the recorded total cost is zero.")
@@ -166,7 +166,7 @@ def executive_summary(ev: ProgramEvaluation) -> str:
                 f"benefit–cost ratio {fmt(r.bcr)}; chance that ROI is positive {fmt((r.prob_positive or 0) * 100, pct=True)}. "
                 f"Isolation: {esc(r.isolation_method)}."
             )
-    elif str(ev.roi_reason).startswith("not claimed"):
+    elif ev.roi.withheld:
         parts.append(f"ROI: <strong>{esc(ev.roi_reason)}</strong>.")
     else:
         parts.append(f"ROI was not computed: {esc(ev.roi_reason)}.")
@@ -188,12 +188,12 @@ def tiles(ev: ProgramEvaluation) -> str:
         ("Participants", fmt(ev.inputs.participants), f"{fmt(ev.inputs.completion_rate * 100, pct=True)} completed" if ev.inputs.measured else ""),
         ("Effect", fmt(primary.estimate, unit, signed=True) if primary else "—",
          f"95% CI {fmt(primary.ci_low, signed=True)} to {fmt(primary.ci_high, signed=True)}" if primary else "not isolated"),
-        ("ROI", "—" if r is None or insufficient else fmt(r.roi_pct, pct=True),
+        ("ROI", "—" if not r or insufficient else fmt(r.roi_pct, pct=True),
          "not claimed: insufficient evidence" if insufficient else (
-             f"conservative {fmt(r.conservative_roi_pct, pct=True)}" if r is not None else (
-                 "not claimed" if str(ev.roi_reason).startswith("not claimed") else "not computed"))),
-        ("Benefit–cost ratio", "—" if r is None or insufficient else fmt(r.bcr), "benefits ÷ fully loaded costs"),
-        ("Payback", "—" if r is None or insufficient or r.payback_months is None else f"{r.payback_months:.1f} months", "first-year benefits"),
+             f"conservative {fmt(r.conservative_roi_pct, pct=True)}" if r else (
+                 "not claimed" if not ev.roi and ev.roi.withheld else "not computed"))),
+        ("Benefit–cost ratio", "—" if not r or insufficient else fmt(r.bcr), "benefits ÷ fully loaded costs"),
+        ("Payback", "—" if not r or insufficient or r.payback_months is None else f"{r.payback_months:.1f} months", "first-year benefits"),
         ("Evidence", esc(ev.evidence.grade), esc(ev.impact.primary_method if ev.impact else ev.program.evaluation.design)),
     ]
     cells = "".join(
@@ -304,7 +304,7 @@ def behavior_table(ev: ProgramEvaluation) -> str:
 
 def estimates_table(ev: ProgramEvaluation) -> str:
     """Every method side by side, primary first, with strength; failures listed."""
-    if ev.impact is None:
+    if not ev.impact:
         return not_measured("Level 4", f"no outcome panel: {ev.impact_error}")
     f = ev.impact.to_frame()
     cols = {"label": "Method", "estimate": "Effect", "ci_low": "CI low", "ci_high": "CI high", "p_value": "p-value", "n_treated": "Participants", "n_comparison": "Comparison", "strength": "Design strength"}
@@ -316,7 +316,7 @@ def estimates_table(ev: ProgramEvaluation) -> str:
 
 def balance_table(ev: ProgramEvaluation) -> str:
     """Baseline balance: SMD per variable with its What Works Clearinghouse band."""
-    if ev.impact is None or len(ev.impact.balance) == 0:
+    if not ev.impact or len(ev.impact.balance) == 0:
         return "<p><em>No comparison group: balance does not apply.</em></p>"
     cols = {"variable": "Variable", "mean_treated": "Participants", "mean_comparison": "Comparison", "smd": "Std. mean difference", "band": "WWC band"}
     n = ev.program.privacy.min_group_size
@@ -341,7 +341,7 @@ def overlap_section(ev: ProgramEvaluation) -> str:
     suppressed, as in :func:`balance_table`.
     """
     im = ev.impact
-    if im is None or im.overlap is None:
+    if not im or im.overlap is None:
         return ""
     ov = im.overlap
     n = ev.program.privacy.min_group_size
@@ -365,7 +365,7 @@ def overlap_section(ev: ProgramEvaluation) -> str:
 
 def _group_sizes(ev: ProgramEvaluation) -> tuple[int | None, int | None]:
     """Entities behind the participant and comparison figures of Level 4 (None: unknown)."""
-    if ev.impact is None:
+    if not ev.impact:
         return None, None
     primary = ev.impact.primary
     if primary is not None:
@@ -379,9 +379,9 @@ def _group_sizes(ev: ProgramEvaluation) -> tuple[int | None, int | None]:
 
 def roi_summary(ev: ProgramEvaluation) -> str:
     """ROI figures with interval, break-even effect and intangibles."""
-    if ev.roi is None:
+    if not ev.roi:
         reason = str(ev.roi_reason)
-        if reason.startswith("not claimed"):  # computed but withheld: insufficient evidence or incomplete costs
+        if ev.roi.withheld:  # computed but withheld: insufficient evidence or incomplete costs
             return f"<div class='lopsnb-note not-measured'><strong>Level 5 ROI: not claimed.</strong> {esc(reason.removeprefix('not claimed: '))}</div>"
         return not_measured("Level 5 ROI", reason)
     r = ev.roi
@@ -419,7 +419,7 @@ def method_section(ev: ProgramEvaluation) -> str:
     audit = "".join(f"<tr><td>{esc(a.principle)}</td><td>{esc(a.action)}</td></tr>" for a in ev.audit)
     reasons = "".join(f"<li>{esc(r)}</li>" for r in ev.evidence.reasons)
     coverage = ""
-    if ev.impact is not None:
+    if ev.impact:
         att = ev.impact.attrition
         coverage = "".join(f"<tr><td>{esc(k.replace('_', ' '))}</td><td class='num'>{fmt(v)}</td></tr>" for k, v in att.items())
         notes = "".join(f"<li>{esc(n)}</li>" for n in ev.impact.notes)
@@ -511,8 +511,8 @@ def _how_sure_regression(reg: dict[str, Any]) -> list[str]:
 
 def how_sure(ev: ProgramEvaluation) -> str:
     """"How sure are we?": how wrong the identifying assumption would have to be to erase the effect or the ROI."""
-    sens = ev.impact.sensitivity.to_dict() if ev.impact is not None and ev.impact.sensitivity is not None else None
-    if not sens or ev.impact is None or ev.impact.primary is None:
+    sens = ev.impact.sensitivity.to_dict() if ev.impact and ev.impact.sensitivity is not None else None
+    if not sens or not ev.impact or ev.impact.primary is None:
         return not_measured("Sensitivity", "no isolated effect to assess")
     unit = ev.impact.unit
     parts: list[str] = []

@@ -436,7 +436,7 @@ class Explorer:
     def _status_text(self) -> str:
         r = self.result
         lines = [f"update took {self.last_update_seconds:.2f} s"]
-        if r is not None and r.impact is not None:
+        if r is not None and r.impact:
             prim = r.impact.primary
             if prim is not None:
                 lines[0] = f"{prim.n_treated} participating and {prim.n_comparison or 0} comparison entities in the primary estimate · " + lines[0]
@@ -454,14 +454,14 @@ class Explorer:
         ax_trend, ax_forest = fig.subplots(2, 1, height_ratios=[3, 2])
         fig.subplots_adjust(left=0.24, right=0.97, top=0.97, bottom=0.08, hspace=0.3)
         ev = r.program.evaluation
-        if impact is not None:
+        if impact:
             series = impact.series  # small groups suppressed by evaluate(): not drawn
             windows = None
             if ev.baseline is not None and not ev.baseline.relative:
                 windows = {"baseline": (ev.baseline.start, ev.baseline.end), "followup": (ev.followup.start, ev.followup.end)}  # type: ignore[union-attr]
             plot_trend(series, launch=r.program.launch, unit=impact.unit, outcome=impact.outcome, ax=ax_trend, windows=windows)
             est = impact.to_frame()
-            be = r.roi.break_even_effect if r.roi is not None and ev.transform == "none" else None
+            be = r.roi.break_even_effect if r.roi and ev.transform == "none" else None
             plot_forest(est, unit=impact.unit, primary=impact.primary_method, ax=ax_forest, break_even=be)
             table = est.drop(columns=["primary"]) if len(est) else est
             if len(table):
@@ -490,12 +490,12 @@ class Explorer:
     def roi_text(r: ProgramEvaluation) -> str:
         """One-line Phillips ROI summary of an evaluation (or why there is none)."""
         roi = r.roi
-        if roi is None:
+        if not roi:
             return f"ROI not available: {r.roi_reason}"
         if roi.roi_pct is None:
             return "ROI undefined: zero total cost"
         lo, hi = roi.roi_interval if roi.roi_interval is not None else (float("nan"), float("nan"))
-        unit = r.impact.unit if r.impact is not None and r.impact.unit else "units"
+        unit = r.impact.unit if r.impact and r.impact.unit else "units"
         text = (f"ROI {roi.roi_pct:,.0f}% (95% interval {lo:,.0f}% to {hi:,.0f}%), BCR {roi.bcr:,.2f}, "
                 f"benefits {roi.benefits:,.0f} vs fully-loaded costs {roi.costs:,.0f}")
         if roi.payback_months is not None:

@@ -91,7 +91,7 @@ def _evaluate(tmp_path: Path, edit: Callable[[dict[str, pd.DataFrame]], None] | 
 
 
 def _no_zero_width_interval(ev: ProgramEvaluation) -> None:
-    assert ev.impact is not None
+    assert ev.impact
     for method, e in ev.impact.estimates.items():
         assert all(math.isfinite(v) for v in (e.estimate, e.std_error, e.ci_low, e.ci_high)), method
         assert e.std_error > 0 and e.ci_high > e.ci_low, (method, e)
@@ -115,9 +115,9 @@ def _same_estimates(t: dict[str, pd.DataFrame]) -> None:
 
 def test_ordinary_workspace_is_estimable_by_every_method(tmp_path: Path) -> None:
     ev = _evaluate(tmp_path)
-    assert ev.impact is not None and set(ev.impact.estimates) == set(DESIGNS), ev.impact.failures
+    assert ev.impact and set(ev.impact.estimates) == set(DESIGNS), ev.impact.failures
     _no_zero_width_interval(ev)
-    assert ev.evidence.grade in ("strong", "moderate") and ev.roi is not None
+    assert ev.evidence.grade in ("strong", "moderate") and ev.roi
 
 
 # --------------------------------------------------------------------------- constant KPIs
@@ -125,7 +125,7 @@ def test_ordinary_workspace_is_estimable_by_every_method(tmp_path: Path) -> None
 
 def test_constant_kpi_is_not_estimable_by_any_panel_method(tmp_path: Path) -> None:
     ev = _evaluate(tmp_path, _constant)
-    assert ev.impact is not None
+    assert ev.impact
     for method in ("did", "ancova", "post_only", "trend"):
         assert ev.impact.failures[method] == (
             f"{method}: not estimable because the outcome is constant (every value is 250): with zero variance the standard error "
@@ -143,29 +143,29 @@ def test_constant_kpi_is_not_estimable_by_any_panel_method(tmp_path: Path) -> No
 
 def test_kpi_constant_within_each_person_is_not_estimable_by_did(tmp_path: Path) -> None:
     ev = _evaluate(tmp_path, _entity_constant)
-    assert ev.impact is not None
+    assert ev.impact
     assert ev.impact.failures["did"].startswith("did: not estimable because the outcome does not change over time within any entity")
     # ANCOVA fits followup = baseline exactly: effect and SE both 0 up to rounding
     assert ev.impact.failures["ancova"].startswith("ancova: not estimable because the standard error is 0")
     assert "before_after" in ev.impact.failures and "trend" in ev.impact.failures
     _no_zero_width_interval(ev)
-    assert ev.evidence.grade == "insufficient" and ev.roi is None
+    assert ev.evidence.grade == "insufficient" and not ev.roi
 
 
 def test_staggered_did_on_a_constant_kpi_is_not_estimable(tmp_path: Path) -> None:
     ok = evaluate(_workspace(tmp_path / "a", STAGGERED, staggered=True), "demo")
-    assert ok.impact is not None and "did" in ok.impact.estimates, ok.impact.failures  # the control case
+    assert ok.impact and "did" in ok.impact.estimates, ok.impact.failures  # the control case
     for name, edit, reason in (("b", _constant, "the outcome is constant"), ("c", _entity_constant, "does not change over time within any entity")):
         ev = evaluate(_workspace(tmp_path / name, STAGGERED, staggered=True, edit=edit), "demo")
-        assert ev.impact is not None and ev.impact.estimates == {}
+        assert ev.impact and ev.impact.estimates == {}
         assert ev.impact.failures["did"].startswith("did: not estimable because") and reason in ev.impact.failures["did"]
-        assert ev.evidence.grade == "insufficient" and ev.roi is None
+        assert ev.evidence.grade == "insufficient" and not ev.roi
 
 
 def test_identical_participant_estimates_are_not_estimable(tmp_path: Path) -> None:
     # every participant claims the same adjusted improvement: its standard error is 0
     ev = _evaluate(tmp_path, _same_estimates)
-    assert ev.impact is not None
+    assert ev.impact
     assert ev.impact.failures["estimates"].startswith(
         "estimates: not estimable because every participant's adjusted improvement (improvement x attribution x confidence) is constant")
     assert "did" in ev.impact.estimates
@@ -182,7 +182,7 @@ def test_huge_kpis_are_scaled_exactly_or_named(tmp_path: Path) -> None:
         t["kpis"]["value"] *= factor
 
     ev, ref = _evaluate(tmp_path / "h", huge), _evaluate(tmp_path / "r")
-    assert ev.impact is not None and ref.impact is not None
+    assert ev.impact and ref.impact
     for method in ("did", "ancova", "post_only", "before_after", "trend"):
         e, r = ev.impact.estimates[method], ref.impact.estimates[method]
         # power-of-two scaling is exact: the same numbers, times the factor
@@ -190,7 +190,7 @@ def test_huge_kpis_are_scaled_exactly_or_named(tmp_path: Path) -> None:
         assert e.std_error / factor == pytest.approx(r.std_error, rel=1e-12), method
         assert e.p_value == pytest.approx(r.p_value, rel=1e-9), method
     # and the money no longer fits in a float: the ROI says so instead of "inf"
-    assert ev.roi is None and ev.roi_reason is not None
+    assert not ev.roi and ev.roi_reason is not None
     assert ev.roi_reason.startswith("ROI: not estimable because the monetary benefits overflows")
 
 
@@ -204,7 +204,7 @@ def test_kpis_at_1e308_are_estimated_exactly_and_the_money_overflow_is_named(tmp
         t["kpis"]["value"] *= 2.0**-1000
 
     ev, ref = _evaluate(tmp_path / "e", edge), _evaluate(tmp_path / "s", small)
-    assert ev.impact is not None and ref.impact is not None
+    assert ev.impact and ref.impact
     assert ev.impact.failures == {} and set(ev.impact.estimates) == set(ref.impact.estimates) == set(DESIGNS)
     _no_zero_width_interval(ev)
     for method in ("did", "ancova", "post_only", "before_after", "trend"):
@@ -215,7 +215,7 @@ def test_kpis_at_1e308_are_estimated_exactly_and_the_money_overflow_is_named(tmp
     d = ev.to_dict()
     assert d["roi"] == {"available": False, "reason": "ROI: not estimable because the monetary benefits overflows (amounts too large for "
                         "floating-point arithmetic; express them in larger units, e.g. thousands)"}
-    assert ref.roi is not None and ref.roi.roi_pct is not None  # the same program at ordinary magnitudes has an ROI
+    assert ref.roi and ref.roi.roi_pct is not None  # the same program at ordinary magnitudes has an ROI
     json.dumps(d, allow_nan=False)
 
 
@@ -250,8 +250,8 @@ def test_overflowing_costs_leave_roi_not_available_with_the_reason(tmp_path: Pat
         t["enrollments"]["hours"] = hours
 
     ev = _evaluate(tmp_path, edit)
-    assert ev.impact is not None and "did" in ev.impact.estimates  # the effect itself is fine
-    assert ev.roi is None
+    assert ev.impact and "did" in ev.impact.estimates  # the effect itself is fine
+    assert not ev.roi
     assert ev.roi_reason == ("ROI: not estimable because the fully-loaded costs total overflows (amounts too large for floating-point "
                              "arithmetic; express them in larger units, e.g. thousands)")
     d = ev.to_dict()

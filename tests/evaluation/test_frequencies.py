@@ -118,5 +118,5 @@ def test_explorer_with_yearly_kpis(staggered: bool, make_workspace: Callable[...
 @pytest.mark.parametrize(("ppy", "logged"), [(1, False), (12, True)])
 def test_periods_per_year_mismatch_is_logged(ppy: float, logged: bool, make_workspace: Callable[..., Path]) -> None:
     ev = evaluate(make_workspace(program=synth.program("year", periods_per_year=ppy), **synth.tables("year")), "demo")
-    assert ev.roi is not None
+    assert ev.roi
     assert any("periods_per_year 12 differs from the 1 periods per year of evaluation.frequency 'year'" in a.action for a in ev.audit) is logged

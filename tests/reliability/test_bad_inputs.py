@@ -263,13 +263,13 @@ def check(name: str, ws, ev) -> None:  # noqa: ANN001
     """What a correct result is for each case (shared by the in-process and the batch checks)."""
     if name == "empty comparison group":
         assert ev.impact.primary is None and "0 comparison entities" in ev.impact.failures["did"]
-        assert ev.roi is None and "isolat" in ev.roi_reason and ev.evidence.grade == "insufficient"
+        assert not ev.roi and "isolat" in ev.roi_reason and ev.evidence.grade == "insufficient"
     elif name == "all-missing outcome":
         assert ev.impact.primary is None and "0 participating entities" in ev.impact.failures["did"]
-        assert ev.roi is None and ev.evidence.grade == "insufficient"
+        assert not ev.roi and ev.evidence.grade == "insufficient"
     elif name == "zero total cost":
         # Nothing costed: "costs incomplete", no ROI (not a division by zero), decision fix.
-        assert ev.roi is None and ev.roi_reason.startswith("not claimed") and ev.inputs.total_cost is None
+        assert not ev.roi and ev.roi_reason.startswith("not claimed") and ev.inputs.total_cost is None
         assert any(a.action.startswith("costs incomplete") for a in ev.audit) and ev.decision.action == "fix"
     elif name == "single participant":
         assert ev.inputs.participants == 1 and ev.impact.primary is None and ev.evidence.grade == "insufficient"

@@ -53,7 +53,7 @@ def _workspace(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def ev(tmp_path_factory: pytest.TempPathFactory) -> ProgramEvaluation:
     result = evaluate(_workspace(tmp_path_factory.mktemp("mathtext") / "ws"), "demo")
-    assert result.program.name == MATH and result.impact is not None and result.impact.estimates, result.impact_error
+    assert result.program.name == MATH and result.impact and result.impact.estimates, result.impact_error
     return result
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE
+from lopsnb._result import NotEstimated
 from lopsnb import evaluate, load_workspace
 from lopsnb.report import sections as s
 
@@ -69,7 +70,7 @@ def test_summary_states_effect_roi_and_grade(strong) -> None:
 
 def test_insufficient_evidence_never_shows_roi_as_a_claim(insufficient) -> None:
     # The decision layer withholds the ROI itself: no figure reaches any section.
-    assert insufficient.evidence.grade == "insufficient" and insufficient.roi is None
+    assert insufficient.evidence.grade == "insufficient" and not insufficient.roi
     assert insufficient.roi_reason.startswith("not claimed")
     html = s.executive_summary(insufficient) + s.tiles(insufficient) + s.roi_summary(insufficient)
     assert "not claimed" in html
@@ -85,7 +86,7 @@ def test_program_name_is_escaped_everywhere(strong) -> None:
 
 
 def test_missing_roi_says_why(strong) -> None:
-    no_roi = dataclasses.replace(strong, roi=None, roi_reason="the program file has no monetization section")
+    no_roi = dataclasses.replace(strong, roi=NotEstimated(reason="the program file has no monetization section"))
     assert "ROI was not computed: the program file has no monetization section." in s.executive_summary(no_roi)
     assert s.roi_summary(no_roi) == s.not_measured("Level 5 ROI", "the program file has no monetization section")
 
