@@ -612,6 +612,50 @@ def _did_event_study(panel: Any, impact: Any) -> tuple[np.ndarray, np.ndarray, n
     return rel, beta, sigma, "TWFE event study, reference = last baseline period, clustered by entity"
 
 
+def _within_honest_budget(beta: np.ndarray, sigma: np.ndarray, n_pre: int,
+                          n_post: int) -> tuple[np.ndarray, np.ndarray, int, int, str | None]:
+    """Event-study coefficients the default Rambachan–Roth run uses, within ``HONEST_MAX_WORK``.
+
+    The target is the first post-period effect. Under Δ^RM the later
+    post-period effects τ_t are unrestricted, so their coefficients do not
+    narrow the identified set of τ_1; they enter only through their
+    correlation with the others. Keeping the first two post-period
+    coefficients (moderndid 0.2's single-post-period branch fails, so not one)
+    leaves the intervals unchanged to the test-inversion grid's resolution
+    (checked on a 4-pre / 4-post example: every bound within 4e-4 of the
+    full run, one grid step). If the work is still above the guard, the oldest
+    pre-period coefficients are dropped: the bound then rests on the changes
+    between the most recent baseline periods only, which the note says.
+
+    Returns
+    -------
+    tuple
+        ``beta, sigma, n_pre, n_post`` to use and the note describing the
+        reduction (None when nothing was dropped).
+    """
+    def work(pre: int, post: int) -> int:
+        return 2 * (pre - 1) * post
+
+    if work(n_pre, n_post) <= HONEST_MAX_WORK:
+        return beta, sigma, n_pre, n_post, None
+    post_used = min(n_post, 2)
+    pre_used = n_pre
+    if work(pre_used, post_used) > HONEST_MAX_WORK:
+        pre_used = max(2, HONEST_MAX_WORK // (2 * post_used) + 1)
+    keep = np.r_[np.arange(n_pre - pre_used, n_pre), np.arange(n_pre, n_pre + post_used)]
+    parts = []
+    if post_used < n_post:
+        parts.append(f"the first {post_used} of {n_post} post-period coefficients (the later ones do not restrict "
+                     "the first post-period effect under relative magnitudes)")
+    if pre_used < n_pre:
+        parts.append(f"the most recent {pre_used} of {n_pre} pre-period coefficients (M̄ is then relative to the largest "
+                     "change between those baseline periods only)")
+    note = (f"Rambachan-Roth robust intervals use {' and '.join(parts)}: the full event study "
+            f"(2 x (pre - 1) x post = {work(n_pre, n_post)} > HONEST_MAX_WORK = {HONEST_MAX_WORK}) would take minutes; "
+            "call lopsnb.evaluation.sensitivity.honest_did on the full event study to compute it.")
+    return beta[keep], sigma[np.ix_(keep, keep)], pre_used, post_used, note
+
+
 def _did_sensitivity(out: Sensitivity, panel: Any, impact: Any, grid_points: int, robust_did: bool) -> None:
     try:
         rel, beta, sigma, label = _did_event_study(panel, impact)
@@ -623,13 +667,12 @@ def _did_sensitivity(out: Sensitivity, panel: Any, impact: Any, grid_points: int
             out.notes.append("Rambachan-Roth robust intervals not computed (robust_did=False).")
             return
         n_pre, n_post = int(pre.sum()), int((~pre).sum())
-        if 2 * (n_pre - 1) * n_post > HONEST_MAX_WORK:
-            out.notes.append(f"Rambachan-Roth robust intervals skipped: {n_pre} pre- and {n_post} post-period coefficients would take "
-                             f"minutes (2 x (pre - 1) x post = {2 * (n_pre - 1) * n_post} > HONEST_MAX_WORK = {HONEST_MAX_WORK}); "
-                             "call lopsnb.evaluation.sensitivity.honest_did on the event study to compute them.")
-            return
+        beta, sigma, n_pre, n_post, reduced = _within_honest_budget(beta, sigma, n_pre, n_post)
+        if reduced:
+            out.notes.append(reduced)
         hd = honest_did(beta, sigma, n_pre=n_pre, n_post=n_post, grid_points=grid_points)
         hd["event_study"] = label
+        hd["reduced"] = reduced
         out.honest_did = hd
     except (InsufficientDataError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
         out.notes.append(f"Parallel-trends sensitivity not computed: {exc}")

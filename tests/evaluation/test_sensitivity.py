@@ -402,7 +402,7 @@ def test_evaluate_did_has_honest_did_by_default(make_workspace) -> None:
     assert off["pretrend_power"] is not None
 
 
-def test_honest_did_runtime_guard_skips_with_a_note(make_workspace, monkeypatch) -> None:
+def test_honest_did_runtime_guard_reduces_the_event_study_with_a_note(make_workspace, monkeypatch) -> None:
     from conftest import PROGRAM_YML
 
     from lopsnb.evaluation.evaluate import evaluate
@@ -414,5 +414,34 @@ def test_honest_did_runtime_guard_skips_with_a_note(make_workspace, monkeypatch)
     root = make_workspace(kpis=kpis, program=PROGRAM_YML.replace("start: 2026-01-01", "start: 2025-11-01"))
     monkeypatch.setattr(sens, "HONEST_MAX_WORK", 2 * (3 - 1) * 2 - 1)  # 3 pre, 2 post coefficients: just above
     out = evaluate(root, "demo").impact.sensitivity.to_dict()
-    assert out["honest_did"] is None and out["pretrend_power"] is not None
-    assert any("skipped" in n and "= 8 > HONEST_MAX_WORK = 7" in n for n in out["notes"])
+    hd = out["honest_did"]
+    assert hd is not None and out["pretrend_power"] is not None
+    assert (hd["n_pre"], hd["n_post"]) == (2, 2)  # 7 // (2 x 2) + 1 = 2 most recent pre-period coefficients
+    assert "most recent 2 of 3 pre-period" in hd["reduced"] and "= 8 > HONEST_MAX_WORK = 7" in hd["reduced"]
+    assert hd["reduced"] in out["notes"]
+
+
+def test_honest_budget_keeps_first_two_post_and_latest_pre(monkeypatch) -> None:
+    beta = np.arange(10.0)  # 6 pre (0..5, oldest first), 4 post (6..9)
+    sigma = np.diag(beta + 1)
+    same = sens._within_honest_budget(beta, sigma, 6, 4)
+    assert same[4] is None and same[2:4] == (6, 4)  # 2 x 5 x 4 = 40 <= 60: untouched
+    monkeypatch.setattr(sens, "HONEST_MAX_WORK", 12)
+    b, s, n_pre, n_post, note = sens._within_honest_budget(beta, sigma, 6, 4)
+    assert (n_pre, n_post) == (4, 2) and list(b) == [2, 3, 4, 5, 6, 7] and list(np.diag(s)) == [3, 4, 5, 6, 7, 8]
+    assert "first 2 of 4 post-period" in note and "most recent 4 of 6 pre-period" in note
+    b, _, n_pre, n_post, note = sens._within_honest_budget(beta, sigma, 4, 4)  # 2 x 3 x 2 = 12: posts only
+    assert (n_pre, n_post) == (4, 2) and list(b) == [0, 1, 2, 3, 4, 5] and "pre-period coefficients (M" not in note
+
+
+def test_dropping_later_post_coefficients_keeps_the_first_period_interval() -> None:
+    # Why the runtime guard may drop later post-period coefficients: under relative magnitudes the later
+    # post-period effects are free, so the interval of the first one is unchanged up to the inversion grid.
+    k = np.arange(6)
+    sigma = 0.01**2 * (0.5 ** np.abs(k[:, None] - k[None, :]))
+    beta = np.array([0.003, -0.004, 0.002, 0.05, 0.045, 0.06])  # 3 pre, 3 post
+    full = sens.honest_did(beta, sigma, n_pre=3, n_post=3, mbar=(1.0,), grid_points=400)["grid"]
+    first_two = sens.honest_did(beta[:5], sigma[:5, :5], n_pre=3, n_post=2, mbar=(1.0,), grid_points=400)["grid"]
+    step = 40 * 0.01 / 400  # the grid spans about +-20 SE of the first post-period coefficient
+    assert np.allclose(full[["ci_low", "ci_high"]], first_two[["ci_low", "ci_high"]], atol=2 * step)
+    assert full.loc[0, "ci_low"] > 0.0  # a non-trivial interval: the comparison can fail
