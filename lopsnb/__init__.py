@@ -19,8 +19,12 @@ from lopsnb.errors import (
     UnknownProgramError,
     ValidationError,
 )
-from lopsnb.io import Program, Workspace, load_program, load_workspace
-from lopsnb.evaluation import ProgramEvaluation, evaluate
+
+#: Public names imported on first use, so that ``import lopsnb`` (and the
+#: ``lopsnb --help`` command line, which imports this package) does not load
+#: pandas, scipy and statsmodels before they are needed.
+_IO = frozenset({"Program", "Workspace", "load_program", "load_workspace"})
+_EVALUATION = frozenset({"ProgramEvaluation", "evaluate"})
 
 __all__ = [
     "__version__",
@@ -42,11 +46,19 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
-    # The batch runner pulls in papermill and nbconvert: import it on first use
-    # so that `import lopsnb` in a notebook stays light.
-    if name == "run_batch":
-        from lopsnb.runner import run_batch
+def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute (PEP 562)
+    if name in _IO:
+        import lopsnb.io as module
+    elif name in _EVALUATION:
+        import lopsnb.evaluation as module
+    elif name == "run_batch":
+        import lopsnb.runner as module
+    else:
+        raise AttributeError(f"module 'lopsnb' has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
 
-        return run_batch
-    raise AttributeError(f"module 'lopsnb' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _IO | _EVALUATION | {"run_batch"})

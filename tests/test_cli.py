@@ -198,3 +198,22 @@ def test_demo_unwritable_out_is_a_clear_error(tmp_path: Path, recorder: Recorder
     err = capsys.readouterr().err
     assert "exists and is not a folder" in err and "Traceback" not in err
     assert recorder.calls == [] and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_help_imports_no_heavy_library() -> None:
+    # Issue 17: `lopsnb --help` must stay fast; asserted on what is imported, not on wall time
+    # (benchmarks/run.py prints the timing).
+    import subprocess
+    import sys
+
+    code = ("import sys, lopsnb.cli as c\n"
+            "for argv in (['--help'], ['validate', '--help'], ['run', '--help'], ['demo', '--help']):\n"
+            "    try:\n        c.main(argv)\n    except SystemExit:\n        pass\n"
+            "heavy = {'pandas', 'numpy', 'scipy', 'statsmodels', 'papermill', 'nbconvert', 'matplotlib', 'pydantic', 'yaml'}\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+    # The lazy public names still resolve.
+    import lopsnb
+
+    assert callable(lopsnb.evaluate) and callable(lopsnb.run_batch) and "load_workspace" in dir(lopsnb)
