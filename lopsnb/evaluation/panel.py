@@ -279,6 +279,84 @@ def _covariates(ws: Workspace, program: Program, entity_ids: pd.Index) -> pd.Dat
     return people.groupby("org_unit")[numeric].mean().reindex(entity_ids)
 
 
+def _outcome_obs(kpis: pd.DataFrame, program: Program, metric: str, entity_ids: set[str], tdates: pd.Series,
+                 notes: list[str]) -> pd.DataFrame:
+    """The metric's observations of ``entity_ids`` with ``pidx``, ``treated`` and ``cohort`` (period index of treatment)."""
+    ev = program.evaluation
+    treated_ids = set(tdates.index)
+    obs = kpis[kpis["entity_id"].isin(entity_ids)][["entity_id", "period", "value"]]
+    n_missing = int(obs["value"].isna().sum())
+    obs = obs.dropna(subset=["value"])
+    if n_missing:
+        notes.append(f"{n_missing} blank outcome value(s) ignored")
+    if ev.transform == "log":
+        nonpos = obs["value"] <= 0
+        if nonpos.any():
+            notes.append(f"{int(nonpos.sum())} observation(s) ≤ 0 dropped for the log transform")
+        obs = obs[~nonpos].assign(value=lambda d: np.log(d["value"]))
+    obs = obs.assign(pidx=period_index(obs["period"], ev.frequency).astype("int64"), treated=obs["entity_id"].isin(treated_ids))
+    cohort = period_index(tdates.reindex(obs["entity_id"]).reset_index(drop=True), ev.frequency)
+    obs["cohort"] = cohort.to_numpy(dtype="float64", na_value=np.nan)
+    return obs
+
+
+def _assign_windows(obs: pd.DataFrame, program: Program, tdates: pd.Series, treated_ids: set[str],
+                    notes: list[str]) -> tuple[pd.DataFrame, set[str], str | None]:
+    """Label each observation ``baseline`` / ``followup`` (or NA); drop participants the window rule excludes."""
+    ev = program.evaluation
+    window_note: str | None = None
+    window = pd.Series(pd.NA, index=obs.index, dtype="object")
+    if ev.baseline is not None and ev.followup is not None:
+        if ev.baseline.relative:
+            rel = obs["pidx"] - obs["cohort"]
+            lo_b, hi_b = ev.baseline.offset  # type: ignore[misc]
+            lo_f, hi_f = ev.followup.offset  # type: ignore[misc]
+            window[obs["treated"] & rel.between(lo_b, hi_b)] = "baseline"
+            window[obs["treated"] & rel.between(lo_f, hi_f)] = "followup"
+        else:
+            window[_in_window(obs["period"], ev.baseline)] = "baseline"
+            window[_in_window(obs["period"], ev.followup)] = "followup"
+            bad, message = window_exclusions(program, tdates.reindex(list(treated_ids)))
+            if bad:
+                notes.append(message)  # type: ignore[arg-type]
+                window_note = message
+                keep = ~obs["entity_id"].isin(bad)
+                obs, window = obs[keep], window[keep]
+                treated_ids = treated_ids - bad
+    elif ev.followup is not None and not ev.followup.relative:
+        # Followup only (design weighting without a baseline window): a
+        # participant who completed after the followup began was untreated
+        # for part of it.
+        window[_in_window(obs["period"], ev.followup)] = "followup"
+        tt = tdates.reindex(list(treated_ids))
+        late = set(tt[tt >= pd.Timestamp(ev.followup.start)].index)
+        if late:
+            notes.append(f"{len(late)} participant(s) excluded: completed after the followup began")
+            keep = ~obs["entity_id"].isin(late)
+            obs, window = obs[keep], window[keep]
+            treated_ids = treated_ids - late
+    obs = obs.assign(window=window, post=(window == "followup").fillna(False).astype(bool))
+    return obs, treated_ids, window_note
+
+
+def _entity_table(obs: pd.DataFrame, treated_ids: set[str], tdates: pd.Series) -> pd.DataFrame:
+    """One row per entity: treated flag, treatment date, cohort, window means and counts."""
+    # Window means of huge KPIs: divide by a power of two (exact) so the sums do not overflow.
+    k = outcome_scale(obs["value"])
+    means = obs.dropna(subset=["window"]).assign(value=lambda o: o["value"] / k).pivot_table(
+        index="entity_id", columns="window", values="value", aggfunc=["mean", "count"])
+    means.loc[:, [c for c in means.columns if c[0] == "mean"]] *= k
+    ent_index = pd.Index(sorted(obs["entity_id"].unique()), name="entity_id")
+    entities = pd.DataFrame(index=ent_index)
+    entities["treated"] = entities.index.isin(treated_ids)
+    entities["treat_date"] = tdates.reindex(ent_index)
+    entities["cohort"] = obs.groupby("entity_id")["cohort"].first().reindex(ent_index)
+    for w in ("baseline", "followup"):
+        entities[w] = means[("mean", w)].reindex(ent_index) if ("mean", w) in means.columns else np.nan
+        entities[f"n_{w}"] = means[("count", w)].reindex(ent_index).fillna(0).astype(int) if ("count", w) in means.columns else 0
+    return entities
+
+
 def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -> ImpactPanel:
     """Assemble the outcome panel of ``program`` (optionally for another ``metric``).
 
@@ -295,70 +373,11 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
     kpis = kpis[kpis["metric"] == metric]
     if kpis.empty:
         raise EvaluationError(f"metric {metric!r} has no rows in the kpis table")
-    treated_ids = set(parts["entity_id"])
-    obs = kpis[kpis["entity_id"].isin(treated_ids | comparison)][["entity_id", "period", "value"]]
-    n_missing = int(obs["value"].isna().sum())
-    obs = obs.dropna(subset=["value"])
-    if n_missing:
-        notes.append(f"{n_missing} blank outcome value(s) ignored")
-    if ev.transform == "log":
-        nonpos = obs["value"] <= 0
-        if nonpos.any():
-            notes.append(f"{int(nonpos.sum())} observation(s) ≤ 0 dropped for the log transform")
-        obs = obs[~nonpos].assign(value=lambda d: np.log(d["value"]))
-    obs = obs.assign(pidx=period_index(obs["period"], ev.frequency).astype("int64"), treated=obs["entity_id"].isin(treated_ids))
     tdates = parts.set_index("entity_id")["treat_date"]
-    cohort = period_index(tdates.reindex(obs["entity_id"]).reset_index(drop=True), ev.frequency)
-    obs["cohort"] = cohort.to_numpy(dtype="float64", na_value=np.nan)
-    relative = bool(ev.baseline is not None and ev.baseline.relative)
-    window_note: str | None = None
-
-    window = pd.Series(pd.NA, index=obs.index, dtype="object")
-    if ev.baseline is not None and ev.followup is not None:
-        if relative:
-            rel = obs["pidx"] - obs["cohort"]
-            lo_b, hi_b = ev.baseline.offset  # type: ignore[misc]
-            lo_f, hi_f = ev.followup.offset  # type: ignore[misc]
-            window[obs["treated"] & rel.between(lo_b, hi_b)] = "baseline"
-            window[obs["treated"] & rel.between(lo_f, hi_f)] = "followup"
-        else:
-            window[_in_window(obs["period"], ev.baseline)] = "baseline"
-            window[_in_window(obs["period"], ev.followup)] = "followup"
-            bad, message = window_exclusions(program, tdates.reindex(list(treated_ids)))
-            if bad:
-                notes.append(message)  # type: ignore[arg-type]
-                window_note = message
-                keep = ~obs["entity_id"].isin(bad)
-                obs, window = obs[keep], window[keep]
-                treated_ids -= bad
-    elif ev.followup is not None and not ev.followup.relative:
-        # Followup only (design weighting without a baseline window): a
-        # participant who completed after the followup began was untreated
-        # for part of it.
-        window[_in_window(obs["period"], ev.followup)] = "followup"
-        tt = tdates.reindex(list(treated_ids))
-        late = set(tt[tt >= pd.Timestamp(ev.followup.start)].index)
-        if late:
-            notes.append(f"{len(late)} participant(s) excluded: completed after the followup began")
-            keep = ~obs["entity_id"].isin(late)
-            obs, window = obs[keep], window[keep]
-            treated_ids -= late
-    obs = obs.assign(window=window, post=(window == "followup").fillna(False).astype(bool))
-
-    # Window means of huge KPIs: divide by a power of two (exact) so the sums do not overflow.
-    k = outcome_scale(obs["value"])
-    means = obs.dropna(subset=["window"]).assign(value=lambda o: o["value"] / k).pivot_table(
-        index="entity_id", columns="window", values="value", aggfunc=["mean", "count"])
-    means.loc[:, [c for c in means.columns if c[0] == "mean"]] *= k
-    ent_index = pd.Index(sorted(obs["entity_id"].unique()), name="entity_id")
-    entities = pd.DataFrame(index=ent_index)
-    entities["treated"] = entities.index.isin(treated_ids)
-    entities["treat_date"] = tdates.reindex(ent_index)
-    entities["cohort"] = obs.groupby("entity_id")["cohort"].first().reindex(ent_index)
-    for w in ("baseline", "followup"):
-        entities[w] = means[("mean", w)].reindex(ent_index) if ("mean", w) in means.columns else np.nan
-        entities[f"n_{w}"] = means[("count", w)].reindex(ent_index).fillna(0).astype(int) if ("count", w) in means.columns else 0
-    entities = entities.join(_covariates(ws, program, ent_index))
+    obs = _outcome_obs(kpis, program, metric, set(parts["entity_id"]) | comparison, tdates, notes)
+    obs, treated_ids, window_note = _assign_windows(obs, program, tdates, set(parts["entity_id"]), notes)
+    entities = _entity_table(obs, treated_ids, tdates)
+    entities = entities.join(_covariates(ws, program, entities.index))
     # Never drop a covariate silently: org-unit programs average numeric
     # people columns per unit and cannot use text ones.
     unused = [c for c in ev.covariates if c not in entities.columns]
@@ -371,5 +390,7 @@ def build_panel(ws: Workspace, program: Program, *, metric: str | None = None) -
     if missing > 0:
         notes.append(f"{missing} participating entit{'y has' if missing == 1 else 'ies have'} no {metric} data")
     attrition["with_followup"] = int((tr["n_followup"] > 0).sum())
-    return ImpactPanel(program=program, obs=obs.reset_index(drop=True), entities=entities, relative=relative, attrition=attrition, notes=notes, participants=parts, window_note=window_note)
+    return ImpactPanel(program=program, obs=obs.reset_index(drop=True), entities=entities,
+                       relative=bool(ev.baseline is not None and ev.baseline.relative), attrition=attrition, notes=notes,
+                       participants=parts, window_note=window_note)
 

@@ -635,19 +635,11 @@ def _integer_column(values: pd.Series, name: str, *, allow_missing: bool) -> np.
     return arr
 
 
-def _prepare(
-    panel: pd.DataFrame, *, entity: str, period: str, outcome: str, cohort: str, covariates: Sequence[str] = ()
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any], np.ndarray | None]:
-    """Validate, exclude always-treated entities and balance the panel.
-
-    Returns the entity × period outcome matrix, the cohort of each row
-    (NaN = never treated within the panel), the sorted periods, the
-    sample-accounting diagnostics and the entity × covariate × period
-    covariate array (None without covariates).
-    """
+def _check_columns(panel: pd.DataFrame, *, entity: str, outcome: str, columns: Sequence[str], covariates: Sequence[str]) -> None:
+    """The panel is a non-empty DataFrame with the named, numeric columns and no missing entity ids."""
     if not isinstance(panel, pd.DataFrame):
         raise EvaluationError(f"panel must be a pandas DataFrame; got {type(panel).__name__}")
-    missing_cols = [c for c in (entity, period, outcome, cohort, *covariates) if c not in panel.columns]
+    missing_cols = [c for c in columns if c not in panel.columns]
     if missing_cols:
         raise EvaluationError(
             f"panel is missing column(s) {missing_cols}; it has {list(map(str, panel.columns))}"
@@ -660,6 +652,9 @@ def _prepare(
     if panel[entity].isna().any():
         raise EvaluationError(f"column '{entity}' has missing entity identifiers")
 
+
+def _long_frame(panel: pd.DataFrame, *, entity: str, period: str, outcome: str, cohort: str) -> pd.DataFrame:
+    """Columns ``e, p, g, y``: one row per entity and period, the cohort constant within an entity."""
     per = _integer_column(panel[period], period, allow_missing=False)
     coh = _integer_column(panel[cohort], cohort, allow_missing=True)
     frame = pd.DataFrame(
@@ -677,14 +672,17 @@ def _prepare(
             f"{int(dup.sum())} duplicated entity × period row(s), e.g. {entity}={first['e']!r}, "
             f"{period}={int(first['p'])}; expected one row per entity and period"
         )
-    g_by_entity = frame.groupby("e", sort=True)["g"]
-    varying = g_by_entity.nunique(dropna=False) > 1
+    varying = frame.groupby("e", sort=True)["g"].nunique(dropna=False) > 1
     if varying.any():
         raise EvaluationError(
             f"column '{cohort}' varies within {int(varying.sum())} entit(y/ies), e.g. "
             f"{entity}={varying[varying].index[0]!r}; the treatment period must be constant per entity"
         )
+    return frame
 
+
+def _consecutive_periods(frame: pd.DataFrame, period: str) -> np.ndarray:
+    """The sorted periods of the panel: at least two, consecutive integers."""
     periods = np.unique(frame["p"].to_numpy())
     if periods.size < 2:
         raise InsufficientDataError(f"need at least 2 periods; the panel has {periods.size}")
@@ -693,9 +691,25 @@ def _prepare(
             f"column '{period}' must hold consecutive integers (e.g. months since the first KPI "
             f"month); found gaps between {periods.min()} and {periods.max()}"
         )
+    return periods
+
+
+def _prepare(
+    panel: pd.DataFrame, *, entity: str, period: str, outcome: str, cohort: str, covariates: Sequence[str] = ()
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any], np.ndarray | None]:
+    """Validate, exclude always-treated entities and balance the panel.
+
+    Returns the entity × period outcome matrix, the cohort of each row
+    (NaN = never treated within the panel), the sorted periods, the
+    sample-accounting diagnostics and the entity × covariate × period
+    covariate array (None without covariates).
+    """
+    _check_columns(panel, entity=entity, outcome=outcome, columns=(entity, period, outcome, cohort, *covariates), covariates=covariates)
+    frame = _long_frame(panel, entity=entity, period=period, outcome=outcome, cohort=cohort)
+    periods = _consecutive_periods(frame, period)
     first, last = int(periods[0]), int(periods[-1])
 
-    g_entity = g_by_entity.first()
+    g_entity = frame.groupby("e", sort=True)["g"].first()
     n_input = int(g_entity.size)
     always = g_entity <= first
     after = g_entity > last
