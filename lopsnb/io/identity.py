@@ -48,6 +48,9 @@ def normalise_identifier(value: object, email_domains: Mapping[str, str] | None 
     """
     if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
         return None
+    if isinstance(value, float) and value.is_integer():
+        # A numeric id column (Moodle user ids) reads as floats: 310.0 is '310'.
+        value = int(value)
     text = " ".join(str(value).split()).casefold()
     if not text:
         return None
