@@ -1,7 +1,7 @@
 """The ``lopsnb`` command line.
 
-``lopsnb validate WORKSPACE``, ``lopsnb run WORKSPACE [options]`` and
-``lopsnb demo [WORKSPACE] [options]``. Exit status: 0 success, 1 a lopsnb
+``lopsnb init DIR``, ``lopsnb validate WORKSPACE``, ``lopsnb run WORKSPACE
+[options]`` and ``lopsnb demo [WORKSPACE] [options]``. Exit status: 0 success, 1 a lopsnb
 error or at least one failed program, 2 bad command-line arguments.
 """
 
@@ -28,7 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lopsnb {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("validate", help="load and validate a workspace, print its summary")
+    p = sub.add_parser("init", help="create a new workspace folder: workspace.yml with commented source examples, a program template")
+    p.add_argument("folder")
+    p.add_argument("--name", default=None, help="the workspace's display name (default: the folder's name)")
+
+    p = sub.add_parser("validate", help="load and validate a workspace, print its summary, the mappings applied and the identity matching")
     p.add_argument("workspace")
 
     from lopsnb.runner.command import add_run_arguments
@@ -110,6 +114,20 @@ def _demo(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _init(folder: str, name: str | None) -> int:
+    from lopsnb.io.scaffold import init_workspace
+
+    written = init_workspace(folder, name=name)
+    print(f"Created workspace {Path(folder)}:")
+    for path in written:
+        print(f"  {path}")
+    print(
+        "\nNext: put your exports in exports/, declare them under sources in workspace.yml, copy program-template.yml to "
+        f"programs/<id>.yml, then run: lopsnb validate {folder}   (step by step: docs/bring-your-data.md)"
+    )
+    return 0
+
+
 def _validate(workspace: str) -> int:
     from lopsnb.io.workspace import load_workspace
 
@@ -143,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "init":
+            return _init(args.folder, args.name)
         if args.command == "validate":
             return _validate(args.workspace)
         if args.command == "demo":

@@ -506,6 +506,8 @@ def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[I
         notes: list[str] = []
     else:
         attrition, balance, series, notes = panel.attrition, _balance(panel), panel.series(), list(panel.notes)
+    # Rows left out by identity matching (workspace.yml unmatched: drop) are part of the coverage.
+    notes += ws.identity_notes(program.id)
     # Privacy at the result boundary: no caller of the result sees a small group's mean.
     series = suppress_series(series, program.privacy.min_group_size)
     event_study, pre_trend = None, None

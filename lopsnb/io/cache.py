@@ -45,6 +45,7 @@ import pandas as pd
 
 from lopsnb.errors import LopsnbError, Problem, ProgramConfigError, ValidationError
 
+from lopsnb.io.identity import IdentityReport
 from lopsnb.io.model import Workspace
 from lopsnb.io.programs import load_program
 
@@ -283,6 +284,8 @@ def build_cache(workspace: Workspace, *, root: str | os.PathLike[str] | None = N
             "tables": tables,
             "sources": ws.sources,
             "notes": ws.notes,
+            "intake": ws.intake,
+            "identity": {t: r.to_dict() for t, r in ws.identity.items()},
             "date_ranges": ranges,
             "programs": sorted(ws.programs),
             "program_files": {pid: _program_file(folder, pid) for pid in ws.programs},
@@ -433,6 +436,8 @@ def read_cache(
         source_signature=manifest["signature"],
         full_date_ranges=ranges if wanted is not None else None,
         cache_dir=where,
+        intake={t: list(a) for t, a in (manifest.get("intake") or {}).items()},
+        identity={t: IdentityReport.from_dict(r) for t, r in (manifest.get("identity") or {}).items()},
     )
 
 
@@ -474,4 +479,6 @@ def slice_workspace(ws: Workspace, programs: Sequence[str]) -> Workspace:
         source_signature=ws.source_signature,
         full_date_ranges=ranges,
         cache_dir=ws.cache_dir,
+        intake=dict(ws.intake),
+        identity=dict(ws.identity),
     )

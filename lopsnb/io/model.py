@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from lopsnb.errors import ProgramConfigError, UnknownProgramError
+from lopsnb.io.identity import IdentityReport
 from lopsnb.io.programs import Program
 from lopsnb.io.rules import participant_counts
 from lopsnb.io.schemas import TABLES, empty_frame
@@ -53,6 +54,12 @@ class Workspace:
         ``data_as_of`` stays that of the whole workspace.
     cache_dir : Path or None
         The cache folder the tables were read from, if any.
+    intake : dict of str to list of str
+        Per table read through a declared mapping (``workspace.yml``), what
+        the mapping did (preset, renamed columns, recoded values, filters).
+    identity : dict of str to IdentityReport
+        Per table whose source declares ``match_on``, how its identifiers
+        matched ``people`` (and how many rows were dropped).
     """
 
     path: Path
@@ -65,6 +72,13 @@ class Workspace:
     source_signature: dict[str, Any] | None = field(default=None, repr=False)
     full_date_ranges: dict[str, tuple[pd.Timestamp, pd.Timestamp] | None] | None = field(default=None, repr=False)
     cache_dir: Path | None = field(default=None, repr=False)
+    intake: dict[str, list[str]] = field(default_factory=dict)
+    identity: dict[str, IdentityReport] = field(default_factory=dict)
+
+    def identity_notes(self, program_id: str | None = None) -> list[str]:
+        """Coverage notes on rows dropped by identity matching (for ``program_id``'s rows when given)."""
+        notes = [r.coverage_note(program_id) for r in self.identity.values()]
+        return [n for n in notes if n]
 
     def table(self, name: str) -> pd.DataFrame:
         """The canonical table ``name`` (an empty canonical frame when not measured)."""
@@ -149,6 +163,12 @@ class Workspace:
             lines.append(f"  {pid:<24} {int(counts.get(pid, 0)):>6} participants  {what}")
         for pid, err in sorted(self.program_errors.items()):
             lines.append(f"  {pid:<24} INVALID: {len(err.problems)} problem(s)")
+        if self.intake:
+            lines += ["", "Mappings applied (workspace.yml):"]
+            for table, applied in self.intake.items():
+                lines += [f"  {table}:"] + [f"    - {a}" for a in applied]
+        if self.identity:
+            lines += ["", "Identity matching:"] + [f"  - {r.summary()}" for r in self.identity.values()]
         if self.notes:
             lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
         return "\n".join(lines)

@@ -14,11 +14,12 @@ import csv
 import io
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from lopsnb.errors import Problem, SourceError
 
-__all__ = ["MAX_LISTED_ROWS", "check_container", "decode_text", "scan_csv"]
+__all__ = ["MAX_LISTED_ROWS", "CsvDialect", "check_container", "decode_text", "scan_csv"]
 
 #: Ragged rows listed one by one before the rest are summarised.
 MAX_LISTED_ROWS = 200
@@ -28,10 +29,31 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # The stream an encrypted OOXML package keeps inside its OLE container
 # (MS-OFFCRYPTO 2.3.4), as the UTF-16LE directory entry name.
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+# A decimal comma, with or without dots grouping the thousands (12,5 or 1.234,5).
+_DECIMAL_COMMA = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+$")
 # Encodings tried in order when the text is not UTF-8: Windows-1252 is what
 # Excel on Windows writes as "CSV"; latin-1 decodes any byte string.
 _FALLBACK_ENCODINGS: tuple[str, ...] = ("cp1252", "latin-1")
+
+
+#: How to declare a dialect, named in the hints below (docs/data-contract.md#declared-dialects-and-mappings).
+_DECLARE = "or declare it for the table under sources in workspace.yml"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CsvDialect:
+    """A CSV file's declared dialect (``workspace.yml`` ``delimiter`` / ``encoding``).
+
+    Attributes
+    ----------
+    delimiter : str or None
+        The field separator; None: a comma, with semicolon and tab files detected and refused.
+    encoding : str or None
+        The text encoding; None: detected (UTF-8, UTF-16, then Windows-1252).
+    """
+
+    delimiter: str | None = None
+    encoding: str | None = None
 
 
 def _fail(label: str, found: str, expected: str, row: int | None = None) -> SourceError:
@@ -76,19 +98,27 @@ def check_container(path: Path, label: str, ext: str) -> None:
         )
 
 
-def decode_text(raw: bytes, label: str) -> tuple[str, list[str]]:
+def decode_text(raw: bytes, label: str, *, encoding: str | None = None) -> tuple[str, list[str]]:
     """Decode a CSV file's bytes; return the text and notes on the encoding used.
 
-    UTF-8 (with or without BOM) first; UTF-16 when it has a BOM, or when its
-    NUL bytes sit every other byte (UTF-16 without BOM); otherwise
-    Windows-1252, with a note.
+    A declared ``encoding`` is used as is (a byte-order mark dropped).
+    Otherwise UTF-8 (with or without BOM) first; UTF-16 when it has a BOM,
+    or when its NUL bytes sit every other byte (UTF-16 without BOM);
+    otherwise Windows-1252, with a note.
 
     Raises
     ------
     SourceError
         For UTF-16 text that does not decode, or NUL bytes in no UTF-16
-        pattern (a binary file).
+        pattern (a binary file), or text that is not in the declared encoding.
     """
+    if encoding is not None:
+        try:
+            text = raw.decode("utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding)
+        except UnicodeDecodeError as exc:
+            raise _fail(label, f"bytes that are not {encoding} (first bad byte at offset {exc.start})",
+                        f"text in the declared encoding {encoding}, or another encoding declared (or none: detected)") from None
+        return text.lstrip("\ufeff"), []
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _utf16(raw, label, "utf-16", "with a byte-order mark")
     if b"\x00" in raw[:4096]:
@@ -107,7 +137,7 @@ def decode_text(raw: bytes, label: str) -> tuple[str, list[str]]:
                 text = raw.decode(enc)
             except UnicodeDecodeError:
                 continue
-            return text, [f"{label} is not UTF-8 (first bad byte at offset {exc.start}); read as {enc}"]
+            return text, [f"{label} is not UTF-8 (first bad byte at offset {exc.start}); read as {enc} (declare encoding: {enc} in workspace.yml to say so)"]
         raise _fail(label, "undecodable bytes", "UTF-8 text") from exc  # pragma: no cover - latin-1 decodes anything
 
 
@@ -119,8 +149,12 @@ def _utf16(raw: bytes, label: str, encoding: str, how: str) -> tuple[str, list[s
     return text.lstrip("\ufeff"), [f"{label} is UTF-16 ({how}); read as UTF-16 (saving as 'CSV UTF-8' is preferred)"]
 
 
-def scan_csv(text: str, label: str) -> list[Problem]:
+def scan_csv(text: str, label: str, *, delimiter: str | None = None) -> list[Problem]:
     """Structural problems of CSV text: delimiter, header names, ragged rows.
+
+    With a declared ``delimiter`` the text is split on it, and a header that
+    does not split on it is the problem (instead of a comma file's
+    semicolon detection).
 
     Row numbers are spreadsheet rows (the header is row 1), counting blank
     lines, as in every other message about the file.
@@ -132,7 +166,7 @@ def scan_csv(text: str, label: str) -> list[Problem]:
     """
     if not text.strip():
         return [Problem(label, None, None, "the file is empty (no header row)", "a header row naming the columns, then data rows")]
-    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    reader = csv.reader(io.StringIO(text), skipinitialspace=True, delimiter=delimiter or ",")
     try:
         header = [h.strip() for h in next(reader)]
         if not any(header):
@@ -149,7 +183,7 @@ def scan_csv(text: str, label: str) -> list[Problem]:
                 ragged.append((rowno, row if len(ragged) < MAX_LISTED_ROWS else []))
     except csv.Error as exc:
         return [Problem(label, reader.line_num or None, None, f"malformed CSV ({exc})", "well-formed CSV (balanced quotes, no NUL bytes)")]
-    other = _other_delimiter(header, first_rows, label)
+    other = _other_delimiter(header, first_rows, label) if delimiter is None else _not_declared(header, delimiter, label)
     if other is not None:
         return [other]
     return _duplicate_names(header, label) + _ragged_problems(ragged, width, label)
@@ -187,7 +221,7 @@ def _other_delimiter(header: list[str], data: list[list[str]], label: str) -> Pr
         return None
     name = {";": "semicolon", "\t": "tab"}[delim]
     found = f"a {name}-delimited file (the header splits on {delim!r} into {counts[delim] + 1} columns, on ',' into 1)"
-    expected = "comma-separated values: export as 'CSV UTF-8 (comma delimited)'"
+    expected = f"comma-separated values: export as 'CSV UTF-8 (comma delimited)', {_DECLARE}: delimiter: {delim!r}"
     # Spreadsheets in locales whose decimal separator is a comma write ';'
     # between fields and '12,5' for numbers; say so, since both must change.
     for i, row in enumerate(data, start=2):
@@ -195,9 +229,26 @@ def _other_delimiter(header: list[str], data: list[list[str]], label: str) -> Pr
         comma = next((c.strip() for c in cells if _DECIMAL_COMMA.match(c.strip())), None)
         if comma is not None:
             found += f"; numbers use decimal commas (e.g. {comma!r} on row {i})"
-            expected += f" with a decimal point in numbers ({comma.replace(',', '.')})"
+            grouped = "." in comma
+            expected += " and decimal: ','" + (" and thousands: '.'" if grouped else "")
+            expected += f" (or write numbers with a decimal point: {comma.replace('.', '').replace(',', '.')})"
             break
     return Problem(label, 1, None, found, expected)
+
+
+def _not_declared(header: list[str], delimiter: str, label: str) -> Problem | None:
+    """A problem when the header does not split on the declared delimiter but on another one."""
+    if len(header) != 1:
+        return None
+    counts = {d: header[0].count(d) for d in (",", ";", "\t", "|") if d != delimiter}
+    other = max(counts, key=counts.__getitem__)
+    if counts[other] == 0:
+        return None
+    return Problem(
+        label, 1, None,
+        f"a header that does not split on the declared delimiter {delimiter!r} (it splits on {other!r} into {counts[other] + 1} columns)",
+        f"the delimiter the file uses: declare delimiter: {other!r} (or remove the declaration)",
+    )
 
 
 def _duplicate_names(header: list[str], label: str) -> list[Problem]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from lopsnb.errors import Problem, SourceError
-from lopsnb.io.rawcheck import MAX_LISTED_ROWS, check_container, decode_text, scan_csv
+from lopsnb.io.rawcheck import MAX_LISTED_ROWS, CsvDialect, check_container, decode_text, scan_csv
 from lopsnb.io.schemas import ParsedTable
 
 __all__ = ["SUPPORTED_EXTENSIONS", "find_table_file", "read_file", "read_sql"]
@@ -27,7 +27,7 @@ def find_table_file(folder: Path, table: str) -> list[Path]:
     return [folder / f"{table}{ext}" for ext in SUPPORTED_EXTENSIONS if (folder / f"{table}{ext}").is_file()]
 
 
-def read_file(path: Path, *, label: str | None = None, header_hint: Sequence[str] = ()) -> ParsedTable:
+def read_file(path: Path, *, label: str | None = None, header_hint: Sequence[str] = (), dialect: CsvDialect | None = None) -> ParsedTable:
     """Read one table file into text cells.
 
     Parameters
@@ -40,6 +40,8 @@ def read_file(path: Path, *, label: str | None = None, header_hint: Sequence[str
         Required column names; for Excel, the header row is the first of the
         first ten rows containing all of them (title rows and merged header
         rows above the real header are skipped).
+    dialect : CsvDialect, optional
+        A CSV file's declared delimiter and encoding (``workspace.yml``).
 
     Raises
     ------
@@ -57,7 +59,7 @@ def read_file(path: Path, *, label: str | None = None, header_hint: Sequence[str
         if ext in (".csv", ".xlsx"):
             check_container(path, label, ext)
         if ext == ".csv":
-            return _no_data_rows(_read_csv(path, label))
+            return _no_data_rows(_read_csv(path, label, dialect or CsvDialect()))
         if ext == ".parquet":
             return _no_data_rows(_read_parquet(path, label))
         if ext == ".xlsx":
@@ -111,14 +113,15 @@ def _read_parquet(path: Path, label: str) -> ParsedTable:
     return ParsedTable(frame, label, row_base=1, nan_cells=nan_cells)
 
 
-def _read_csv(path: Path, label: str) -> ParsedTable:
-    text, notes = decode_text(path.read_bytes(), label)
-    structure = scan_csv(text, label)
+def _read_csv(path: Path, label: str, dialect: CsvDialect) -> ParsedTable:
+    text, notes = decode_text(path.read_bytes(), label, encoding=dialect.encoding)
+    structure = scan_csv(text, label, delimiter=dialect.delimiter)
     if structure:
         raise SourceError(structure, summary=f"cannot read {label}")
     try:
         frame = pd.read_csv(
             io.StringIO(text),
+            sep=dialect.delimiter or ",",
             dtype=str,
             keep_default_na=False,
             na_values=[""],

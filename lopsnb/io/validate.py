@@ -162,7 +162,7 @@ def _unparsed_problems(file: str, base: int, col: ColumnSpec, raw: pd.Series, ba
         groups = [
             (bad & ~comma & ~nonfinite, col.expected),
             (nonfinite, f"{col.expected} (a finite number: not inf, -inf or NaN)"),
-            (comma, f"{col.expected} with a decimal point: this looks like a decimal comma (write 12.5 for 12,5, or export with '.' as decimal separator)"),
+            (comma, f"{col.expected} with a decimal point: this looks like a decimal comma (write 12.5 for 12,5, export with '.' as decimal separator, or declare decimal: ',' for the table under sources in workspace.yml)"),
         ]
     out: list[Problem] = []
     for mask, expected in groups:

@@ -17,7 +17,10 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic import ValidationError as PydanticValidationError
 
 from lopsnb.errors import DataError, Problem, ProgramConfigError, SourceError, ValidationError
+from lopsnb.io.identity import IdentityReport, resolve_identities
+from lopsnb.io.mapping import MAPPING_KEYS, PERSON_COLUMN, ConfigSite, DialectFields, MappingFields, apply_mapping, check_mapping, csv_dialect, their_problems
 from lopsnb.io.model import Workspace
+from lopsnb.io.presets import preset_base
 from lopsnb.io.problems import pydantic_problems
 from lopsnb.io.programs import Program, load_program
 from lopsnb.io.readers import find_table_file, read_file, read_sql
@@ -35,8 +38,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SqlSource(_Strict):
-    """A table read with a SQL query through SQLAlchemy."""
+class SqlSource(MappingFields):
+    """A table read with a SQL query through SQLAlchemy (its columns and values mapped as declared)."""
 
     sql: str = Field(min_length=1)
     url: str = Field(min_length=1)
@@ -51,10 +54,14 @@ class XapiSource(_Strict):
     unknown_actors: Literal["error", "drop"] = "error"
 
 
-class FileSource(_Strict):
-    """A table in a file with another name or place."""
+class FileSource(MappingFields, DialectFields):
+    """A table in a file with another name or place, or written in another dialect or with other column names.
 
-    file: str = Field(min_length=1)
+    Without ``file`` the table's own file (``<table>.csv|parquet|xlsx``) is read
+    with the declared mapping.
+    """
+
+    file: str | None = Field(default=None, min_length=1)
 
 
 def _source_kind(value: Any) -> str | None:
@@ -68,7 +75,8 @@ def _source_kind(value: Any) -> str | None:
         return {SqlSource: "sql", XapiSource: "xapi", FileSource: "file"}.get(type(value))
     if not isinstance(value, dict):
         return None
-    for kind, keys in (("sql", ("sql", "url")), ("xapi", ("xapi", "activities")), ("file", ("file",))):
+    # A mapping without 'file' maps the table's own file: its keys make it a file source.
+    for kind, keys in (("sql", ("sql", "url")), ("xapi", ("xapi", "activities")), ("file", ("file", *MAPPING_KEYS))):
         if any(k in value for k in keys):
             return kind
     return None
@@ -81,7 +89,7 @@ Source = Annotated[
     Discriminator(
         _source_kind,
         custom_error_type="source_kind",
-        custom_error_message="a source with 'sql' and 'url', 'xapi' (and 'activities'), or 'file'",
+        custom_error_message="a source with 'sql' and 'url', 'xapi' (and 'activities'), or 'file' (or mapping keys such as 'columns' or 'preset')",
     ),
 ]
 
@@ -204,13 +212,20 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
     sources: dict[str, str] = {}
     xapi_cache: dict[str, Any] = {}
     people_for_xapi: pd.DataFrame | None = None
+    intake_applied: dict[str, list[str]] = {}
+    identity: dict[str, IdentityReport] = {}
 
     order = ["people"] + [t for t in TABLES if t != "people"]
     for table in order:
         spec = TABLES[table]
         source = config.sources.get(table)
+        site = ConfigSite(label=config_label, line_of=lambda loc: line_of(config_root, loc), table=table)
         try:
             if isinstance(source, SqlSource):
+                intake, declared = _declaration(source, site, None)
+                if declared:
+                    problems += declared
+                    continue
                 label = f"{folder / 'workspace.yml'} [sources.{table}.sql]"
                 parsed[table] = read_sql(source.sql, checked_sqlite_url(source.url, folder, **where(table, "url")), label=label)
                 sources[table] = f"sql:{source.url}"
@@ -239,11 +254,7 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
                 parsed[table] = ParsedTable(frame.reset_index(drop=True), str(folder / source.xapi), row_base=1)
                 sources[table] = f"xapi:{source.xapi}"
             else:
-                if isinstance(source, FileSource):
-                    target = checked_source_path(folder, source.file, **where(table, "file"))
-                    files = [folder / source.file] if target.is_file() else []
-                else:
-                    files = find_table_file(folder, table)
+                files = _table_files(folder, table, source, where)
                 if not files:
                     if spec.required_table:
                         problems.append(
@@ -261,15 +272,36 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
                         Problem(str(files[0]), None, None, f"several files for table {table}: {', '.join(f.name for f in files)}", "exactly one")
                     )
                     continue
-                parsed[table] = read_file(files[0], header_hint=spec.required_columns)
+                intake, declared = _declaration(source, site, files[0].suffix.lower()) if source is not None else (None, [])
+                if declared:
+                    problems += declared
+                    continue
+                parsed[table] = read_file(files[0], header_hint=_header_hint(table, intake), dialect=csv_dialect(source))
                 sources[table] = files[0].name
         except DataError as exc:
             problems += exc.problems
             continue
         notes += parsed[table].notes
-        frame, table_problems = parse_and_validate(parsed[table], table)
+        raw = parsed[table]
+        mapped = None
+        if isinstance(source, (SqlSource, FileSource)) and intake is not None and not intake.empty:
+            mapped, declared = apply_mapping(raw, intake, site)
+            if mapped is None:
+                problems += declared
+                continue
+            raw = mapped.parsed
+            intake_applied[table] = mapped.applied
+        if isinstance(source, (SqlSource, FileSource)) and source.match_on is not None:
+            raw, matched = _match_identities(raw, source, site, people_for_xapi, mapped)
+            problems += matched[0]
+            if matched[1] is None:
+                continue
+            identity[table] = matched[1]
+        frame, table_problems = parse_and_validate(raw, table)
+        if mapped is not None:
+            table_problems = their_problems(table_problems, mapped)
         problems += table_problems
-        parsed[table] = ParsedTable(frame, parsed[table].file, parsed[table].row_base)
+        parsed[table] = ParsedTable(frame, raw.file, raw.row_base)
         if table == "people" and not table_problems:
             people_for_xapi = frame
 
@@ -283,7 +315,60 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
             problems += err.problems
     if problems:
         raise ValidationError(problems, summary=f"{len(problems)} problem(s) in workspace {folder}")
-    return Workspace(folder, tables, programs, sources, program_errors, notes, name=config.name, source_signature=signature)
+    return Workspace(
+        folder, tables, programs, sources, program_errors, notes, name=config.name, source_signature=signature, intake=intake_applied, identity=identity
+    )
+
+
+def _table_files(folder: Path, table: str, source: FileSource | None, where: Any) -> list[Path]:
+    """The file(s) of a table: the declared ``file``, or ``<table>.csv|parquet|xlsx``."""
+    if isinstance(source, FileSource) and source.file is not None:
+        target = checked_source_path(folder, source.file, **where(table, "file"))
+        return [folder / source.file] if target.is_file() else []
+    return find_table_file(folder, table)
+
+
+def _header_hint(table: str, intake: Any) -> list[str]:
+    """The header names an Excel header row must hold: the file's own names of the required columns."""
+    required = TABLES[table].required_columns
+    if intake is None:
+        return required
+    theirs = {v: k for k, v in intake.columns.items()}
+    return [theirs.get(c, c) for c in required]
+
+
+def _declaration(source: SqlSource | FileSource, site: ConfigSite, suffix: str | None) -> tuple[Any, list[Problem]]:
+    """A source's resolved mapping (its preset's, with its own keys on top) and the problems of the declaration."""
+    base, problems = preset_base(source.preset, site)
+    intake, more = check_mapping(source, site, suffix=suffix, base=base)
+    return intake, problems + more
+
+
+def _match_identities(
+    raw: ParsedTable, source: SqlSource | FileSource, site: ConfigSite, people: pd.DataFrame | None, mapped: Any
+) -> tuple[ParsedTable, tuple[list[Problem], IdentityReport | None]]:
+    """Resolve a source's identifiers against ``people`` (``match_on``); the problems and the report."""
+    column = PERSON_COLUMN.get(site.table)
+    if column is None:
+        tables = ", ".join(sorted(PERSON_COLUMN))
+        return raw, ([site.problem(("match_on",), f"match_on for the {site.table} table", f"match_on only for a table with a person_id column: {tables}")], None)
+    if people is None:
+        return raw, ([], None)  # people failed: its problems are already reported
+    if source.match_on not in people.columns or source.match_on == "_row":
+        cols = ", ".join(c for c in people.columns if c != "_row")
+        return raw, ([site.problem(("match_on",), repr(source.match_on), f"a column of the people table: {cols}")], None)
+    frame = raw.frame.copy()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if column not in frame.columns:
+        return raw, ([], None)  # the missing column is reported by validation
+    their = mapped.their_names.get(column, column) if mapped is not None else column
+    resolved, problems, report = resolve_identities(
+        frame, column=column, people=people, match_on=source.match_on, policy=source.unmatched, email_domains=source.email_domains,
+        table=site.table, file=raw.file, row_base=raw.row_base, their_column=their,
+    )
+    # NaN masks are by position: they still fit only when no row was dropped.
+    nan_cells = raw.nan_cells if len(resolved) == len(frame) else {}
+    return ParsedTable(resolved, raw.file, raw.row_base, notes=list(raw.notes), nan_cells=nan_cells), (problems, report)
 
 
 def _load_programs(folder: Path, problems: list[Problem]) -> tuple[dict[str, Program], dict[str, ProgramConfigError]]:

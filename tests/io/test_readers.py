@@ -28,7 +28,7 @@ def test_windows_1252_csv_is_read_with_a_note(tmp_path: Path) -> None:
     path.write_bytes("person_id,name\nP1,Jos\xe9\n".encode("cp1252"))
     parsed = read_file(path, label="people.csv")
     assert parsed.frame["name"].tolist() == ["José"]
-    assert parsed.notes == ["people.csv is not UTF-8 (first bad byte at offset 21); read as cp1252"]
+    assert parsed.notes == ["people.csv is not UTF-8 (first bad byte at offset 21); read as cp1252 (declare encoding: cp1252 in workspace.yml to say so)"]
 
 
 def test_utf8_bom_is_not_part_of_the_first_header(tmp_path: Path) -> None:
