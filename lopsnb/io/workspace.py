@@ -19,6 +19,7 @@ from pydantic import ValidationError as PydanticValidationError
 from lopsnb.errors import DataError, Problem, ProgramConfigError, SourceError, ValidationError
 from lopsnb.io.model import Workspace
 from lopsnb.io.problems import pydantic_problems
+from lopsnb.io.lrs import LrsSource
 from lopsnb.io.programs import Program, load_program
 from lopsnb.io.readers import find_table_file, read_file, read_sql
 from lopsnb.io.schemas import TABLES, ParsedTable
@@ -65,23 +66,26 @@ def _source_kind(value: Any) -> str | None:
     labelled with internal class names.
     """
     if isinstance(value, BaseModel):
-        return {SqlSource: "sql", XapiSource: "xapi", FileSource: "file"}.get(type(value))
+        return {SqlSource: "sql", XapiSource: "xapi", FileSource: "file", LrsSource: "lrs"}.get(type(value))
     if not isinstance(value, dict):
         return None
-    for kind, keys in (("sql", ("sql", "url")), ("xapi", ("xapi", "activities")), ("file", ("file",))):
+    for kind, keys in (("sql", ("sql", "url")), ("xapi", ("xapi", "activities")), ("file", ("file",)), ("lrs", ("lrs",))):
         if any(k in value for k in keys):
             return kind
     return None
 
 
-_SOURCE_KINDS = ("sql", "xapi", "file")
+_SOURCE_KINDS = ("sql", "xapi", "file", "lrs")
 
 Source = Annotated[
-    Annotated[SqlSource, Tag("sql")] | Annotated[XapiSource, Tag("xapi")] | Annotated[FileSource, Tag("file")],
+    Annotated[SqlSource, Tag("sql")]
+    | Annotated[XapiSource, Tag("xapi")]
+    | Annotated[FileSource, Tag("file")]
+    | Annotated[LrsSource, Tag("lrs")],
     Discriminator(
         _source_kind,
         custom_error_type="source_kind",
-        custom_error_message="a source with 'sql' and 'url', 'xapi' (and 'activities'), or 'file'",
+        custom_error_message="a source with 'sql' and 'url', 'xapi' (and 'activities'), 'file', or 'lrs'",
     ),
 ]
 
@@ -238,6 +242,13 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
                 frame = getattr(xapi_cache[key], table)
                 parsed[table] = ParsedTable(frame.reset_index(drop=True), str(folder / source.xapi), row_base=1)
                 sources[table] = f"xapi:{source.xapi}"
+            elif isinstance(source, LrsSource):
+                if table not in ("enrollments", "assessments"):
+                    problems.append(Problem(config_label, None, f"sources.{table}.lrs", "an LRS source", "an LRS only for enrollments or assessments"))
+                    continue
+                if people_for_xapi is None:
+                    continue  # people failed: its problems are already reported
+                parsed[table], sources[table] = _lrs_table(folder, table, source, people_for_xapi, config_root, xapi_cache, notes)
             else:
                 if isinstance(source, FileSource):
                     target = checked_source_path(folder, source.file, **where(table, "file"))
@@ -284,6 +295,22 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
     if problems:
         raise ValidationError(problems, summary=f"{len(problems)} problem(s) in workspace {folder}")
     return Workspace(folder, tables, programs, sources, program_errors, notes, name=config.name, source_signature=signature)
+
+
+def _lrs_table(
+    folder: Path, table: str, source: LrsSource, people: pd.DataFrame, config_root: Any, fetched: dict[str, Any], notes: list[str]
+) -> tuple[ParsedTable, str]:
+    """Table ``table`` from an LRS, fetching once per LRS configuration however many tables use it."""
+    from lopsnb.io.lrs import load_lrs
+
+    key = "lrs:" + source.lrs.model_dump_json()
+    if key not in fetched:
+        result = load_lrs(folder, source.lrs, people=people, config=str(folder / "workspace.yml"), field_path=f"sources.{table}.lrs",
+                          line_of=lambda keys: line_of(config_root, ("sources", table, "lrs", *keys)))
+        notes.append(result.note(source.lrs.endpoint))
+        fetched[key] = result.tables
+    frame = getattr(fetched[key], table)
+    return ParsedTable(frame.reset_index(drop=True), f"{source.lrs.endpoint} [sources.{table}.lrs]", row_base=1), f"lrs:{source.lrs.endpoint}"
 
 
 def _load_programs(folder: Path, problems: list[Problem]) -> tuple[dict[str, Program], dict[str, ProgramConfigError]]:
