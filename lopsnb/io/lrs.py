@@ -68,7 +68,12 @@ LRS_CACHE_DIRNAME = "lrs"
 _CACHE_FORMAT = 1
 #: HTTP statuses worth another try: rate limiting and server-side failures.
 _RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Variables an ``auth`` entry may name.  The prefix keeps a workspace.yml
+#: received from someone else from sending your other secrets (a cloud key,
+#: a repository token) to an endpoint of its choosing.
+_ENV_NAME = re.compile(r"^(LRS|LOPSNB)_[A-Za-z0-9_]+$")
+_ENV_EXPECTED = "the name of an environment variable starting with LRS_ or LOPSNB_, e.g. LRS_PASSWORD"
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 #: Replaced in tests by a function that records instead of sleeping.
 _sleep: Callable[[float], None] = time.sleep
 
@@ -182,10 +187,12 @@ def _endpoint(cfg: LrsConfig, where: _Where) -> str:
 def _env(name: str | None, key: str, where: _Where) -> str:
     """The value of environment variable ``name``; a SourceError naming it when unset."""
     if name is None or not _ENV_NAME.match(name):
-        # The value is not repeated: someone may have put the secret itself here.
-        found = "nothing" if name is None else "a value that is not a variable name (not shown, it may be a secret)"
-        raise SourceError([where.problem(("auth", key), found, "the name of an environment variable, e.g. LRS_PASSWORD")],
-                          summary=f"invalid {where.field}.auth.{key}")
+        if name is not None and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            found = f"{name}, a variable without the LRS_ or LOPSNB_ prefix"
+        else:
+            # Not repeated: someone may have put the secret itself here.
+            found = "nothing" if name is None else "a value that is not a variable name (not shown, it may be a secret)"
+        raise SourceError([where.problem(("auth", key), found, _ENV_EXPECTED)], summary=f"invalid {where.field}.auth.{key}")
     value = os.environ.get(name)
     if not value:
         raise SourceError([where.problem(("auth", key), f"environment variable {name} is not set",
@@ -447,6 +454,11 @@ def load_lrs(
     where = _Where(config=config, field=field_path, line_of=lambda keys: line_of(keys) if line_of else None)
     endpoint = _endpoint(cfg, where)
     authorization, credentials = _auth_header(cfg.auth, where)
+    host = urllib.parse.urlsplit(endpoint).hostname
+    if authorization is not None and endpoint.startswith("http:") and host not in _LOOPBACK:
+        raise SourceError([where.problem(("endpoint",), f"{_without_query(endpoint)}: plain http with credentials",
+                                         "an https:// endpoint (credentials travel unencrypted over http; only "
+                                         "localhost may use it)")], summary=f"refused {where.field}.endpoint")
     client = _Client(endpoint=endpoint, authorization=authorization, credentials=credentials, timeout=cfg.timeout,
                      retries=cfg.retries, backoff=cfg.backoff, label=f"{config} [{field_path}]")
     folder = lrs_cache_dir(Path(workspace), cfg)

@@ -132,7 +132,7 @@ def _stmt(who: int, verb: str, obj: str, ts: str | None, **extra: object) -> dic
 
 def _workspace_yml(endpoint: str, **more: str) -> str:
     extra = "".join(f"      {k}: {v}\n" for k, v in more.items())
-    body = (f"    lrs:\n      endpoint: {endpoint}\n      auth: {{username_env: TEST_LRS_USER, password_env: TEST_LRS_PASS}}\n"
+    body = (f"    lrs:\n      endpoint: {endpoint}\n      auth: {{username_env: LRS_TEST_USER, password_env: LRS_TEST_PASS}}\n"
             f"      backoff: 0.001\n{extra}"
             f"      activities:\n        '{COURSE}': demo\n        '{POST}': {{program: demo, phase: post}}\n")
     return "sources:\n  enrollments:\n" + body + "  assessments:\n" + body
@@ -140,8 +140,8 @@ def _workspace_yml(endpoint: str, **more: str) -> str:
 
 @pytest.fixture
 def creds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_LRS_USER", USER)
-    monkeypatch.setenv("TEST_LRS_PASS", SECRET)
+    monkeypatch.setenv("LRS_TEST_USER", USER)
+    monkeypatch.setenv("LRS_TEST_PASS", SECRET)
 
 
 def _files_containing(root: Path, needle: str) -> list[str]:
@@ -218,7 +218,7 @@ def test_since_and_until_select_statements(ralph: str, tmp_path: Path, creds) ->
     void["object"] = {"objectType": "StatementRef", "id": voided["id"]}
     _post(ralph, [early, kept, late, voided, void])
     cfg = LrsConfig.model_validate({
-        "endpoint": ralph, "auth": {"username_env": "TEST_LRS_USER", "password_env": "TEST_LRS_PASS"},
+        "endpoint": ralph, "auth": {"username_env": "LRS_TEST_USER", "password_env": "LRS_TEST_PASS"},
         "since": "2025-02-01T00:00:00Z", "until": "2025-03-01T00:00:00Z",
         "activities": {course: "demo"}, "backoff": 0.001,
     })
@@ -233,27 +233,27 @@ def test_since_and_until_select_statements(ralph: str, tmp_path: Path, creds) ->
 
 
 def test_wrong_password_is_refused_naming_the_variables_not_the_value(ralph: str, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("TEST_LRS_USER", USER)
-    monkeypatch.setenv("TEST_LRS_PASS", "not-the-password-123")
-    cfg = LrsConfig.model_validate({"endpoint": ralph, "auth": {"username_env": "TEST_LRS_USER", "password_env": "TEST_LRS_PASS"},
+    monkeypatch.setenv("LRS_TEST_USER", USER)
+    monkeypatch.setenv("LRS_TEST_PASS", "not-the-password-123")
+    cfg = LrsConfig.model_validate({"endpoint": ralph, "auth": {"username_env": "LRS_TEST_USER", "password_env": "LRS_TEST_PASS"},
                                     "retries": 0})
     with pytest.raises(SourceError) as exc:
         load_lrs(tmp_path, cfg, people=pd.DataFrame({"person_id": ["P00"]}))
     text = str(exc.value)
-    assert "HTTP 401" in text and "TEST_LRS_USER / TEST_LRS_PASS" in text
+    assert "HTTP 401" in text and "LRS_TEST_USER / LRS_TEST_PASS" in text
     assert "not-the-password-123" not in text and not (tmp_path / ".lopsnb-cache").exists()
 
 
 def test_unset_credential_variable_is_named(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.delenv("TEST_LRS_PASS", raising=False)
-    monkeypatch.setenv("TEST_LRS_USER", USER)
+    monkeypatch.delenv("LRS_TEST_PASS", raising=False)
+    monkeypatch.setenv("LRS_TEST_USER", USER)
     cfg = LrsConfig.model_validate({"endpoint": "http://127.0.0.1:9/xAPI/",
-                                    "auth": {"username_env": "TEST_LRS_USER", "password_env": "TEST_LRS_PASS"}})
+                                    "auth": {"username_env": "LRS_TEST_USER", "password_env": "LRS_TEST_PASS"}})
     with pytest.raises(SourceError) as exc:
         load_lrs(tmp_path, cfg, people=pd.DataFrame({"person_id": ["P00"]}), field_path="sources.enrollments.lrs")
     (problem,) = exc.value.problems
     assert problem.column == "sources.enrollments.lrs.auth.password_env"
-    assert "TEST_LRS_PASS is not set" in problem.found
+    assert "LRS_TEST_PASS is not set" in problem.found
 
 
 def test_secret_written_in_place_of_a_variable_name_is_not_echoed(tmp_path: Path) -> None:
@@ -261,6 +261,21 @@ def test_secret_written_in_place_of_a_variable_name_is_not_echoed(tmp_path: Path
     with pytest.raises(SourceError) as exc:
         load_lrs(tmp_path, cfg, people=pd.DataFrame({"person_id": ["P00"]}))
     assert "tok-3f9!secret" not in str(exc.value) and "auth.token_env" in str(exc.value)
+
+
+def test_only_prefixed_variables_can_be_named(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-value")
+    cfg = LrsConfig.model_validate({"endpoint": "https://lrs.example.com/xAPI/", "auth": {"token_env": "AWS_SECRET_ACCESS_KEY"}})
+    with pytest.raises(SourceError) as exc:
+        load_lrs(tmp_path, cfg, people=pd.DataFrame({"person_id": ["P00"]}))
+    assert "without the LRS_ or LOPSNB_ prefix" in str(exc.value) and "aws-secret-value" not in str(exc.value)
+
+
+def test_credentials_are_not_sent_over_plain_http_to_another_host(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("LRS_TEST_TOKEN", "tok")
+    cfg = LrsConfig.model_validate({"endpoint": "http://lrs.example.com/xAPI/", "auth": {"token_env": "LRS_TEST_TOKEN"}})
+    with pytest.raises(SourceError, match="plain http with credentials"):
+        load_lrs(tmp_path, cfg, people=pd.DataFrame({"person_id": ["P00"]}))
 
 
 def test_endpoint_with_credentials_is_refused_without_echo(tmp_path: Path) -> None:
