@@ -296,6 +296,19 @@ def test_unknown_lrs_key_names_the_field_and_line(make_workspace) -> None:
     assert "hunter2" not in str(exc.value)
 
 
+def test_documented_lrs_example_is_a_valid_workspace_config() -> None:
+    import yaml
+
+    from lopsnb.io.workspace import WorkspaceConfig
+
+    text = (ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
+    block = text.split("### LRS sources", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    config = WorkspaceConfig.model_validate(yaml.safe_load(block))
+    source = config.sources["enrollments"]
+    assert isinstance(source, lrs_module.LrsSource) and source.lrs.auth is not None
+    assert source.lrs.auth.password_env == "LRS_PASSWORD" and source.lrs.since is not None
+
+
 class _Scripted(BaseHTTPRequestHandler):
     """A stand-in answering from a script, for what Ralph cannot show: 5xx answers and IRI filters.
 
