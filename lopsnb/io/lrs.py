@@ -17,8 +17,8 @@ What it does:
   ``<workspace>/.lopsnb-cache/lrs/<source key>/``: ``statements.jsonl``
   (every statement fetched, once per id) and ``state.json`` (the latest
   ``stored`` time seen per query).  The next load asks only for statements
-  stored since then and merges them, so statements repeated by overlapping
-  pages or fetches are counted once;
+  stored since then (less :data:`OVERLAP`) and merges them, so statements
+  repeated by overlapping pages or fetches are counted once;
 * credentials only from environment variables named in the configuration.
   Their values are put in the ``Authorization`` header and nowhere else: not
   in the cache, a message, a log or a report.
@@ -39,7 +39,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +52,7 @@ from lopsnb.io.xapi import VOIDED_VERB, XapiTables, xapi_tables
 
 __all__ = [
     "LRS_CACHE_DIRNAME",
+    "OVERLAP",
     "XAPI_VERSION",
     "LrsAuth",
     "LrsConfig",
@@ -74,6 +75,11 @@ _RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _ENV_NAME = re.compile(r"^(LRS|LOPSNB)_[A-Za-z0-9_]+$")
 _ENV_EXPECTED = "the name of an environment variable starting with LRS_ or LOPSNB_, e.g. LRS_PASSWORD"
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+#: How far before the latest ``stored`` time seen the next fetch starts.  An
+#: LRS may give a statement its ``stored`` time before a concurrent one that
+#: becomes visible first; asking again for this window (repeats are dropped
+#: by id) keeps such a statement from being skipped.
+OVERLAP = timedelta(seconds=60)
 #: Replaced in tests by a function that records instead of sleeping.
 _sleep: Callable[[float], None] = time.sleep
 
@@ -465,9 +471,9 @@ def load_lrs(
     statements, cursors = _read_copy(folder)
     before, duplicates, pages = len(statements), 0, 0
     for name, params in _query_params(cfg).items():
-        since = max((d for d in (cfg.since, _parse_cursor(cursors.get(name))) if d is not None), default=None)
-        query = dict(params, since=_iso(since)) if since is not None else dict(params)
         latest = _parse_cursor(cursors.get(name))
+        since = max((d for d in (cfg.since, latest - OVERLAP if latest else None) if d is not None), default=None)
+        query = dict(params, since=_iso(since)) if since is not None else dict(params)
         for page in _pages(client, query):
             pages += 1
             for st in page:

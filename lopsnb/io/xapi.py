@@ -89,11 +89,15 @@ class XapiTables:
         Columns ``person_id`` (str), ``program_id`` (str), ``enrolled_on``
         (datetime64, UTC date of the person's earliest statement on the
         program's course or assessment activities), ``completed_on``
-        (datetime64, UTC date of the earliest ``completed``/``passed``
-        statement on a course activity; NaT if none), ``status`` (str,
-        ``completed`` or ``in_progress``) and ``hours`` (float, sum of
-        ``result.duration`` over the person's statements on the program, 0 if
-        none carried a duration).  Sorted by person_id, program_id.
+        (datetime64, UTC date of the earliest ``completed``/``passed``/
+        ``satisfied`` statement on a course activity; for a waiver, its
+        date; NaT if none), ``status`` (str, ``completed``, ``waived`` --
+        cmi5 credit without any attempt -- or ``in_progress``) and ``hours``
+        (float, sum of ``result.duration`` over the person's statements on
+        the program, 0 if none carried a duration).  When some statement
+        carried the cmi5 context extensions, also ``move_on`` (str) and
+        ``mastery_score`` (float), from the latest statement carrying them.
+        Sorted by person_id, program_id.
     assessments : pandas.DataFrame
         Columns ``person_id``, ``program_id``, ``phase`` (str), ``score``,
         ``max_score`` (float; ``max_score`` NaN when a raw score came without
@@ -674,6 +678,11 @@ def read_xapi(
       the best one.
     * Assessment-only activity (e.g. a pre-test without a course statement)
       still creates an ``in_progress`` enrollment row.
+    * cmi5: ``satisfied`` on a course or block completes it; a person whose
+      statements are only ``waived`` (and ``satisfied``) gets status
+      ``waived``; ``abandoned`` leaves the enrollment in progress; ``moveOn``
+      and ``masteryScore`` (:data:`CMI5_MOVE_ON`, :data:`CMI5_MASTERY_SCORE`)
+      are kept as ``move_on`` / ``mastery_score``.
 
     Raises
     ------

@@ -390,7 +390,7 @@ def test_filters_fetch_voiding_separately_and_overlapping_pages_count_once(scrip
     _Scripted.seen = []
     again = load_lrs(tmp_path, cfg, people=pd.DataFrame({"person_id": ["P07"], "email": ["p7@acme.example"]}))
     since = [q.get("since", [None])[0] for _p, q, _v in _Scripted.seen if "page" not in q]
-    assert since == ["2025-02-05T09:00:02+00:00", "2025-02-07T09:00:00+00:00"]
+    assert since == ["2025-02-05T08:59:02+00:00", "2025-02-07T08:59:00+00:00"]  # latest stored less OVERLAP
     # This stand-in ignores `since`, so everything comes again and is counted once.
     assert again.duplicates == 4 and again.fetched == 0 and again.cached == 3
 
