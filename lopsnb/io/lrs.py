@@ -144,6 +144,9 @@ class LrsResult:
         Statements in the local copy after this load.
     cache_dir : Path
         The local copy's folder.
+    copy_error : str or None
+        Why the local copy could not be written (the tables are complete;
+        the next load fetches everything again), or None.
     """
 
     tables: XapiTables
@@ -152,12 +155,14 @@ class LrsResult:
     pages: int
     cached: int
     cache_dir: Path
+    copy_error: str | None = None
 
     def note(self, endpoint: str) -> str:
         """One line for ``Workspace.notes``."""
+        where = f"in the local copy {self.cache_dir}" if self.copy_error is None else (
+            f"fetched (local copy {self.cache_dir} not written: {self.copy_error})")
         return (f"LRS {endpoint}: {self.fetched} new statement(s) in {self.pages} page(s), "
-                f"{self.duplicates} repeated statement(s) counted once, {self.cached} in the local copy "
-                f"{self.cache_dir}; {self.tables.stats}")
+                f"{self.duplicates} repeated statement(s) counted once, {self.cached} {where}; {self.tables.stats}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -402,16 +407,24 @@ def _read_copy(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
     return statements, {k: v for k, v in cursors.items() if isinstance(v, str)} if isinstance(cursors, dict) else {}
 
 
-def _write_copy(folder: Path, statements: Mapping[str, Any], cursors: Mapping[str, str], endpoint: str) -> None:
-    """Replace the local copy atomically (statements first, then the state that vouches for them)."""
-    folder.mkdir(parents=True, exist_ok=True)
+def _write_copy(folder: Path, statements: Mapping[str, Any], cursors: Mapping[str, str], endpoint: str) -> str | None:
+    """Replace the local copy atomically (statements first, then the state that vouches for them).
+
+    Returns None, or why the copy could not be written: a read-only
+    workspace still loads, it only fetches everything again next time.
+    """
     text = "".join(json.dumps(st, ensure_ascii=False, sort_keys=True) + "\n" for st in statements.values())
     state = {"format": _CACHE_FORMAT, "endpoint": endpoint, "statements": len(statements), "cursors": dict(cursors)}
-    for name, content in (("statements.jsonl", text), ("state.json", json.dumps(state, indent=2) + "\n")):
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(content)
-        os.replace(tmp, folder / name)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in (("statements.jsonl", text), ("state.json", json.dumps(state, indent=2) + "\n")):
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(content)
+            os.replace(tmp, folder / name)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 # --------------------------------------------------------------------------- entry point
@@ -487,12 +500,12 @@ def load_lrs(
                     latest = stored
         if latest is not None:
             cursors[name] = _iso(latest)
-    _write_copy(folder, statements, cursors, endpoint)
-    path = folder / "statements.jsonl"
-    tables = xapi_tables(enumerate(statements.values(), start=1), label=str(path), people=people,
+    copy_error = _write_copy(folder, statements, cursors, endpoint)
+    label = str(folder / "statements.jsonl") if copy_error is None else f"{client.label} (statements as fetched)"
+    tables = xapi_tables(enumerate(statements.values(), start=1), label=label, people=people,
                          activities=cfg.activities, account_column=cfg.account_column, unknown_actors=cfg.unknown_actors)
     return LrsResult(tables=tables, fetched=len(statements) - before, duplicates=duplicates, pages=pages,
-                     cached=len(statements), cache_dir=folder)
+                     cached=len(statements), cache_dir=folder, copy_error=copy_error)
 
 
 def _parse_cursor(text: str | None) -> datetime | None:

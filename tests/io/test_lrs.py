@@ -365,6 +365,16 @@ def test_retries_with_exponential_backoff_on_5xx(scripted: str, tmp_path: Path, 
     assert result.fetched == 0 and result.pages == 1
 
 
+def test_unwritable_local_copy_still_loads(scripted: str, tmp_path: Path) -> None:
+    a = _stmt(7, "completed", COURSE, "2025-02-05T09:00:00+00:00", stored="2025-02-05T09:00:01+00:00")
+    _Scripted.pages = {"*": {"statements": [a]}}
+    (tmp_path / ".lopsnb-cache").write_text("a file where the cache folder would go", encoding="utf-8")
+    cfg = LrsConfig.model_validate({"endpoint": scripted, "activities": {COURSE: "demo"}})
+    result = load_lrs(tmp_path, cfg, people=pd.DataFrame({"person_id": ["P07"], "email": ["p7@acme.example"]}))
+    assert result.copy_error is not None and "not written" in result.note(scripted)
+    assert result.tables.enrollments["status"].tolist() == ["completed"]
+
+
 def test_filters_fetch_voiding_separately_and_overlapping_pages_count_once(scripted: str, tmp_path: Path) -> None:
     course = COURSE + "/filtered"
     a = _stmt(7, "completed", course, "2025-02-05T09:00:00+00:00", stored="2025-02-05T09:00:01+00:00")
