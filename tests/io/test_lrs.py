@@ -202,6 +202,9 @@ def test_workspace_reads_ralph_with_paging_voiding_and_an_incremental_copy(ralph
     # The password is nowhere: not in the workspace (cache included), messages or the summary.
     from lopsnb.cli import main
 
+    from lopsnb.io.cache import build_cache
+
+    assert build_cache(ws2).is_relative_to(root)  # the Parquet table cache is searched too
     assert main(["validate", str(root)]) == 0
     out = capsys.readouterr()
     assert SECRET not in out.out + out.err
@@ -373,6 +376,35 @@ def test_unwritable_local_copy_still_loads(scripted: str, tmp_path: Path) -> Non
     result = load_lrs(tmp_path, cfg, people=pd.DataFrame({"person_id": ["P07"], "email": ["p7@acme.example"]}))
     assert result.copy_error is not None and "not written" in result.note(scripted)
     assert result.tables.enrollments["status"].tolist() == ["completed"]
+
+
+def test_lrs_workspace_is_never_served_from_the_table_cache_and_its_copy_survives_pruning(scripted: str, make_workspace) -> None:
+    from lopsnb.io.cache import _prune, build_cache, find_cache, source_signature
+
+    root = make_workspace(enrollments=None)
+    (root / "workspace.yml").write_text(f"sources:\n  enrollments:\n    lrs: {{endpoint: '{scripted}'}}\n", encoding="utf-8")
+    ws = load_workspace(root)
+    assert ws.enrollments.empty and ws.sources["enrollments"] == f"lrs:{scripted}"
+    assert source_signature(root)["volatile"] is True  # the LRS may change without a file showing it
+    built = build_cache(ws)
+    assert find_cache(root, True) is None
+    copy = root / ".lopsnb-cache" / "lrs"
+    assert copy.is_dir()
+    for i in range(5):
+        (built.parent / f"old{i}").mkdir()
+    _prune(built.parent, built)
+    assert copy.is_dir() and (copy / next(copy.iterdir()).name / "state.json").is_file()
+
+
+def test_naive_since_is_a_problem_naming_the_field(make_workspace) -> None:
+    root = make_workspace(enrollments=None)
+    (root / "workspace.yml").write_text(
+        "sources:\n  enrollments:\n    lrs:\n      endpoint: http://127.0.0.1:9/xAPI/\n      since: 2026-01-01T00:00:00\n",
+        encoding="utf-8")
+    with pytest.raises(ValidationError) as exc:
+        load_workspace(root)
+    (problem,) = exc.value.problems
+    assert problem.column == "sources.enrollments.lrs.since" and problem.row == 5 and "timezone" in problem.expected
 
 
 def test_filters_fetch_voiding_separately_and_overlapping_pages_count_once(scripted: str, tmp_path: Path) -> None:
