@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic import ValidationError as PydanticValidationError
 
 from lopsnb.errors import DataError, Problem, ProgramConfigError, SourceError, ValidationError
+from lopsnb.io.lrs import LrsSource, load_lrs
 from lopsnb.io.model import Workspace
 from lopsnb.io.problems import pydantic_problems
-from lopsnb.io.lrs import LrsSource
 from lopsnb.io.programs import Program, load_program
 from lopsnb.io.readers import find_table_file, read_file, read_sql
 from lopsnb.io.schemas import TABLES, ParsedTable
@@ -69,7 +69,9 @@ def _source_kind(value: Any) -> str | None:
         return {SqlSource: "sql", XapiSource: "xapi", FileSource: "file", LrsSource: "lrs"}.get(type(value))
     if not isinstance(value, dict):
         return None
-    for kind, keys in (("sql", ("sql", "url")), ("xapi", ("xapi", "activities")), ("file", ("file",)), ("lrs", ("lrs",))):
+    # "lrs" before "xapi": an LRS source's misplaced `activities` is then an
+    # unknown key of the LRS source, not a file source missing `xapi`.
+    for kind, keys in (("sql", ("sql", "url")), ("lrs", ("lrs",)), ("xapi", ("xapi", "activities")), ("file", ("file",))):
         if any(k in value for k in keys):
             return kind
     return None
@@ -301,8 +303,6 @@ def _lrs_table(
     folder: Path, table: str, source: LrsSource, people: pd.DataFrame, config_root: Any, fetched: dict[str, Any], notes: list[str]
 ) -> tuple[ParsedTable, str]:
     """Table ``table`` from an LRS, fetching once per LRS configuration however many tables use it."""
-    from lopsnb.io.lrs import load_lrs
-
     key = "lrs:" + source.lrs.model_dump_json()
     if key not in fetched:
         result = load_lrs(folder, source.lrs, people=people, config=str(folder / "workspace.yml"), field_path=f"sources.{table}.lrs",

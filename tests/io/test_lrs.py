@@ -396,6 +396,16 @@ def test_lrs_workspace_is_never_served_from_the_table_cache_and_its_copy_survive
     assert copy.is_dir() and (copy / next(copy.iterdir()).name / "state.json").is_file()
 
 
+def test_activities_beside_lrs_instead_of_inside_is_named(make_workspace) -> None:
+    root = make_workspace(enrollments=None)
+    (root / "workspace.yml").write_text(
+        "sources:\n  enrollments:\n    lrs: {endpoint: 'http://127.0.0.1:9/xAPI/'}\n    activities: {x: demo}\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as exc:
+        load_workspace(root)
+    (problem,) = exc.value.problems
+    assert problem.column == "sources.enrollments.activities" and problem.found == "no such field" and problem.row == 4
+
+
 def test_naive_since_is_a_problem_naming_the_field(make_workspace) -> None:
     root = make_workspace(enrollments=None)
     (root / "workspace.yml").write_text(
