@@ -102,7 +102,33 @@ class LrsAuth(_Strict):
 
 
 class LrsConfig(_Strict):
-    """The ``lrs:`` mapping of a source (see ``docs/data-contract.md``)."""
+    """The ``lrs:`` mapping of a source (``docs/data-contract.md``, "LRS sources").
+
+    Attributes
+    ----------
+    endpoint : str
+        The LRS's xAPI base URL; statements are read from ``<endpoint>statements``.
+    auth : LrsAuth or None
+        The environment variables holding the credentials (None: no
+        ``Authorization`` header).
+    since, until : datetime or None
+        Only statements stored after ``since`` / at or before ``until``
+        (offset required).
+    activity, verb : str or None
+        The xAPI ``activity`` / ``verb`` filters of the query.
+    related_activities : bool
+        With ``activity``: also statements whose context names it.
+    activities, account_column, unknown_actors
+        As for an xAPI file source (:func:`lopsnb.io.xapi.read_xapi`).
+    page_size : int or None
+        The xAPI ``limit`` per page.
+    timeout : float
+        Seconds to wait for one answer.
+    retries : int
+        Further attempts after a retryable failure.
+    backoff : float
+        Seconds before the first retry, doubling after each.
+    """
 
     endpoint: str = Field(min_length=1)
     auth: LrsAuth | None = None
@@ -158,7 +184,18 @@ class LrsResult:
     copy_error: str | None = None
 
     def note(self, endpoint: str) -> str:
-        """One line for ``Workspace.notes``."""
+        """One line for ``Workspace.notes``.
+
+        Parameters
+        ----------
+        endpoint : str
+            The endpoint as configured.
+
+        Returns
+        -------
+        str
+            Counts of new, repeated and cached statements, then the xAPI stats.
+        """
         where = f"in the local copy {self.cache_dir}" if self.copy_error is None else (
             f"fetched (local copy {self.cache_dir} not written: {self.copy_error})")
         return (f"LRS {endpoint}: {self.fetched} new statement(s) in {self.pages} page(s), "
@@ -385,6 +422,18 @@ def lrs_cache_dir(workspace: Path, cfg: LrsConfig) -> Path:
     The key hashes what decides which statements are fetched (endpoint,
     filters, since / until), not the credentials: a changed query starts a
     new copy instead of mixing two selections.
+
+    Parameters
+    ----------
+    workspace : Path
+        The workspace folder.
+    cfg : LrsConfig
+        The ``lrs:`` mapping.
+
+    Returns
+    -------
+    Path
+        ``<workspace>/.lopsnb-cache/lrs/<host>-<key>``.
     """
     what = {"endpoint": cfg.endpoint.strip().rstrip("/"), "since": _iso(cfg.since) if cfg.since else None,
             "queries": _query_params(cfg)}
