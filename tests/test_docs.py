@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from lopsnb.io.programs import DESIGNS, Program, load_program
 from lopsnb.io.schemas import TABLES, ColumnSpec, TableSpec
+from lopsnb.io.lrs import LrsAuth, LrsConfig, LrsSource
 from lopsnb.io.workspace import FileSource, SqlSource, WorkspaceConfig, XapiSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -276,12 +277,12 @@ def test_every_design_is_described() -> None:
 
 def test_workspace_source_keys_are_documented() -> None:
     expected = set()
-    for model in (WorkspaceConfig, SqlSource, XapiSource, FileSource):
+    for model in (WorkspaceConfig, SqlSource, XapiSource, FileSource, LrsSource, LrsConfig, LrsAuth):
         expected |= set(model.model_fields)
     documented = {_plain(r["source key"]) for r in _md_table(TEXT, "source key")}
     assert documented == expected
     defaults = {_plain(r["source key"]): _plain(r["default"]) for r in _md_table(TEXT, "source key")}
-    for model in (SqlSource, XapiSource, FileSource):
+    for model in (SqlSource, XapiSource, FileSource, LrsSource, LrsConfig, LrsAuth):
         for name, info in model.model_fields.items():
             want = "required" if info.is_required() else _render_default(info.get_default(call_default_factory=True))
             assert defaults[name] == want, f"workspace.yml key {name}"

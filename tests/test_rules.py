@@ -48,6 +48,24 @@ def test_participant_rule() -> None:
     assert not is_dropped(enr.drop(columns="status")).any()  # no status column: nobody dropped
 
 
+def test_waived_is_no_participation_in_any_stage(make_workspace) -> None:
+    from conftest import small_tables
+    from lopsnb.evaluation.panel import _participants
+    from lopsnb.io.rules import is_not_participating
+
+    enr = small_tables()["enrollments"]
+    enr.loc[enr["person_id"] == "P02", "status"] = "waived"  # cmi5: credited without attempt
+    assert is_not_participating(enr).tolist() == [False, False, True, True]
+    assert not is_dropped(enr).iloc[2]  # a waiver is not a drop either
+    ws = load_workspace(make_workspace(enrollments=enr))
+    assert participant_counts(ws.enrollments).to_dict() == {"demo": 2}
+    assert evaluate(ws, "demo").inputs.participants == 2
+    assert program_spend(ws).set_index("program_id").loc["demo", "participants"] == 2
+    entities, attrition, _notes, _all = _participants(ws, ws.program("demo"))
+    assert set(entities["entity_id"]) == {"P00", "P01"} and attrition["participants"] == 2 and attrition["dropped"] == 1
+    assert "     2 participants" in ws.summary()
+
+
 def test_every_stage_counts_participants_the_same_way(ws) -> None:
     counts = participant_counts(ws.table("enrollments"))
     spend = program_spend(ws).set_index("program_id")["participants"]

@@ -34,7 +34,7 @@ from scipy import optimize, stats
 
 from lopsnb._result import ResultMixin, jsonable
 from lopsnb.errors import EvaluationError
-from lopsnb.io.rules import is_dropped
+from lopsnb.io.rules import is_dropped, is_not_participating
 from lopsnb.evaluation.redaction import REDACTED as _REDACTED
 from lopsnb.evaluation.redaction import PeopleTerms, people_terms, redact_people
 
@@ -408,7 +408,7 @@ def inputs_summary(
     is_completed = ((status == "completed").fillna(False) | completed_on.notna()).astype(bool)
     enrolled = int(len(enrollments))
     dropped = int(dropped_rows.sum())
-    active_people = enrollments.loc[~dropped_rows, "person_id"].dropna().astype(str)
+    active_people = enrollments.loc[~is_not_participating(enrollments), "person_id"].dropna().astype(str)
     participants = int(active_people.nunique())
     completions = int(is_completed.sum())
     rate = completions / enrolled

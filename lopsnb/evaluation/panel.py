@@ -29,7 +29,7 @@ import pandas as pd
 from lopsnb.errors import EvaluationError
 from lopsnb.evaluation.degenerate import outcome_scale
 from lopsnb.io.programs import Program, Window
-from lopsnb.io.rules import is_dropped
+from lopsnb.io.rules import is_dropped, is_not_participating
 from lopsnb.io.workspace import Workspace
 
 __all__ = ["FREQUENCIES", "ImpactPanel", "build_panel", "frequency_gap", "period_gaps", "period_index", "window_exclusions"]
@@ -217,7 +217,7 @@ def _participants(ws: Workspace, program: Program) -> tuple[pd.DataFrame, dict[s
     enr = ws.table("enrollments")
     enr = enr[enr["program_id"] == program.id]
     dropped = is_dropped(enr)
-    active = enr[~dropped]
+    active = enr[~is_not_participating(enr)]
     completed = active["completed_on"].notna() | (active["status"].fillna("") == "completed")
     launch = pd.Timestamp(program.launch) if program.launch else pd.NaT
     treat_date = active["completed_on"].fillna(active["enrolled_on"]).fillna(launch)

@@ -137,6 +137,8 @@ def source_signature(path: str | os.PathLike[str]) -> dict[str, Any]:
         for table, src in (sources or {}).items() if isinstance(sources, dict) else ():
             if not isinstance(src, dict):
                 continue
+            if "lrs" in src:
+                volatile = True  # a Learning Record Store changes without any file showing it
             ref = src.get("file") or src.get("xapi")
             if isinstance(ref, str):
                 files[f"source:{table}"] = _stat_entry(folder / ref, f"source:{table}")
@@ -322,7 +324,8 @@ def _program_file(folder: Path, pid: str) -> str:
 def _prune(base: Path, keep: Path) -> None:
     """Remove all but the newest cache folders (best effort)."""
     try:
-        dirs = [d for d in base.iterdir() if d.is_dir() and d != keep and not d.name.startswith(".tmp-")]
+        # The LRS copies are incremental state, not a cache generation.
+        dirs = [d for d in base.iterdir() if d.is_dir() and d != keep and not d.name.startswith(".tmp-") and d.name != "lrs"]
         dirs.sort(key=lambda d: d.stat().st_mtime, reverse=True)
         for d in dirs[_KEEP - 1 :]:
             shutil.rmtree(d, ignore_errors=True)

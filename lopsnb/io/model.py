@@ -38,7 +38,8 @@ class Workspace:
     programs : dict of str to Program
         Valid program definitions by id.
     sources : dict of str to str
-        Where each table came from (file path, ``sql:...`` or ``xapi:...``).
+        Where each table came from (file path, ``sql:...``, ``xapi:...`` or
+        ``lrs:<endpoint>``).
     program_errors : dict of str to ProgramConfigError
         Programs whose file failed validation (only with
         ``on_program_error="collect"``).

@@ -8,20 +8,36 @@ Rules
 -----
 participant
     A *participant* of a program is a person with an enrollment in it whose
-    ``status`` is not ``dropped``.  A missing status counts as not dropped
-    (an enrollment without a status is an enrollment).  Status values are
-    compared after stripping blanks and lower-casing, so the rule gives the
-    same answer on raw frames as on validated ones.
+    ``status`` is neither ``dropped`` nor ``waived``.  A missing status counts
+    as participating (an enrollment without a status is an enrollment).  A
+    ``waived`` enrollment (cmi5: credited without attempt) is no participation:
+    the person never received the training, so counting them as treated would
+    dilute its effect.  Status values are compared after stripping blanks and
+    lower-casing, so the rule gives the same answer on raw frames as on
+    validated ones.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["DROPPED", "is_dropped", "active_enrollments", "participant_ids", "participant_counts"]
+__all__ = [
+    "DROPPED",
+    "WAIVED",
+    "NOT_PARTICIPATING",
+    "is_dropped",
+    "is_not_participating",
+    "active_enrollments",
+    "participant_ids",
+    "participant_counts",
+]
 
 #: The enrollment status that ends participation.
 DROPPED = "dropped"
+#: The enrollment status of a credit without attempt (cmi5 ``waived``).
+WAIVED = "waived"
+#: Statuses whose enrollment does not make its person a participant.
+NOT_PARTICIPATING: frozenset[str] = frozenset({DROPPED, WAIVED})
 
 
 def is_dropped(enrollments: pd.DataFrame) -> pd.Series:
@@ -39,8 +55,30 @@ def is_dropped(enrollments: pd.DataFrame) -> pd.Series:
     """
     if "status" not in enrollments.columns:
         return pd.Series(False, index=enrollments.index, dtype=bool)
+    return _status_in(enrollments, {DROPPED})
+
+
+def is_not_participating(enrollments: pd.DataFrame) -> pd.Series:
+    """Boolean mask of the enrollment rows that make no participant (``dropped`` or ``waived``).
+
+    Parameters
+    ----------
+    enrollments : DataFrame
+        Enrollment rows; a frame without a ``status`` column has none.
+
+    Returns
+    -------
+    Series of bool
+        Aligned with ``enrollments``; missing status is False.
+    """
+    return _status_in(enrollments, NOT_PARTICIPATING)
+
+
+def _status_in(enrollments: pd.DataFrame, statuses: set[str] | frozenset[str]) -> pd.Series:
+    if "status" not in enrollments.columns:
+        return pd.Series(False, index=enrollments.index, dtype=bool)
     status = enrollments["status"].astype("object").str.strip().str.lower()
-    return (status == DROPPED).fillna(False).astype(bool)
+    return status.isin(statuses).fillna(False).astype(bool)
 
 
 def active_enrollments(enrollments: pd.DataFrame, program_id: str | None = None) -> pd.DataFrame:
@@ -56,15 +94,16 @@ def active_enrollments(enrollments: pd.DataFrame, program_id: str | None = None)
     Returns
     -------
     DataFrame
-        The rows that are not dropped, in their original order and index.
+        The rows that are neither dropped nor waived, in their original order
+        and index.
     """
     if program_id is not None:
         enrollments = enrollments[enrollments["program_id"] == program_id]
-    return enrollments[~is_dropped(enrollments)]
+    return enrollments[~is_not_participating(enrollments)]
 
 
 def participant_ids(enrollments: pd.DataFrame, program_id: str | None = None) -> pd.Series:
-    """Person ids with a non-dropped enrollment, in order of first appearance.
+    """Person ids with a participating enrollment, in order of first appearance.
 
     Parameters
     ----------

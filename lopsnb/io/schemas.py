@@ -47,7 +47,8 @@ COST_CATEGORIES: tuple[str, ...] = (
     "overhead",
     "other",
 )
-ENROLLMENT_STATUSES: tuple[str, ...] = ("enrolled", "in_progress", "completed", "dropped")
+#: ``waived``: credited without attempt (cmi5), not a participant (lopsnb.io.rules).
+ENROLLMENT_STATUSES: tuple[str, ...] = ("enrolled", "in_progress", "completed", "dropped", "waived")
 ASSESSMENT_PHASES: tuple[str, ...] = ("pre", "post", "followup")
 OBSERVERS: tuple[str, ...] = ("self", "manager", "peer")
 SCORECARD_GROUPS: tuple[str, ...] = ("employee", "leader")

@@ -18,6 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from lopsnb.errors import DataError, Problem, ProgramConfigError, SourceError, ValidationError
 from lopsnb.io.identity import IdentityReport, resolve_identities
+from lopsnb.io.lrs import LrsSource, load_lrs
 from lopsnb.io.mapping import MAPPING_KEYS, PERSON_COLUMN, ConfigSite, DialectFields, MappingFields, apply_mapping, check_mapping, csv_dialect, their_problems
 from lopsnb.io.model import Workspace
 from lopsnb.io.presets import preset_base
@@ -72,24 +73,29 @@ def _source_kind(value: Any) -> str | None:
     labelled with internal class names.
     """
     if isinstance(value, BaseModel):
-        return {SqlSource: "sql", XapiSource: "xapi", FileSource: "file"}.get(type(value))
+        return {SqlSource: "sql", XapiSource: "xapi", FileSource: "file", LrsSource: "lrs"}.get(type(value))
     if not isinstance(value, dict):
         return None
-    # A mapping without 'file' maps the table's own file: its keys make it a file source.
-    for kind, keys in (("sql", ("sql", "url")), ("xapi", ("xapi", "activities")), ("file", ("file", *MAPPING_KEYS))):
+    # "lrs" before "xapi": an LRS source's misplaced `activities` is then an
+    # unknown key of the LRS source, not a file source missing `xapi`. A
+    # mapping without 'file' maps the table's own file: its keys make it a file source.
+    for kind, keys in (("sql", ("sql", "url")), ("lrs", ("lrs",)), ("xapi", ("xapi", "activities")), ("file", ("file", *MAPPING_KEYS))):
         if any(k in value for k in keys):
             return kind
     return None
 
 
-_SOURCE_KINDS = ("sql", "xapi", "file")
+_SOURCE_KINDS = ("sql", "xapi", "file", "lrs")
 
 Source = Annotated[
-    Annotated[SqlSource, Tag("sql")] | Annotated[XapiSource, Tag("xapi")] | Annotated[FileSource, Tag("file")],
+    Annotated[SqlSource, Tag("sql")]
+    | Annotated[XapiSource, Tag("xapi")]
+    | Annotated[FileSource, Tag("file")]
+    | Annotated[LrsSource, Tag("lrs")],
     Discriminator(
         _source_kind,
         custom_error_type="source_kind",
-        custom_error_message="a source with 'sql' and 'url', 'xapi' (and 'activities'), or 'file' (or mapping keys such as 'columns' or 'preset')",
+        custom_error_message="a source with 'sql' and 'url', 'xapi' (and 'activities'), 'lrs', or 'file' (or mapping keys such as 'columns' or 'preset')",
     ),
 ]
 
@@ -253,6 +259,13 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
                 frame = getattr(xapi_cache[key], table)
                 parsed[table] = ParsedTable(frame.reset_index(drop=True), str(folder / source.xapi), row_base=1)
                 sources[table] = f"xapi:{source.xapi}"
+            elif isinstance(source, LrsSource):
+                if table not in ("enrollments", "assessments"):
+                    problems.append(Problem(config_label, None, f"sources.{table}.lrs", "an LRS source", "an LRS only for enrollments or assessments"))
+                    continue
+                if people_for_xapi is None:
+                    continue  # people failed: its problems are already reported
+                parsed[table], sources[table] = _lrs_table(folder, table, source, people_for_xapi, config_root, xapi_cache, notes)
             else:
                 files = _table_files(folder, table, source, where)
                 if not files:
@@ -369,6 +382,20 @@ def _match_identities(
     # NaN masks are by position: they still fit only when no row was dropped.
     nan_cells = raw.nan_cells if len(resolved) == len(frame) else {}
     return ParsedTable(resolved, raw.file, raw.row_base, notes=list(raw.notes), nan_cells=nan_cells), (problems, report)
+
+
+def _lrs_table(
+    folder: Path, table: str, source: LrsSource, people: pd.DataFrame, config_root: Any, fetched: dict[str, Any], notes: list[str]
+) -> tuple[ParsedTable, str]:
+    """Table ``table`` from an LRS, fetching once per LRS configuration however many tables use it."""
+    key = "lrs:" + source.lrs.model_dump_json()
+    if key not in fetched:
+        result = load_lrs(folder, source.lrs, people=people, config=str(folder / "workspace.yml"), field_path=f"sources.{table}.lrs",
+                          line_of=lambda keys: line_of(config_root, ("sources", table, "lrs", *keys)))
+        notes.append(result.note(source.lrs.endpoint))
+        fetched[key] = result.tables
+    frame = getattr(fetched[key], table)
+    return ParsedTable(frame.reset_index(drop=True), f"{source.lrs.endpoint} [sources.{table}.lrs]", row_base=1), f"lrs:{source.lrs.endpoint}"
 
 
 def _load_programs(folder: Path, problems: list[Problem]) -> tuple[dict[str, Program], dict[str, ProgramConfigError]]:

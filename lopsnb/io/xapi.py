@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -33,15 +33,34 @@ import pandas as pd
 from lopsnb.errors import Problem, SourceError, ValidationError
 from lopsnb.io.schemas import MAX_DATE, MIN_DATE
 
-__all__ = ["XapiTables", "read_xapi", "RECOGNISED_VERBS", "VOIDED_VERB"]
+__all__ = [
+    "CMI5_MASTERY_SCORE",
+    "CMI5_MOVE_ON",
+    "MOVE_ON_VALUES",
+    "RECOGNISED_VERBS",
+    "VOIDED_VERB",
+    "XapiTables",
+    "read_xapi",
+    "xapi_tables",
+]
 
 #: Verbs (last path segment of ``verb.id``) that feed the tables; any other verb
-#: is ignored and counted in ``stats["ignored_verbs"]``.
+#: is ignored and counted in ``stats["ignored_verbs"]``.  ``satisfied``,
+#: ``waived`` and ``abandoned`` are the cmi5 verbs (cmi5 section 9.3).
 RECOGNISED_VERBS: frozenset[str] = frozenset(
-    {"completed", "passed", "failed", "scored", "attempted", "launched"}
+    {"completed", "passed", "failed", "scored", "attempted", "launched", "satisfied", "waived", "abandoned"}
 )
-#: Verbs that mark a course activity as completed.
-_COMPLETION_VERBS = frozenset({"completed", "passed"})
+#: Verbs that mark a course activity as completed.  cmi5's ``satisfied`` is
+#: issued by the LMS on a course or block once its moveOn criteria are met.
+_COMPLETION_VERBS = frozenset({"completed", "passed", "satisfied"})
+#: Verbs that show the person attempted the activity.  A person whose only
+#: statements are ``waived`` (and ``satisfied``) was credited without attempt.
+_ATTEMPT_VERBS = frozenset(RECOGNISED_VERBS - {"waived", "satisfied"})
+#: cmi5 context extensions kept on the enrollment (cmi5 section 9.6.3).
+CMI5_MOVE_ON = "https://w3id.org/xapi/cmi5/context/extensions/moveon"
+CMI5_MASTERY_SCORE = "https://w3id.org/xapi/cmi5/context/extensions/masteryscore"
+#: The moveOn values cmi5 allows (cmi5 section 13.1.4).
+MOVE_ON_VALUES: tuple[str, ...] = ("Passed", "Completed", "CompletedAndPassed", "CompletedOrPassed", "NotApplicable")
 #: The xAPI verb of a voiding statement (xAPI 1.0.3, section 2.3.2).
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 
@@ -70,11 +89,15 @@ class XapiTables:
         Columns ``person_id`` (str), ``program_id`` (str), ``enrolled_on``
         (datetime64, UTC date of the person's earliest statement on the
         program's course or assessment activities), ``completed_on``
-        (datetime64, UTC date of the earliest ``completed``/``passed``
-        statement on a course activity; NaT if none), ``status`` (str,
-        ``completed`` or ``in_progress``) and ``hours`` (float, sum of
-        ``result.duration`` over the person's statements on the program, 0 if
-        none carried a duration).  Sorted by person_id, program_id.
+        (datetime64, UTC date of the earliest ``completed``/``passed``/
+        ``satisfied`` statement on a course activity; for a waiver, its
+        date; NaT if none), ``status`` (str, ``completed``, ``waived`` --
+        cmi5 credit without any attempt -- or ``in_progress``) and ``hours``
+        (float, sum of ``result.duration`` over the person's statements on
+        the program, 0 if none carried a duration).  When some statement
+        carried the cmi5 context extensions, also ``move_on`` (str) and
+        ``mastery_score`` (float), from the latest statement carrying them.
+        Sorted by person_id, program_id.
     assessments : pandas.DataFrame
         Columns ``person_id``, ``program_id``, ``phase`` (str), ``score``,
         ``max_score`` (float; ``max_score`` NaN when a raw score came without
@@ -359,6 +382,8 @@ class _Statement:
     duration_s: float | None
     score: dict[str, float] | None
     canonical: str  # for telling exact duplicates from conflicting ids
+    move_on: str | None = None
+    mastery_score: float | None = None
 
 
 _IFIS = ("mbox", "mbox_sha1sum", "account", "openid")
@@ -464,6 +489,7 @@ def _validate(row: int, order: int, raw: Any, label: str, problems: list[Problem
         if "score" in result:
             score = _validate_score(result["score"], bad)
 
+    move_on, mastery = _cmi5_extensions(raw.get("context"), bad)
     if len(problems) > n_before or when is None:
         return None
     return _Statement(
@@ -471,7 +497,40 @@ def _validate(row: int, order: int, raw: Any, label: str, problems: list[Problem
         actor=actor, verb_id=verb_id, object_type=object_type, object_id=object_id,
         when=when, duration_s=duration_s, score=score,
         canonical=json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str),
+        move_on=move_on, mastery_score=mastery,
     )
+
+
+def _cmi5_extensions(context: Any, bad: Callable[[str | None, str, str], None]) -> tuple[str | None, float | None]:
+    """The cmi5 ``moveOn`` and ``masteryScore`` of a statement's context, if any."""
+    if context is None:
+        return None, None
+    if not isinstance(context, dict):
+        bad("context", _show(context), "a context object")
+        return None, None
+    ext = context.get("extensions")
+    if ext is None:
+        return None, None
+    if not isinstance(ext, dict):
+        bad("context.extensions", _show(ext), "an object of extension IRI to value")
+        return None, None
+    move_on: str | None = None
+    mastery: float | None = None
+    if CMI5_MOVE_ON in ext:
+        move_on = ext[CMI5_MOVE_ON]
+        if move_on not in MOVE_ON_VALUES:
+            bad(f"context.extensions.{CMI5_MOVE_ON}", _show(move_on), "one of " + ", ".join(MOVE_ON_VALUES))
+            move_on = None
+    if CMI5_MASTERY_SCORE in ext:
+        try:
+            mastery = _finite_number(ext[CMI5_MASTERY_SCORE])
+            if not 0.0 <= mastery <= 1.0:
+                raise _Bad("a mastery score between 0 and 1")
+        except _Bad as exc:
+            bad(f"context.extensions.{CMI5_MASTERY_SCORE}", _show(ext[CMI5_MASTERY_SCORE]),
+                "a mastery score between 0 and 1" if exc.args[0] == "a finite number" else exc.args[0])
+            mastery = None
+    return move_on, mastery
 
 
 def _validate_score(raw: Any, bad: Callable[[str | None, str, str], None]) -> dict[str, float] | None:
@@ -619,6 +678,11 @@ def read_xapi(
       the best one.
     * Assessment-only activity (e.g. a pre-test without a course statement)
       still creates an ``in_progress`` enrollment row.
+    * cmi5: ``satisfied`` on a course or block completes it; a person whose
+      statements are only ``waived`` (and ``satisfied``) gets status
+      ``waived``; ``abandoned`` leaves the enrollment in progress; ``moveOn``
+      and ``masteryScore`` (:data:`CMI5_MOVE_ON`, :data:`CMI5_MASTERY_SCORE`)
+      are kept as ``move_on`` / ``mastery_score``.
 
     Raises
     ------
@@ -634,8 +698,59 @@ def read_xapi(
     """
     label = str(path)
     targets = _check_arguments(people, activities, account_column, unknown_actors)
-    directory = _Directory(people, account_column)
     pairs, problems = _read_statements(Path(path), label)
+    return _tables(pairs, problems, label=label, targets=targets, people=people,
+                   account_column=account_column, unknown_actors=unknown_actors)
+
+
+def xapi_tables(
+    statements: Iterable[tuple[int, Any]],
+    *,
+    label: str,
+    people: pd.DataFrame,
+    activities: Mapping[str, str | Mapping[str, str]],
+    account_column: str = "person_id",
+    unknown_actors: UnknownActors = "error",
+) -> XapiTables:
+    """The tables of a stream of xAPI statements, as :func:`read_xapi` builds them from a file.
+
+    Parameters
+    ----------
+    statements : iterable of (int, object)
+        ``(row, statement)`` pairs: the row a problem names (e.g. the line of
+        a local copy) and the decoded JSON statement.
+    label : str
+        What problems name as their file (e.g. the local copy of an LRS's
+        statements).
+    people, activities, account_column, unknown_actors
+        As for :func:`read_xapi`.
+
+    Returns
+    -------
+    XapiTables
+
+    Raises
+    ------
+    ValidationError
+        Bad arguments, or any malformed statement / unresolved actor.
+    """
+    targets = _check_arguments(people, activities, account_column, unknown_actors)
+    return _tables(list(statements), [], label=label, targets=targets, people=people,
+                   account_column=account_column, unknown_actors=unknown_actors)
+
+
+def _tables(
+    pairs: list[tuple[int, Any]],
+    problems: list[Problem],
+    *,
+    label: str,
+    targets: Mapping[str, _Target],
+    people: pd.DataFrame,
+    account_column: str,
+    unknown_actors: UnknownActors,
+) -> XapiTables:
+    """Validate, de-duplicate, void, select and tabulate ``pairs`` (the body of both readers)."""
+    directory = _Directory(people, account_column)
     stats = dict.fromkeys(("statements", "duplicates", "voiding", "voided", "ignored_activities",
                            "ignored_verbs", "dropped_actors", "used"), 0)
     stats["statements"] = len(pairs)
@@ -756,23 +871,53 @@ def _actor_problem(
 
 def _enrollments(used: list[_Used]) -> pd.DataFrame:
     acc: dict[tuple[str, str], dict[str, Any]] = {}
-    for st, person, target, verb in used:
+    for st, person, target, verb in sorted(used, key=lambda u: (u[0].when, u[0].order)):
         day = st.when.date()
-        rec = acc.setdefault((person, target.program), {"enrolled": day, "completed": None, "seconds": 0.0})
+        rec = acc.setdefault((person, target.program), {"enrolled": day, "completed": None, "waived": None,
+                                                        "attempted": False, "seconds": 0.0,
+                                                        "move_on": None, "mastery": None})
         rec["enrolled"] = min(rec["enrolled"], day)
         if target.phase is None and verb in _COMPLETION_VERBS:
             rec["completed"] = day if rec["completed"] is None else min(rec["completed"], day)
+        if verb == "waived":
+            rec["waived"] = day if rec["waived"] is None else min(rec["waived"], day)
+        rec["attempted"] = rec["attempted"] or verb in _ATTEMPT_VERBS
         rec["seconds"] += st.duration_s or 0.0
+        # The latest statement carrying them wins: an LMS re-launching with a
+        # changed course structure sends the current criterion.
+        rec["move_on"] = st.move_on or rec["move_on"]
+        rec["mastery"] = st.mastery_score if st.mastery_score is not None else rec["mastery"]
     keys = sorted(acc)
     recs = [acc[k] for k in keys]
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "person_id": pd.Series([k[0] for k in keys], dtype="str"),
         "program_id": pd.Series([k[1] for k in keys], dtype="str"),
         "enrolled_on": _dates([r["enrolled"] for r in recs]),
-        "completed_on": _dates([r["completed"] for r in recs]),
-        "status": pd.Series(["completed" if r["completed"] else "in_progress" for r in recs], dtype="str"),
+        "completed_on": _dates([_completed_on(r) for r in recs]),
+        "status": pd.Series([_status(r) for r in recs], dtype="str"),
         "hours": pd.Series([r["seconds"] / 3600.0 for r in recs], dtype="float64"),
     })
+    # cmi5 columns only when some statement carried them, so a plain xAPI
+    # export keeps exactly the contract's columns.
+    if any(r["move_on"] is not None for r in recs):
+        frame["move_on"] = pd.Series([r["move_on"] for r in recs], dtype="str")
+    if any(r["mastery"] is not None for r in recs):
+        frame["mastery_score"] = pd.Series([r["mastery"] for r in recs], dtype="float64")
+    return frame
+
+
+def _status(rec: dict[str, Any]) -> str:
+    """``waived`` for a credit without any attempt, else completed / in_progress."""
+    if rec["waived"] is not None and not rec["attempted"]:
+        return "waived"
+    return "completed" if rec["completed"] else "in_progress"
+
+
+def _completed_on(rec: dict[str, Any]) -> date | None:
+    """The completion date; a waiver without attempt completes on the date it was credited."""
+    if _status(rec) == "waived":
+        return rec["completed"] or rec["waived"]
+    return rec["completed"]
 
 
 def _assessments(used: list[_Used]) -> pd.DataFrame:
