@@ -207,13 +207,25 @@ def open_notebook(
     )
 
 
-def show(fig_or_ax: Any) -> None:
-    """Display a matplotlib figure (or the figure of an axes) once, then close it."""
+def show(fig_or_ax: Any, alt: str | None = None) -> None:
+    """Display a matplotlib figure (or the figure of an axes) once, then close it.
+
+    Parameters
+    ----------
+    fig_or_ax : matplotlib Figure or Axes
+    alt : str, optional
+        Plain-text description of what the figure shows, for readers who
+        cannot see it: kept in the output's ``image/png`` metadata, which the
+        report template writes as the image's (escaped) ``alt`` attribute.
+    """
     import matplotlib.pyplot as plt
     from IPython.display import display
 
     fig = fig_or_ax.figure if hasattr(fig_or_ax, "figure") and not hasattr(fig_or_ax, "savefig") else fig_or_ax
-    display(fig)
+    if alt:
+        display(fig, metadata={"image/png": {"alt": str(alt)}})
+    else:
+        display(fig)
     plt.close(fig)
 
 
