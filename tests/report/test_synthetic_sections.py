@@ -203,6 +203,17 @@ def test_figures_draw_hostile_labels_literally_and_sdid_without_placebos(pilot) 
     plt.close(ax.figure)
 
 
+def test_default_alt_text_is_the_chart_titles() -> None:
+    from lopsnb.report.context import figure_alt
+
+    fig, (a, b) = plt.subplots(1, 2)
+    assert figure_alt(fig) == ""
+    a.set_title(literal("Cost $ per unit"))
+    b.set_title("Effect by method")
+    assert figure_alt(fig) == "Chart: Cost $ per unit; Effect by method"
+    plt.close(fig)
+
+
 def test_figures_without_a_path_say_so(pilot) -> None:
     bare = dataclasses.replace(pilot.impact.estimates["sdid"], details={})
     for draw in (figures.draw_synthetic_path, figures.draw_synthetic_gaps):
@@ -233,4 +244,5 @@ def test_report_shows_the_synthetic_comparison(page: str, pilot) -> None:
     assert f"<td>{top}</td>" in page
     alts = [htmllib.unescape(a) for a in re.findall(r'<img[^>]*\balt="([^"]*)"', page)]
     assert s.synthetic_path_alt(pilot) in alts and s.synthetic_gaps_alt(pilot) in alts
+    assert "Chart: Effect by method (95% intervals)" in alts  # the other charts: their titles
     assert "<script" not in page.lower() and "placebo_gaps" not in page
