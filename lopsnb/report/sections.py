@@ -142,12 +142,15 @@ def executive_summary(ev: ProgramEvaluation) -> str:
     unit = ev.impact.unit if ev.impact else None
     if primary is not None:
         lo, hi = primary.ci_low, primary.ci_high
+        # A synthetic control with fewer than 19 placebo donors has no interval: say why instead of "— to —".
+        why_none = primary.details.get("interval_reason")
+        no_ci = None if _finite(lo) and _finite(hi) else "(no 95% interval" + (f": {esc(why_none)})" if why_none else ")")
         if p.evaluation.transform == "log":
-            effect_txt = f"{fmt(primary.pct[0], pct=True, signed=True)} (95% CI {fmt(primary.pct[1], pct=True, signed=True)} to {fmt(primary.pct[2], pct=True, signed=True)})"
+            effect_txt = f"{fmt(primary.pct[0], pct=True, signed=True)} " + (no_ci or f"(95% CI {fmt(primary.pct[1], pct=True, signed=True)} to {fmt(primary.pct[2], pct=True, signed=True)})")
         else:
             # Units such as "USD per month" already name the period.
             when = "" if unit and " per " in f" {unit.lower()} " else f" {period}"
-            effect_txt = f"{fmt(abs(primary.estimate), unit)} {per_entity}{when} (95% CI {fmt(lo, unit, signed=True)} to {fmt(hi, unit, signed=True)})"
+            effect_txt = f"{fmt(abs(primary.estimate), unit)} {per_entity}{when} " + (no_ci or f"(95% CI {fmt(lo, unit, signed=True)} to {fmt(hi, unit, signed=True)})")
         verb = "raised" if primary.estimate > 0 else "lowered"
         if lo <= 0 <= hi:
             sentence = (

@@ -160,8 +160,14 @@ def test_executive_summary_names_the_synthetic_comparison(pilot) -> None:
     assert f"{TRUTH['n_donors']} units" in out
 
 
-def _lines_with_label(ax, label: str) -> list:
-    return [ln for ln in ax.get_lines() if ln.get_label() == label]
+def test_executive_summary_without_an_interval_says_why(pilot) -> None:
+    est = pilot.impact.estimates["synthetic_control"]
+    why = "7 placebo donors: at least 19 are needed for a 95% permutation interval"
+    bare = dataclasses.replace(est, ci_low=float("nan"), ci_high=float("nan"), details={**est.details, "interval_reason": why})
+    ev = dataclasses.replace(pilot, impact=dataclasses.replace(pilot.impact, estimates={**pilot.impact.estimates, "synthetic_control": bare}))
+    out = s.executive_summary(ev)
+    assert f"(no 95% interval: {why})" in out and "— to —" not in out
+    assert f"(no 95% interval: {why})" in s.synthetic_summary(ev)
 
 
 def test_path_figure_draws_treated_and_synthetic(pilot) -> None:
