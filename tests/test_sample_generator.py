@@ -42,6 +42,8 @@ PROGRAM_KEYS = {"id", "name", "owner", "business_goal", "launch", "evaluate", "c
 SHARE_METRICS = {"win_rate", "turnover_90d", "forecast_accuracy", "shipping_efficiency", "inventory_accuracy", "on_time_delivery_rate"}
 SEVEN = {"sales-enablement", "new-hire-onboarding", "inventory-planning", "leadership-development", "safety-compliance",
          "time-management", "ai-assistant-pilot"}
+#: The evaluated sample programs: the seven original ones and the one-line pilot (synthetic control).
+EVALUATED = SEVEN | {"plant-pilot"}
 
 
 def _load_script():
@@ -166,13 +168,35 @@ def test_program_files_follow_schema(make):
         ev = doc.get("evaluation")
         if ev:
             assert ev["outcome"] in metrics
-    assert set(truth["programs"]) == SEVEN | {"bench-001", "bench-002"}
+    assert set(truth["programs"]) == EVALUATED | {"bench-001", "bench-002"}
     try:
         from lopsnb.io.programs import load_program
     except ImportError:  # pragma: no cover - package module not available
         pytest.skip("lopsnb.io.programs not importable")
     for pid in truth["programs"]:
         assert load_program(ws / "programs" / f"{pid}.yml").id == pid
+
+
+def test_plant_pilot_treats_one_line_with_many_donors(acme):
+    """One line took the pilot (all of its people completed); the pilot's KPI covers every line, the donors."""
+    p, e, k = acme["people"], acme["enrollments"], acme["kpis"]
+    tr = acme["truth"]["programs"]["plant-pilot"]
+    done = e[(e["program_id"] == "plant-pilot") & (e["status"] == "completed")].merge(p[["person_id", "org_unit"]])
+    assert set(done["org_unit"]) == {tr["treated_unit"]}
+    assert len(done) == (p["org_unit"] == tr["treated_unit"]).sum()
+    lines = set(k.loc[k["metric"] == tr["outcome"], "entity_id"])
+    assert tr["treated_unit"] in lines and len(lines - {tr["treated_unit"]}) == tr["n_donors"] >= 19
+    assert lines <= set(p.loc[p["role"] == "Line Supervisor", "org_unit"])
+
+
+def test_plant_pilot_truth_by_a_plain_did_on_its_plant(acme):
+    """Independent check of the planted +3: the pilot line against the other lines of its plant (they share its shocks)."""
+    k, tr = acme["kpis"], acme["truth"]["programs"]["plant-pilot"]
+    k = k[k["metric"] == tr["outcome"]]
+    plant = tr["treated_unit"].split("-")[0]
+    peers = {u for u in k["entity_id"] if u.startswith(plant + "-")} - {tr["treated_unit"]}
+    est, _ = _did(k, tr["outcome"], {tr["treated_unit"]}, peers, ("2024-11-01", "2025-12-31"), ("2026-03-01", "2026-10-31"))
+    assert abs(est - tr["true_effect"]) < 1.0
 
 
 def test_extra_programs_leave_base_data_unchanged(make):
@@ -205,9 +229,9 @@ def acme():
     return t
 
 
-def test_truth_lists_the_seven_programs(acme):
+def test_truth_lists_the_evaluated_programs(acme):
     tr = acme["truth"]
-    assert set(tr["programs"]) == SEVEN
+    assert set(tr["programs"]) == EVALUATED
     assert tr["kpi_periods"] == ["2024-11-01", "2026-10-01"]
     for pid, d in tr["programs"].items():
         assert {"entity", "outcome", "design", "true_effect", "true_effect_pct", "n_participants", "performance_metrics", "notes"} <= set(d)
@@ -219,6 +243,7 @@ def test_truth_lists_the_seven_programs(acme):
     assert p["leadership-development"]["true_effect"] == pytest.approx(0.3)
     assert p["time-management"]["true_effect"] == 0
     assert p["ai-assistant-pilot"]["n_participants"] == 6
+    assert p["plant-pilot"]["true_effect"] == pytest.approx(3.0) and p["plant-pilot"]["n_participants"] == 1
 
 
 def _did(k, metric, part, comp, baseline, followup):

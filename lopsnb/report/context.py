@@ -47,6 +47,7 @@ __all__ = [
     "NotebookContext",
     "open_notebook",
     "show",
+    "figure_alt",
     "show_table",
     "say",
 ]
@@ -207,14 +208,40 @@ def open_notebook(
     )
 
 
-def show(fig_or_ax: Any) -> None:
-    """Display a matplotlib figure (or the figure of an axes) once, then close it."""
+def show(fig_or_ax: Any, alt: str | None = None) -> None:
+    """Display a matplotlib figure (or the figure of an axes) once, then close it.
+
+    Parameters
+    ----------
+    fig_or_ax : matplotlib Figure or Axes
+    alt : str, optional
+        Plain-text description of what the figure shows, for readers who
+        cannot see it: kept in the output's ``image/png`` metadata, which the
+        report template writes as the image's (escaped) ``alt`` attribute.
+        Default: :func:`figure_alt` (the chart titles).
+    """
     import matplotlib.pyplot as plt
     from IPython.display import display
 
     fig = fig_or_ax.figure if hasattr(fig_or_ax, "figure") and not hasattr(fig_or_ax, "savefig") else fig_or_ax
-    display(fig)
+    alt = alt or figure_alt(fig)
+    if alt:
+        display(fig, metadata={"image/png": {"alt": str(alt)}})
+    else:
+        display(fig)
     plt.close(fig)
+
+
+def figure_alt(fig: Any) -> str:
+    """A minimal alt text from a figure's axes titles ("" when it has none).
+
+    Titles hold ``\\$`` where a user string had ``$`` (``plots.literal``,
+    which keeps matplotlib from reading mathtext); alt text is plain text,
+    so the escape is undone here.
+    """
+    titles = [ax.get_title().replace("\\$", "$") for ax in getattr(fig, "axes", [])]
+    titles = [t for t in titles if t.strip()]
+    return ("Chart: " + "; ".join(titles)) if titles else ""
 
 
 def show_table(frame: Any, formats: Mapping[str, str] | None = None) -> None:

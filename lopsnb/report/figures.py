@@ -43,6 +43,8 @@ __all__ = [
     "draw_scorecard_result_trend",
     "draw_operations_result",
     "draw_kpi_variance",
+    "draw_synthetic_path",
+    "draw_synthetic_gaps",
     "plot_roi_vs_evidence",
     "plot_cost_benefit",
 ]
@@ -410,6 +412,125 @@ def draw_kpi_variance(result: Any, ax: Any = None) -> Any:
     ax.set_ylabel("correlation")
     ax.set_ylim(min(0.0, float(ac["corr"].min()) if len(ac) else 0.0), 1)
     ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def _pilot_frame(records: Any) -> pd.DataFrame:
+    """``details.gaps`` / ``details.placebo_gaps`` records as a frame with datetime periods."""
+    df = pd.DataFrame(list(records or []))
+    if len(df):
+        df["period"] = pd.to_datetime(df["period"])
+    return df
+
+
+def _treated_path(result: Any) -> pd.DataFrame:
+    """The path drawn for the participating unit(s): synthetic_control's ``average`` rows, sdid's only rows."""
+    g = _pilot_frame(result.details.get("gaps"))
+    if len(g) and "unit" in g:
+        g = g[g["unit"] == "average"]
+    return g.sort_values("period") if len(g) else g
+
+
+def _by_window(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """Baseline and followup rows apart, so a line breaks across the periods left out between the windows."""
+    return [part for _, part in frame.groupby("post", sort=True)] if len(frame) else []
+
+
+def _shade_followup(ax: Any, frame: pd.DataFrame) -> None:
+    post = frame.loc[frame["post"].astype(bool), "period"]
+    if len(post):
+        half = pd.Timedelta(days=15)
+        ax.axvspan(post.min() - half, post.max() + half, color="#eaf2f8", zorder=0, label="followup window")
+
+
+def _no_pilot_plot(ax: Any, title: str) -> Any:
+    ax = new_ax(ax)
+    ax.text(0.5, 0.5, "No synthetic comparison", ha="center", va="center", transform=ax.transAxes, color=PALETTE["neutral"])
+    ax.set_title(literal(title))
+    ax.set_axis_off()
+    return ax
+
+
+def draw_synthetic_path(result: Any, ax: Any = None, *, label: str = "participating unit", outcome: str = "outcome",
+                        unit: str | None = None) -> Any:
+    """Outcome of the participating unit and of its synthetic comparison, baseline and followup.
+
+    Parameters
+    ----------
+    result : Estimate
+        A ``synthetic_control`` or ``sdid`` estimate (``details.gaps``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when omitted.
+    label : str
+        Name of the participating unit(s) in the legend (user data: drawn literally).
+    outcome, unit : str
+        The outcome metric and its unit, for the axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    g = _treated_path(result)
+    title = f"{outcome}: {label} vs its synthetic comparison"
+    if not len(g):
+        return _no_pilot_plot(ax, title)
+    ax = new_ax(ax)
+    _shade_followup(ax, g)
+    for i, part in enumerate(_by_window(g)):
+        ax.plot(part["period"], part["treated"], "-", marker="o", markersize=3, color=PALETTE["participants"], label=literal(label) if i == 0 else None)
+        ax.plot(part["period"], part["synthetic"], "--", color=PALETTE["neutral"], label="synthetic comparison" if i == 0 else None)
+    ax.set_ylabel(literal(outcome + (f" ({unit})" if unit else "")))
+    ax.set_title(literal(title))
+    ax.legend(frameon=False, fontsize=8, loc="best")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#e6e9ec", linewidth=0.8)
+    ax.set_axisbelow(True)
+    return ax
+
+
+def draw_synthetic_gaps(result: Any, ax: Any = None, *, label: str = "participating unit", unit: str | None = None) -> Any:
+    """The gap (unit − synthetic) per period, with every placebo gap drawn behind it in grey.
+
+    The placebo gaps (``details.placebo_gaps``, synthetic_control only) are
+    each donor's gap when it is treated as if it had taken the program; a
+    program effect shows as a followup gap outside their band.
+
+    Parameters
+    ----------
+    result : Estimate
+        A ``synthetic_control`` or ``sdid`` estimate.
+    ax : matplotlib.axes.Axes, optional
+    label : str
+        Name of the participating unit(s) (drawn literally).
+    unit : str, optional
+        The outcome's unit, for the axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    g = _treated_path(result)
+    title = f"Gap: {label} minus its synthetic comparison" + (", with placebo gaps" if result.details.get("placebo_gaps") else "")
+    if not len(g):
+        return _no_pilot_plot(ax, title)
+    ax = new_ax(ax)
+    _shade_followup(ax, g)
+    placebo = _pilot_frame(result.details.get("placebo_gaps"))
+    post_of = dict(zip(g["period"], g["post"], strict=True))
+    n_placebo = placebo["unit"].nunique() if len(placebo) else 0
+    for i, (_, part) in enumerate(placebo.groupby("unit", sort=False) if len(placebo) else []):
+        part = part.assign(post=part["period"].map(post_of).fillna(False)).sort_values("period")
+        for j, seg in enumerate(_by_window(part)):
+            ax.plot(seg["period"], seg["gap"], "-", color="#c3cad1", linewidth=0.8, zorder=1,
+                    label=f"placebo gaps ({n_placebo} donors, each as if it had taken part)" if i == 0 and j == 0 else None)
+    for i, part in enumerate(_by_window(g)):
+        ax.plot(part["period"], part["gap"], "-", marker="o", markersize=3, color=PALETTE["participants"], linewidth=2.2, zorder=3,
+                label=literal(label) if i == 0 else None)
+    ax.axhline(0, color="#333", linewidth=0.8, zorder=2)
+    ax.set_ylabel(literal("Gap" + (f" ({unit})" if unit else "")))
+    ax.set_title(literal(title))
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 

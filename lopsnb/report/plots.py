@@ -108,7 +108,7 @@ def plot_forest(estimates: pd.DataFrame, *, unit: str | None = None, primary: st
     ax.axvline(0, color="#333", linewidth=0.8)
     if break_even is not None and np.isfinite(break_even):
         ax.axvline(break_even, color=PALETTE["highlight"], linestyle=":", linewidth=1.2, label="break-even effect")
-        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        ax.legend(frameon=False, fontsize=8, loc="best")  # "best" keeps the legend off the intervals
     labels = est["label"] if "label" in est else est["method"]
     ax.set_yticks(y, [literal(v) for v in labels], fontsize=8)
     ax.set_xlabel(literal("Effect per entity per period" + (f" ({unit})" if unit else "")))

@@ -39,10 +39,22 @@ __all__ = [
     "comments_block",
     "suppress_series",
     "how_sure",
+    "pilot_estimate",
+    "pilot_label",
+    "pilot_withheld",
+    "synthetic_summary",
+    "donor_weights_table",
+    "sdid_weights_summary",
+    "synthetic_path_alt",
+    "synthetic_gaps_alt",
 ]
 
 SUPPRESSED = "suppressed (n < {n})"
 PERIOD_WORD = {"month": "a month", "quarter": "a quarter", "week": "a week"}
+#: The pilot designs whose charts and weight tables the report shows, in order of preference.
+PILOT_METHODS = ("synthetic_control", "sdid")
+#: Donor rows shown in a weights table; the rest are summed in one line.
+MAX_DONOR_ROWS = 12
 
 
 def esc(value: Any) -> str:
@@ -109,6 +121,9 @@ def _comparison_phrase(ev: ProgramEvaluation) -> str:
         filt = p.evaluation.comparison or {}
         desc = " and ".join(f"{esc(k)} {esc(', '.join(map(str, v)))}" for k, v in filt.items())
         return f"Compared with similar {who} who did not take part" + (f" ({desc})" if desc else "")
+    if method in PILOT_METHODS and ev.impact and method in ev.impact.estimates:
+        n = ev.impact.estimates[method].n_comparison
+        return f"Compared with a synthetic comparison built from {n} {who} that did not take part (weighted to follow the same path before the program)"
     if method == "trend":
         return "Compared with where the pre-program trend was heading"
     if method == "estimates":
@@ -127,12 +142,15 @@ def executive_summary(ev: ProgramEvaluation) -> str:
     unit = ev.impact.unit if ev.impact else None
     if primary is not None:
         lo, hi = primary.ci_low, primary.ci_high
+        # A synthetic control with fewer than 19 placebo donors has no interval: say why instead of "— to —".
+        why_none = primary.details.get("interval_reason")
+        no_ci = None if _finite(lo) and _finite(hi) else "(no 95% interval" + (f": {esc(why_none)})" if why_none else ")")
         if p.evaluation.transform == "log":
-            effect_txt = f"{fmt(primary.pct[0], pct=True, signed=True)} (95% CI {fmt(primary.pct[1], pct=True, signed=True)} to {fmt(primary.pct[2], pct=True, signed=True)})"
+            effect_txt = f"{fmt(primary.pct[0], pct=True, signed=True)} " + (no_ci or f"(95% CI {fmt(primary.pct[1], pct=True, signed=True)} to {fmt(primary.pct[2], pct=True, signed=True)})")
         else:
             # Units such as "USD per month" already name the period.
             when = "" if unit and " per " in f" {unit.lower()} " else f" {period}"
-            effect_txt = f"{fmt(abs(primary.estimate), unit)} {per_entity}{when} (95% CI {fmt(lo, unit, signed=True)} to {fmt(hi, unit, signed=True)})"
+            effect_txt = f"{fmt(abs(primary.estimate), unit)} {per_entity}{when} " + (no_ci or f"(95% CI {fmt(lo, unit, signed=True)} to {fmt(hi, unit, signed=True)})")
         verb = "raised" if primary.estimate > 0 else "lowered"
         if lo <= 0 <= hi:
             sentence = (
@@ -410,6 +428,17 @@ def roi_summary(ev: ProgramEvaluation) -> str:
     )
 
 
+def _listed_detail(value: Any) -> bool:
+    """Whether an estimate detail belongs in the method list: not empty, not a list of records.
+
+    Lists of records (synthetic control's gaps, placebo gaps, weights) are
+    charts and tables of their own; hundreds of them would bury the list.
+    """
+    if value is None or (isinstance(value, (str, list, tuple, dict)) and len(value) == 0):
+        return False
+    return not (isinstance(value, list) and isinstance(value[0], dict))
+
+
 def method_section(ev: ProgramEvaluation) -> str:
     """Isolation method, assumptions, audit log, coverage and exclusions, evidence reasons."""
     p = ev.program
@@ -430,7 +459,7 @@ def method_section(ev: ProgramEvaluation) -> str:
         notes, pre_txt = "", ""
     details = ""
     if primary is not None:
-        details = "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in primary.details.items())
+        details = "".join(f"<li>{esc(k)}: {fmt(v) if _finite(v) else esc(v)}</li>" for k, v in primary.details.items() if _listed_detail(v))
     return (
         f"<h3>Isolation method</h3><p>{esc(primary.label if primary else p.evaluation.design)}</p>"
         + (f"<ul class='details'>{details}</ul>" if details else "")
@@ -530,3 +559,185 @@ def how_sure(ev: ProgramEvaluation) -> str:
             f"({fmt(bb['pct_of_effect'], pct=True)} of the effect).")
     parts += [esc(n) for n in sens.get("notes", [])]
     return "".join(p if p.startswith("<") else f"<p>{p}</p>" for p in parts)
+
+
+# ---------------------------------------------------------------------------- pilot designs (synthetic control, sdid)
+
+
+def pilot_estimate(ev: ProgramEvaluation) -> Any:
+    """The synthetic_control (else sdid) estimate whose charts the report shows, or None.
+
+    None also when the estimate has no per-period path (``details.gaps``).
+    """
+    if not ev.impact:
+        return None
+    for method in PILOT_METHODS:
+        est = ev.impact.estimates.get(method)
+        if est is not None and est.details.get("gaps"):
+            return est
+    return None
+
+
+def pilot_withheld(ev: ProgramEvaluation) -> bool:
+    """True when the pilot charts and donor names would show individuals.
+
+    A synthetic comparison is drawn for the participating unit itself. For
+    ``entity: org_unit`` that is a unit's KPI (a line's output, a site's
+    incident rate) and is shown; for ``entity: person`` it would be the path
+    of a few people, each placebo gap one person's, and donors are people:
+    charts and names are withheld.
+    """
+    return pilot_estimate(ev) is not None and ev.program.evaluation.entity == "person"
+
+
+def pilot_label(ev: ProgramEvaluation) -> str:
+    """The participating unit's id (one unit) or "mean of N participating units" (plain text, not escaped).
+
+    A person is never named: for ``entity: person`` the label is "participants".
+    """
+    est = pilot_estimate(ev)
+    if est is None or ev.program.evaluation.entity == "person":
+        return "participants"
+    units = sorted({str(w.get("treated_unit")) for w in est.details.get("weights", []) if w.get("treated_unit") is not None})
+    if len(units) == 1 and est.n_treated == 1:
+        return units[0]
+    return f"mean of {int(est.n_treated)} participating units" if est.n_treated != 1 else "participating unit"
+
+
+def _pilot_gaps(est: Any) -> pd.DataFrame:
+    g = pd.DataFrame(est.details.get("gaps", []))
+    if len(g) and "unit" in g:
+        g = g[g["unit"] == "average"]
+    return g
+
+
+def synthetic_summary(ev: ProgramEvaluation) -> str:
+    """Plain-language reading of the synthetic comparison: fit, gap, placebo rank, leave-one-out range."""
+    est = pilot_estimate(ev)
+    if est is None:
+        return ""
+    d, unit = est.details, ev.impact.unit if ev.impact else None
+    name = esc(pilot_label(ev))
+    g = _pilot_gaps(est)
+    pre, post = g[~g["post"].astype(bool)], g[g["post"].astype(bool)]
+    parts = [f"Before the program, {name} and its synthetic comparison differed by {fmt(d.get('rmspe'), unit)} a period "
+             f"(root mean squared gap over {len(pre)} baseline periods; {fmt(d.get('fit_ratio'))} × the spread of the baseline outcome)."]
+    ci = (f" (95% interval {fmt(est.ci_low, signed=True)} to {fmt(est.ci_high, unit, signed=True)})"
+          if _finite(est.ci_low) and _finite(est.ci_high) else f" (no 95% interval: {esc(d.get('interval_reason') or 'undefined')})")
+    parts.append(f"Over the {len(post)} followup periods the gap averaged <strong>{fmt(est.estimate, unit, signed=True)}</strong>{ci}.")
+    placebos = d.get("placebos") or []
+    if est.method == "synthetic_control" and placebos and _finite(est.p_value):
+        n = len(placebos)
+        rank = int(round(est.p_value * (n + 1))) if est.n_treated == 1 else None
+        beaten = "none of their gaps" if rank == 1 else f"{rank - 1} of their gaps"
+        parts.append((f"Treating each of the {n} donors in turn as if it had taken part, {beaten} grew as much relative to the "
+                      f"baseline fit as the gap of {name}: " if rank is not None else f"Against {n} placebo fits: ")
+                     + f"permutation p-value {fmt(est.p_value)}.")
+    elif _finite(est.p_value):
+        parts.append(f"p-value {fmt(est.p_value)} ({esc(d.get('vcov_method', ''))} variance).")
+    loo = pd.DataFrame(d.get("loo") or [])
+    if len(loo):
+        parts.append(f"Leaving out one donor with weight at a time, the effect ranges from {fmt(loo['estimate'].min(), signed=True)} "
+                     f"to {fmt(loo['estimate'].max(), unit, signed=True)}.")
+    withheld = ("<p class='lopsnb-note'>The participants are people: their paths, the placebo gaps and the donors are not shown.</p>"
+                if pilot_withheld(ev) else "")
+    return "<p>" + " ".join(parts) + "</p>" + withheld
+
+
+def _pct(w: Any) -> str:
+    return f"{float(w):.1%}" if _finite(w) else "—"
+
+
+def donor_weights_table(ev: ProgramEvaluation) -> str:
+    """The synthetic control's donor weights, largest first, with the leave-one-out estimate per donor.
+
+    Donors are comparison units; for ``entity: person`` they are people and
+    only counts are shown (:func:`pilot_withheld`).
+    """
+    est = ev.impact.estimates.get("synthetic_control") if ev.impact else None
+    if est is None or not est.details.get("weights"):
+        return ""
+    w = pd.DataFrame(est.details["weights"]).sort_values(["treated_unit", "weight"], ascending=[True, False], kind="stable")
+    zero = int(est.n_comparison) - w["donor"].nunique()
+    if pilot_withheld(ev):
+        return (f"<p>{w['donor'].nunique()} of {int(est.n_comparison)} donors have a weight (largest {_pct(w['weight'].max())}); "
+                "donors are people and are not named.</p>")
+    loo = {str(r["dropped_donor"]): r for r in est.details.get("loo", [])}
+    unit = ev.impact.unit if ev.impact else None
+    several = w["treated_unit"].nunique() > 1
+    rows = []
+    for treated, part in w.groupby("treated_unit", sort=True):
+        shown, rest = part.head(MAX_DONOR_ROWS), part.iloc[MAX_DONOR_ROWS:]
+        for _, r in shown.iterrows():
+            lo = loo.get(str(r["donor"]))
+            cells = ([esc(treated)] if several else []) + [esc(r["donor"]), _pct(r["weight"]),
+                     fmt(lo["estimate"], signed=True) if lo else "—", fmt(lo["pre_rmspe"]) if lo else "—"]
+            rows.append("<tr>" + "".join(f"<td>{c}</td>" if i < (2 if several else 1) else f"<td class='num'>{c}</td>" for i, c in enumerate(cells)) + "</tr>")
+        if len(rest):
+            rows.append(f"<tr><td colspan='{5 if several else 4}'>{len(rest)} more donor(s) with a combined weight of {_pct(rest['weight'].sum())}</td></tr>")
+    in_unit = f" ({unit})" if unit else ""
+    head = (["Participating unit"] if several else []) + ["Donor", "Weight", f"Effect without this donor{in_unit}",
+                                                          f"Baseline fit (RMSPE) without it{in_unit}"]
+    note = f"<p class='lopsnb-note'>{zero} other donor(s) have a weight of zero: they do not enter the synthetic comparison.</p>" if zero > 0 else ""
+    return ("<table class='lopsnb-table'><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>" + note)
+
+
+def sdid_weights_summary(ev: ProgramEvaluation) -> str:
+    """SDID's unit weights (ω: which donors) and time weights (λ: which baseline periods), in brief."""
+    est = ev.impact.estimates.get("sdid") if ev.impact else None
+    if est is None:
+        return ""
+    d = est.details
+    w = pd.DataFrame(d.get("weights") or [], columns=["unit", "weight"])
+    w = w[w["weight"] > 0].sort_values("weight", ascending=False, kind="stable")
+    eff = 1 / float((w["weight"] ** 2).sum()) if len(w) else float("nan")
+    out = [f"<p>Synthetic difference-in-differences weights {len(w)} of {int(est.n_comparison)} donors "
+           f"(effective number of donors 1/Σω² = {fmt(eff)}) and the baseline periods below; its estimate is "
+           f"{fmt(est.estimate, ev.impact.unit if ev.impact else None, signed=True)}.</p>"]
+    if len(w) and not pilot_withheld(ev):
+        top, rest = w.head(MAX_DONOR_ROWS), w.iloc[MAX_DONOR_ROWS:]
+        rows = "".join(f"<tr><td>{esc(r['unit'])}</td><td class='num'>{_pct(r['weight'])}</td></tr>" for _, r in top.iterrows())
+        if len(rest):
+            rows += f"<tr><td colspan='2'>{len(rest)} more donor(s) with a combined weight of {_pct(rest['weight'].sum())}</td></tr>"
+        out.append(f"<table class='lopsnb-table'><thead><tr><th>Donor</th><th>Unit weight ω</th></tr></thead><tbody>{rows}</tbody></table>")
+    tw = pd.DataFrame(d.get("time_weights") or [], columns=["period", "weight"])
+    tw = tw[tw["weight"] > 1e-6]
+    if len(tw):
+        periods = ", ".join(f"{esc(r['period'])} ({_pct(r['weight'])})" for _, r in tw.iterrows())
+        out.append(f"<p>Time weights λ (the baseline periods that best predict the donors' followup level): {periods}.</p>")
+    return "".join(out)
+
+
+def synthetic_path_alt(ev: ProgramEvaluation) -> str:
+    """Alt text (plain text) of the treated-vs-synthetic chart: what it shows and what it says."""
+    est = pilot_estimate(ev)
+    if est is None:
+        return ""
+    g = _pilot_gaps(est)
+    post = g[g["post"].astype(bool)]
+    unit = ev.impact.unit if ev.impact else None
+    return (f"Line chart of {ev.program.outcome} per period, {g['period'].min()} to {g['period'].max()}: {pilot_label(ev)} (solid) and "
+            f"its synthetic comparison (dashed). Baseline root mean squared gap {fmt(est.details.get('rmspe'))}; in the "
+            f"{len(post)} followup periods {pilot_label(ev)} averages {fmt(post['treated'].mean())} against "
+            f"{fmt(post['synthetic'].mean())} for the synthetic comparison (gap {fmt(est.estimate, signed=True)}"
+            + (f" {unit})." if unit else ")."))
+
+
+def synthetic_gaps_alt(ev: ProgramEvaluation) -> str:
+    """Alt text (plain text) of the gap chart with the placebo gaps behind it."""
+    est = pilot_estimate(ev)
+    if est is None:
+        return ""
+    g = _pilot_gaps(est)
+    post = g[g["post"].astype(bool)]
+    placebo = pd.DataFrame(est.details.get("placebo_gaps") or [], columns=["unit", "period", "gap"])
+    text = (f"Line chart of the gap, {pilot_label(ev)} minus its synthetic comparison, per period: near zero in the baseline "
+            f"(root mean squared {fmt(est.details.get('rmspe'))}), {fmt(post['gap'].min(), signed=True)} to "
+            f"{fmt(post['gap'].max(), signed=True)} in the followup.")
+    if len(placebo):
+        pp = placebo[placebo["period"].isin(set(post["period"]))].groupby("unit")["gap"].mean()
+        above = int((pp >= est.estimate).sum()) if est.estimate >= 0 else int((pp <= est.estimate).sum())
+        text += (f" Behind it, grey lines show the placebo gaps of {placebo['unit'].nunique()} donors, {above} of which average a followup "
+                 f"gap at least as far from zero in the same direction (permutation p-value {fmt(est.p_value)}).")
+    return text

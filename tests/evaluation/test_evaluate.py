@@ -102,13 +102,28 @@ def test_ai_pilot_is_insufficient(evaluated: Callable[[str], ProgramEvaluation])
     assert any("participating entities" in r for r in ev.evidence.reasons)
 
 
+def test_plant_pilot_is_a_one_line_synthetic_control(evaluated: Callable[[str], ProgramEvaluation]) -> None:
+    ev = evaluated("plant-pilot")
+    est = ev.impact.estimates  # type: ignore[union-attr]
+    sc, truth = est["synthetic_control"], TRUTH["plant-pilot"]
+    assert (sc.n_treated, sc.n_comparison) == (1, truth["n_donors"])
+    assert {w["treated_unit"] for w in sc.details["weights"]} == {truth["treated_unit"]}
+    # the sdid cross-check covers the truth too; did refuses one unit and points to the pilot designs
+    assert est["sdid"].ci_low <= truth["true_effect"] <= est["sdid"].ci_high
+    assert "synthetic_control or sdid" in ev.impact.failures["did"]  # type: ignore[union-attr]
+    assert ev.evidence.grade == "moderate"
+    assert any("One participating unit" in r for r in ev.evidence.reasons)
+
+
 @pytest.mark.parametrize("pid", sorted(TRUTH))
 def test_no_strong_grade_with_imbalance_or_few_participants(pid: str, as_dict: Callable[[str], dict[str, Any]]) -> None:
     d = as_dict(pid)
     res = d["results"]
     smd = res["balance"]["baseline_smd"]
     primary = res["estimates"].get(res["primary_method"])
-    few = primary is None or primary["n_treated"] < 10
+    # The pilot designs need 10 donors instead of 10 participating units (evidence.py).
+    pilot = res["primary_method"] in ("synthetic_control", "sdid")
+    few = primary is None or (primary["n_comparison"] if pilot else primary["n_treated"]) < 10
     imbalanced = smd is not None and abs(smd) > 0.25
     if few or imbalanced:
         assert d["evidence"]["grade"] != "strong"
