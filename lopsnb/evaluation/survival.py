@@ -130,7 +130,8 @@ class SurvivalResult:
         interval; points with fewer than ``min_group_size`` people at risk
         are left out (privacy, and too few to read).
     at_risk : DataFrame
-        ``group, time, at_risk`` at the ticks of the chart (0 … horizon);
+        ``group, time, at_risk`` at the ticks of the chart (0 to the longest
+        follow-up, at least the horizon, at most ``CHART_HORIZONS`` horizons);
         counts below ``min_group_size`` are None.
     horizon_days : int
     survival_treated, survival_comparison : float
@@ -414,12 +415,17 @@ def survival_data(ws: Workspace, program: Program) -> SurvivalData:
 # --------------------------------------------------------------------------- analysis
 
 
-def _ticks(horizon: int) -> np.ndarray:
-    """Chart ticks from 0 to the horizon: 4 to 7 round steps."""
+#: The chart (and its numbers at risk) runs to this multiple of the horizon at most.
+CHART_HORIZONS = 4
+
+
+def _ticks(frame: pd.DataFrame, horizon: int) -> np.ndarray:
+    """Chart ticks from 0 to the chart's end (the longest follow-up, at least the horizon, at most 4 horizons): round steps."""
+    end = float(min(max(frame["time"].max(), horizon), CHART_HORIZONS * horizon))
     for step in (7, 14, 15, 30, 45, 60, 90, 180, 365, 730):
-        if horizon / step <= 6:
-            return np.arange(0, horizon + 1, step, dtype=float)
-    return np.linspace(0, horizon, 5)
+        if end / step <= 8:
+            return np.arange(0, end + 1, step, dtype=float)
+    return np.linspace(0, end, 6)
 
 
 def _group_curve(group: str, frame: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
@@ -476,7 +482,7 @@ def survival_analysis(data: SurvivalData, program: Program) -> tuple[Estimate, S
     followed = {g: float(((sub["time"] >= h) | (sub["event"] & (sub["time"] <= h))).mean()) for g, sub in (("participants", tr), ("comparison", co))}
     res = SurvivalResult(
         kind=data.kind, event_label=data.event_label, origin=ev.origin, horizon_days=h, as_of=data.as_of, curves=curves,
-        at_risk=_at_risk(f, _ticks(h), mgs), survival_treated=s1, survival_comparison=s0,
+        at_risk=_at_risk(f, _ticks(f, h), mgs), survival_treated=s1, survival_comparison=s0,
         hazard_ratio=cox["hazard_ratio"], hazard_ratio_ci_low=cox["ci_low"], hazard_ratio_ci_high=cox["ci_high"], hazard_ratio_p=cox["p_value"],
         covariates=covs, ties="efron", ph_test=cox["ph_test"], rmst_treated=r1, rmst_comparison=r0, rmst_difference=r1 - r0,
         rmst_std_error=rse, rmst_ci_low=r1 - r0 - Z95 * rse, rmst_ci_high=r1 - r0 + Z95 * rse,
