@@ -196,6 +196,8 @@ def km_curve(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
         return head
     sf = SurvfuncRight(time, event.astype(float))
     s, se = np.asarray(sf.surv_prob, float), np.asarray(sf.surv_prob_se, float)
+    # Once everyone left at risk has had the event, S = 0 is known exactly (Greenwood's 0 · ∞ term).
+    se = np.where(s == 0, 0.0, se)
     with np.errstate(divide="ignore", invalid="ignore"):
         # Var(log(-log S)) = Greenwood / (S log S)^2 (delta method).
         v = se / (s * np.log(s))
@@ -444,11 +446,13 @@ def _at_risk(frame: pd.DataFrame, ticks: np.ndarray, min_group_size: int) -> pd.
 
 
 def _at_horizon(frame: pd.DataFrame, horizon: int, group: str) -> tuple[float, float]:
-    if not (frame["time"] >= horizon).any():
+    curve = km_curve(frame["time"].to_numpy(float), frame["event"].to_numpy(bool))
+    # S(h) is known when someone is followed to h, or when every one had the event before it (S = 0).
+    if not (frame["time"] >= horizon).any() and curve["survival"].iloc[-1] > 0:
         longest = frame["time"].max()
         raise InsufficientDataError(f"survival: nobody in the {group} group is followed to the horizon of {horizon} days "
                                     f"(longest follow-up {longest:.0f} days); shorten evaluation.horizon_days or wait for more data")
-    return survival_at(km_curve(frame["time"].to_numpy(float), frame["event"].to_numpy(bool)), horizon)
+    return survival_at(curve, horizon)
 
 
 def survival_analysis(data: SurvivalData, program: Program) -> tuple[Estimate, SurvivalResult]:
