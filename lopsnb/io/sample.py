@@ -25,6 +25,10 @@ participating entities and the periods of the followup window, of
 ``Y(1) - Y(0)`` where ``Y(0)`` is the generated value without the effect and
 ``Y(1)`` the published value (after rounding and clipping).  That is the
 average treatment effect on the treated (ATT) the evaluation estimates.
+The retention program ``onboarding-retention`` (design survival) plants
+termination dates (``people.termination_date``, ``termination_reason``) for
+new operations associates; its ``true_effect`` is the participants' ATT on
+90-day retention from potential leaving times drawn once per person.
 """
 
 from __future__ import annotations
