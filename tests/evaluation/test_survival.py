@@ -329,3 +329,13 @@ def test_km_interval_is_within_zero_and_one() -> None:
     assert ((curve["ci_low"] >= 0) & (curve["ci_low"] <= curve["survival"]) & (curve["survival"] <= curve["ci_high"]) & (curve["ci_high"] <= 1)).all()
     with pytest.raises(InsufficientDataError):
         cox_hazard_ratio(_rossi_frame().assign(event=False), [])
+
+
+def test_validate_warns_about_too_few_people_to_follow(make_workspace) -> None:
+    from lopsnb.evaluation.checks import design_checks
+    from lopsnb.io.workspace import load_workspace
+
+    ws = load_workspace(make_workspace(program=SURVIVAL_YML, **_cohort(16)))
+    problems = design_checks(ws, ws.program("demo"))
+    assert [p.column for p in problems] == ["person_id", "evaluation.comparison"]
+    assert problems[0].found == "8 participants to follow"
