@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from lopsnb.errors import InsufficientDataError, ProgramConfigError
 from lopsnb.evaluation import evaluate
 from lopsnb.evaluation.evidence import grade_evidence
 from lopsnb.evaluation.methods import Estimate
 from lopsnb.evaluation.survival import cox_hazard_ratio, km_curve, rmst, survival_at
-from lopsnb.io.programs import load_program
+from lopsnb.io.programs import Program, load_program
 
 ROSSI = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "rossi.csv")
 COVS = ["age", "race", "wexp", "mar", "paro", "prio"]
@@ -339,3 +340,10 @@ def test_validate_warns_about_too_few_people_to_follow(make_workspace) -> None:
     problems = design_checks(ws, ws.program("demo"))
     assert [p.column for p in problems] == ["person_id", "evaluation.comparison"]
     assert problems[0].found == "8 participants to follow"
+
+
+def test_a_program_slice_keeps_the_event_kpi() -> None:
+    from lopsnb.io.cache import program_metrics
+
+    text = SURVIVAL_YML.replace("outcome: retention", "event: {metric: units_per_hour, reaches: 40}")
+    assert "units_per_hour" in program_metrics([Program.model_validate(yaml.safe_load(text))])
