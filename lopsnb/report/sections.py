@@ -245,16 +245,27 @@ def survival_section(ev: ProgramEvaluation) -> str:
             f"<table class='lopsnb-table'><tbody>{body}</tbody></table>")
 
 
+def _effect_tile(ev: ProgramEvaluation) -> tuple[str, str, str]:
+    """The effect tile: outcome units, or percentage points at the horizon for a survival outcome."""
+    primary = ev.impact.primary if ev.impact else None
+    if primary is None:
+        return ("Effect", "—", "not isolated")
+    sv = ev.impact.survival  # type: ignore[union-attr]
+    if sv is not None:
+        what = "retention" if sv.kind == "retention" else "reached the event"
+        return (f"Effect on {what} at {sv.horizon_days} days", _points(primary.estimate, signed=True),
+                f"95% CI {_points(primary.ci_low, signed=True)} to {_points(primary.ci_high, signed=True)}")
+    unit = ev.impact.unit  # type: ignore[union-attr]
+    return ("Effect", fmt(primary.estimate, unit, signed=True), f"95% CI {fmt(primary.ci_low, signed=True)} to {fmt(primary.ci_high, signed=True)}")
+
+
 def tiles(ev: ProgramEvaluation) -> str:
     """Headline tiles: participants, effect, ROI, BCR, payback, evidence grade."""
-    primary = ev.impact.primary if ev.impact else None
-    unit = ev.impact.unit if ev.impact else None
     r = ev.roi
     insufficient = ev.evidence.grade == "insufficient"
     items = [
         ("Participants", fmt(ev.inputs.participants), f"{fmt(ev.inputs.completion_rate * 100, pct=True)} completed" if ev.inputs.measured else ""),
-        ("Effect", fmt(primary.estimate, unit, signed=True) if primary else "—",
-         f"95% CI {fmt(primary.ci_low, signed=True)} to {fmt(primary.ci_high, signed=True)}" if primary else "not isolated"),
+        _effect_tile(ev),
         ("ROI", "—" if not r or insufficient else fmt(r.roi_pct, pct=True),
          "not claimed: insufficient evidence" if insufficient else (
              f"conservative {fmt(r.conservative_roi_pct, pct=True)}" if r else (

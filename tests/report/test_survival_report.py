@@ -50,6 +50,12 @@ def test_section_states_shares_difference_hazard_ratio_and_rmst(ev: ProgramEvalu
     assert "censored at 2026-10-31" in text
 
 
+def test_effect_tile_is_in_percentage_points(ev: ProgramEvaluation) -> None:
+    e = ev.impact.primary  # type: ignore[union-attr]
+    text = _text(S.tiles(ev))
+    assert f"Effect on retention at 90 days {e.estimate * 100:+.1f} pts" in text
+
+
 def test_summary_speaks_of_retention_not_of_a_monthly_kpi(ev: ProgramEvaluation) -> None:
     text = _text(S.executive_summary(ev))
     assert "still employed 90 days after hire" in text
