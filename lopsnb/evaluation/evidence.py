@@ -43,6 +43,9 @@ survival: a covariate with |SMD| > 0.25 not in the Cox  at most weak
 model (or no covariates given with an imbalance)
 survival: fewer than half of a group followed to the   at most weak
 horizon (or had the event before it)
+survival, origin hire_date: more than 10% of            at most weak
+participants enrolled over 30 days after hire
+(immortal time)
 survival: interval of the monetized effect wider than   at most moderate
 twice the break-even effect (or the effect)
 survival: proportional-hazards check p < 0.05          reason only (the KM
@@ -100,6 +103,8 @@ POOR_FIT_RATIO = 0.5
 SURVIVAL_DESIGNS = frozenset({"survival"})
 #: Below this share of a group followed to the horizon (or with the event before it), the horizon estimate rests on extrapolated censoring.
 MIN_FOLLOWED = 0.5
+#: Above this share of participants enrolled more than 30 days after hire (origin hire_date), the comparison has immortal time.
+MAX_LATE_SHARE = 0.1
 
 
 @dataclass(kw_only=True)
@@ -313,6 +318,11 @@ def _grade_survival(primary: Estimate, surv: Mapping[str, Any], covariate_smd: M
     if short:
         grade = _cap(grade, "weak")
         reasons.append("Few followed to the horizon: " + ", ".join(f"{v:.0%} of {g}" for g, v in short.items()) + f" reached {h} days or had the event before.")
+    late = int(surv.get("late_enrolled") or 0)
+    if late > MAX_LATE_SHARE * primary.n_treated:
+        grade = _cap(grade, "weak")
+        reasons.append(f"{late} of {primary.n_treated} participants enrolled well after hire: counted from the hire date they had to stay "
+                       "employed to take part (immortal time); use origin: treatment.")
     ph = surv.get("ph_test") or {}
     if ph.get("p_value") is not None and ph["p_value"] < 0.05:
         reasons.append(f"Hazards are not proportional (p = {ph['p_value']:.3f}): the hazard ratio is an average over the horizon; "

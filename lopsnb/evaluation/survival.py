@@ -87,6 +87,8 @@ __all__ = [
 
 SURVIVAL_DESIGNS = frozenset({"survival"})
 Z95 = float(stats.norm.ppf(0.975))
+#: With origin hire_date, an enrollment later than this after hire means participation was not decided at hire.
+LATE_ENROLMENT_DAYS = 30
 
 
 @dataclass(kw_only=True)
@@ -108,6 +110,11 @@ class SurvivalData:
         ``participants``, ``with_outcome`` (participants analysed), ``comparison``.
     notes : list of str
         Exclusions and their counts.
+    late_enrolled : int
+        ``origin: hire_date`` only: participants who enrolled more than
+        ``LATE_ENROLMENT_DAYS`` after their hire date. They had to stay
+        employed until they enrolled (immortal time), which flatters the
+        participants' retention.
     """
 
     frame: pd.DataFrame
@@ -116,6 +123,7 @@ class SurvivalData:
     as_of: pd.Timestamp
     attrition: dict[str, int]
     notes: list[str] = field(default_factory=list)
+    late_enrolled: int = 0
 
 
 @dataclass(kw_only=True)
@@ -141,6 +149,8 @@ class SurvivalResult:
         Restricted mean survival time to the horizon, days.
     ph_test : dict
         ``statistic, df, p_value, transform, variable``.
+    late_enrolled : int
+        See :class:`SurvivalData`.
     """
 
     kind: str
@@ -168,6 +178,7 @@ class SurvivalResult:
     n_events_treated: int
     n_events_comparison: int
     followed_to_horizon: dict[str, float]
+    late_enrolled: int = 0
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -410,8 +421,23 @@ def survival_data(ws: Workspace, program: Program) -> SurvivalData:
         raise InsufficientDataError(f"survival: {n_t} participants and {n_c} comparison people with an origin date (need at least 2 of each)"
                                     + ("; check evaluation.comparison in the program file" if n_c < 2 else ""))
     attrition.update({"with_outcome": n_t, "comparison": n_c})
+    late = _late_enrolled(ws, program, frame)
+    if late:
+        notes.append(f"{late} participant(s) enrolled more than {LATE_ENROLMENT_DAYS} days after hire: they had to stay employed to enrol "
+                     "(immortal time), so their retention is flattered; use origin: treatment for programs taken later")
     return SurvivalData(frame=frame, kind="retention" if program.evaluation.event is None else "event", event_label=label, as_of=as_of,
-                        attrition=attrition, notes=notes)
+                        attrition=attrition, notes=notes, late_enrolled=late)
+
+
+def _late_enrolled(ws: Workspace, program: Program, frame: pd.DataFrame) -> int:
+    """Participants (origin hire_date) whose first enrollment came more than LATE_ENROLMENT_DAYS after their origin."""
+    if program.evaluation.origin != "hire_date":
+        return 0
+    enr = ws.table("enrollments")
+    enr = enr[(enr["program_id"] == program.id) & enr["person_id"].isin(frame.index[frame["treated"]])]
+    first = pd.to_datetime(enr.groupby("person_id")["enrolled_on"].min())
+    gap = (first - pd.to_datetime(frame["origin"].reindex(first.index))).dt.days
+    return int((gap > LATE_ENROLMENT_DAYS).sum())
 
 
 # --------------------------------------------------------------------------- analysis
@@ -490,7 +516,8 @@ def survival_analysis(data: SurvivalData, program: Program) -> tuple[Estimate, S
         hazard_ratio=cox["hazard_ratio"], hazard_ratio_ci_low=cox["ci_low"], hazard_ratio_ci_high=cox["ci_high"], hazard_ratio_p=cox["p_value"],
         covariates=covs, ties="efron", ph_test=cox["ph_test"], rmst_treated=r1, rmst_comparison=r0, rmst_difference=r1 - r0,
         rmst_std_error=rse, rmst_ci_low=r1 - r0 - Z95 * rse, rmst_ci_high=r1 - r0 + Z95 * rse,
-        n_events_treated=int(tr["event"].sum()), n_events_comparison=int(co["event"].sum()), followed_to_horizon=followed, notes=list(data.notes),
+        n_events_treated=int(tr["event"].sum()), n_events_comparison=int(co["event"].sum()), followed_to_horizon=followed,
+        late_enrolled=data.late_enrolled, notes=list(data.notes),
     )
     what = "retention" if data.kind == "retention" else f"share reaching {data.event_label}"
     details = {

@@ -347,3 +347,16 @@ def test_a_program_slice_keeps_the_event_kpi() -> None:
 
     text = SURVIVAL_YML.replace("outcome: retention", "event: {metric: units_per_hour, reaches: 40}")
     assert "units_per_hour" in program_metrics([Program.model_validate(yaml.safe_load(text))])
+
+
+def test_late_enrolment_from_hire_date_is_flagged_as_immortal_time(make_workspace) -> None:
+    tables = _cohort(200)
+    enr = tables["enrollments"].copy()
+    later = pd.to_datetime(enr["enrolled_on"]) + pd.Timedelta(days=120)
+    enr["enrolled_on"] = later.dt.strftime("%Y-%m-%d")
+    enr["completed_on"] = enr["enrolled_on"]
+    ev = evaluate(make_workspace(program=SURVIVAL_YML, enrollments=enr, **{k: v for k, v in tables.items() if k != "enrollments"}), "demo")
+    sv = ev.impact.survival  # type: ignore[union-attr]
+    assert sv.late_enrolled == len(enr)
+    assert ev.evidence.grade == "weak" and any("immortal time" in r for r in ev.evidence.reasons)
+    assert ev.to_dict()["results"]["survival"]["late_enrolled"] == len(enr)
