@@ -36,6 +36,21 @@ synthetic_control / sdid: placebo p ≥ 0.10, or no      at most weak
 95% interval
 synthetic_control / sdid: interval wider than twice    at most moderate
 the break-even effect (or the effect)
+survival: fewer than 10 participants or 10 comparison   **insufficient**
+people followed
+survival: start (no adjustment for who took part)      start at moderate
+survival: a covariate with |SMD| > 0.25 not in the Cox  at most weak
+model (or no covariates given with an imbalance)
+survival: fewer than half of a group followed to the   at most weak
+horizon (or had the event before it)
+survival, origin hire_date: more than 10% of            at most weak
+participants enrolled over 30 days after hire
+(immortal time)
+survival: interval of the monetized effect wider than   at most moderate
+twice the break-even effect (or the effect)
+survival: proportional-hazards check p < 0.05          reason only (the KM
+                                                       difference does not
+                                                       assume it)
 =====================================================  =====================
 
 Sensitivity threshold for *strong* (``results.sensitivity``, see
@@ -84,6 +99,12 @@ OBSERVABLES_DESIGNS = frozenset({"weighting"})
 PILOT_DESIGNS = frozenset({"synthetic_control", "sdid"})
 #: Baseline RMSPE above this multiple of the baseline outcome SD is a poor fit.
 POOR_FIT_RATIO = 0.5
+#: Time-to-event designs (lopsnb.evaluation.survival).
+SURVIVAL_DESIGNS = frozenset({"survival"})
+#: Below this share of a group followed to the horizon (or with the event before it), the horizon estimate rests on extrapolated censoring.
+MIN_FOLLOWED = 0.5
+#: Above this share of participants enrolled more than 30 days after hire (origin hire_date), the comparison has immortal time.
+MAX_LATE_SHARE = 0.1
 
 
 @dataclass(kw_only=True)
@@ -115,14 +136,23 @@ def grade_evidence(
     covariate_smd: Mapping[str, float] | None = None,
     adjusted: Estimate | None = None,
     sensitivity: Mapping[str, Any] | None = None,
+    survival: Mapping[str, Any] | None = None,
+    monetized: Estimate | None = None,
 ) -> EvidenceGrade:
-    """Grade the evidence of a program's primary estimate (rules in the module docstring)."""
+    """Grade the evidence of a program's primary estimate (rules in the module docstring).
+
+    ``survival`` (``results.survival``) and ``monetized`` (the estimate the
+    ROI converts: days sooner for time to an event) are used by design
+    survival only.
+    """
     reasons: list[str] = []
     if primary is None:
         why = primary_error or "the primary method could not be estimated"
         return EvidenceGrade(grade="insufficient", reasons=[f"No estimate from the primary design ({design}): {why}."])
     if design in PILOT_DESIGNS:
         return _grade_pilot(primary, design, participants, with_outcome, break_even_effect)
+    if design in SURVIVAL_DESIGNS:
+        return _grade_survival(primary, survival or {}, covariate_smd or {}, monetized or primary, break_even_effect, participants, with_outcome)
     if primary.n_treated < MIN_PARTICIPANTS:
         return EvidenceGrade(
             grade="insufficient",
@@ -259,4 +289,50 @@ def _grade_pilot(primary: Estimate, design: str, participants: int, with_outcome
     if participants > 0 and with_outcome / participants < MIN_COVERAGE:
         grade = _cap(grade, "moderate")
         reasons.append(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
+    return EvidenceGrade(grade=grade, reasons=reasons)
+
+
+def _grade_survival(primary: Estimate, surv: Mapping[str, Any], covariate_smd: Mapping[str, float], monetized: Estimate,
+                    break_even_effect: float | None, participants: int, with_outcome: int) -> EvidenceGrade:
+    """Grade a survival estimate (the survival rows of the module table)."""
+    if primary.n_treated < MIN_PARTICIPANTS or primary.n_comparison < MIN_PARTICIPANTS:
+        return EvidenceGrade(grade="insufficient", reasons=[
+            f"Only {primary.n_treated} participants and {primary.n_comparison} comparison people followed (at least {MIN_PARTICIPANTS} of each needed)."])
+    grade: Grade = primary.strength
+    h = surv.get("horizon_days")
+    reasons = [f"Design 'survival' compares {'retention' if surv.get('kind') == 'retention' else 'time to the event'} of participants and "
+               "comparison people from the same origin, with censoring; it does not adjust for who chose to take part."]
+    if primary.n_treated < SMALL_SAMPLE:
+        grade = _cap(grade, "moderate")
+        reasons.append(f"Small sample: {primary.n_treated} participants (fewer than {SMALL_SAMPLE}).")
+    in_model = set(surv.get("covariates") or ())
+    unbalanced = {k: v for k, v in covariate_smd.items() if np.isfinite(v) and abs(v) > 0.25}
+    unadjusted = {k: v for k, v in unbalanced.items() if not any(k == c or k.startswith(f"{c}_") for c in in_model)}
+    if unadjusted:
+        grade = _cap(grade, "weak")
+        reasons.append("Groups differ on " + ", ".join(f"{k} (|SMD| = {abs(v):.2f})" for k, v in unadjusted.items()) + " and the Cox model does not adjust for it.")
+    elif unbalanced:
+        reasons.append("Groups differ on " + ", ".join(unbalanced) + "; the Cox hazard ratio is adjusted for it, the retention difference is not.")
+    followed = surv.get("followed_to_horizon") or {}
+    short = {g: v for g, v in followed.items() if v is not None and v < MIN_FOLLOWED}
+    if short:
+        grade = _cap(grade, "weak")
+        reasons.append("Few followed to the horizon: " + ", ".join(f"{v:.0%} of {g}" for g, v in short.items()) + f" reached {h} days or had the event before.")
+    late = int(surv.get("late_enrolled") or 0)
+    if late > MAX_LATE_SHARE * primary.n_treated:
+        grade = _cap(grade, "weak")
+        reasons.append(f"{late} of {primary.n_treated} participants enrolled well after hire: counted from the hire date they had to stay "
+                       "employed to take part (immortal time); use origin: treatment.")
+    ph = surv.get("ph_test") or {}
+    if ph.get("p_value") is not None and ph["p_value"] < 0.05:
+        reasons.append(f"Hazards are not proportional (p = {ph['p_value']:.3f}): the hazard ratio is an average over the horizon; "
+                       "the retention difference at the horizon does not assume proportionality.")
+    width = monetized.ci_high - monetized.ci_low
+    scale = abs(break_even_effect) if break_even_effect not in (None, 0) and np.isfinite(break_even_effect) else abs(monetized.estimate)  # type: ignore[arg-type]
+    if np.isfinite(width) and scale > 0 and width > 2 * scale:
+        grade = _cap(grade, "moderate")
+        reasons.append(f"Imprecise: the 95% interval is wider than twice {'the break-even effect' if break_even_effect not in (None, 0) else 'the effect itself'}.")
+    if participants > 0 and with_outcome / participants < MIN_COVERAGE:
+        grade = _cap(grade, "moderate")
+        reasons.append(f"Only {with_outcome} of {participants} participants have an origin date to follow ({with_outcome / participants:.0%}).")
     return EvidenceGrade(grade=grade, reasons=reasons)

@@ -41,6 +41,10 @@ non-participants):
     of Sant'Anna & Zhao 2020, and AIPW weighting): see
     :mod:`lopsnb.evaluation.drdid` and
     :mod:`lopsnb.evaluation.covariate_designs`.
+``survival``
+    Time-to-event outcomes (retention, time to competency): Kaplan–Meier
+    difference at the horizon, Cox hazard ratio and RMST difference; see
+    :mod:`lopsnb.evaluation.survival`.
 ``estimates``
     Phillips participant estimates: mean over participants of improvement ×
     attribution × confidence, non-respondents counted as zero (GP6), extreme
@@ -101,6 +105,7 @@ METHOD_LABELS: dict[str, str] = {
     "weighting": "Doubly robust weighting on pre-program covariates (AIPW)",
     "synthetic_control": "Synthetic control (weighted donor units)",
     "sdid": "Synthetic difference-in-differences",
+    "survival": "Survival analysis: Kaplan-Meier difference at the horizon vs comparison group",
 }
 
 #: Design strength before any diagnostic is considered.
@@ -119,6 +124,8 @@ METHOD_STRENGTH: dict[str, Strength] = {
     # Few treated units: the grade is capped by lopsnb.evaluation.evidence (one unit: moderate).
     "synthetic_control": "strong",
     "sdid": "strong",
+    # A comparison without adjustment for who chose to take part (as post_only); covariates enter the Cox model only.
+    "survival": "moderate",
 }
 
 ASSUMPTIONS: dict[str, tuple[str, ...]] = {
@@ -174,6 +181,11 @@ ASSUMPTIONS: dict[str, tuple[str, ...]] = {
     "sdid": (
         "Parallel trends between the participating units and the weighted donors over the weighted baseline periods.",
         "No anticipation and no spill-over onto the donor units.",
+    ),
+    "survival": (
+        "Participants and comparison people would have had the same retention (or time to the event) without the program (no selection).",
+        "Participation is fixed at the origin (no one joins the participants by surviving long enough to enrol).",
+        "Censoring (still employed at the as-of date, no more data) is unrelated to the risk of the event.",
     ),
 }
 

@@ -25,6 +25,10 @@ participating entities and the periods of the followup window, of
 ``Y(1) - Y(0)`` where ``Y(0)`` is the generated value without the effect and
 ``Y(1)`` the published value (after rounding and clipping).  That is the
 average treatment effect on the treated (ATT) the evaluation estimates.
+The retention program ``onboarding-retention`` (design survival) plants
+termination dates (``people.termination_date``, ``termination_reason``) for
+new operations associates; its ``true_effect`` is the participants' ATT on
+90-day retention from potential leaving times drawn once per person.
 """
 
 from __future__ import annotations
@@ -536,10 +540,13 @@ def _program_yaml(p: dict[str, Any]) -> str:
     out.append("  transform: none")
     if "treated_share" in ev:
         out.append(f"  treated_share: {ev['treated_share']}")
+    for key in ("horizon_days", "origin", "as_of"):  # design survival
+        if key in ev:
+            out.append(f"  {key}: {ev[key]}")
     mo = p["monetization"]
     out += ["", f"# {mo['comment']}", "monetization:", f"  value_per_unit: {_q(mo['value_per_unit'])}",
-            f"  value_range: {_ql(mo['value_range'])}", f"  periods_per_year: {mo['periods_per_year']}",
-            f"  horizon_years: {mo['horizon_years']}", ""]
+            f"  value_range: {_ql(mo['value_range'])}"]
+    out += [f"  {key}: {mo[key]}" for key in ("periods_per_year", "horizon_years") if key in mo] + [""]
     out.append(f"intangibles: {_ql(p.get('intangibles', []))}")
     out.append("privacy: {min_group_size: 5}")
     return "\n".join(out) + "\n"
@@ -1440,8 +1447,96 @@ def generate(out: str | Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_
     # and the pilot must leave every earlier table byte-identical.
     _plant_pilot(R("plant-pilot"), o, P, line_names, line_members, mstarts)
 
+    # ================= 9. onboarding-retention (survival; after the request log, which stays as it was) =================
+    people_df = _onboarding_retention(R("onboarding-retention"), o, P, people_df, pid, ops_people)
+
     # ================= write =================
     return _write(Path(out), seed, people_df, pid, o)
+
+
+#: Onboarding-retention plan: 90-day retention without / with the mentoring, and the later monthly hazard (both groups).
+RETENTION_HORIZON = 90
+RETENTION_90 = (0.72, 0.88)
+LATE_HAZARD_PER_YEAR = 0.15
+
+
+def _days_to_leave(u: np.ndarray, retained_90: float) -> np.ndarray:
+    """Whole days from hire to the last day of employment (>= 1) under a piecewise-exponential hazard, by inversion of ``u``."""
+    early = -math.log(retained_90) / RETENTION_HORIZON
+    late = LATE_HAZARD_PER_YEAR / 365.25
+    H = -np.log(u)
+    t = np.where(H <= early * RETENTION_HORIZON, H / np.where(early > 0, early, np.inf), RETENTION_HORIZON + (H - early * RETENTION_HORIZON) / late)
+    return np.floor(t).astype(np.int64) + 1
+
+
+def _onboarding_retention(r: np.random.Generator, o: _Out, P: _People, people_df: pd.DataFrame, pid: np.ndarray,
+                          ops_people: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """First-90-days mentoring for new operations associates, evaluated on retention (design survival).
+
+    Every new associate hired from 2025-01 is offered a mentor at hire with
+    probability 1/2 (a coin flip per hire, so there is no selection). The days
+    to leaving are drawn once per person (``u``) and turned into potential
+    outcomes with and without the mentoring, so ``true_effect`` is the
+    participants' sample ATT on 90-day retention, ``mean[T(1) > 90] −
+    mean[T(0) > 90]``. Terminations after the snapshot stay unrecorded
+    (censored). Returns ``people_df`` with ``termination_date`` and
+    ``termination_reason`` (blank for everyone else).
+    """
+    idx = np.concatenate([v["new"] for v in ops_people.values()])
+    hire = np.concatenate([v["hire"] for v in ops_people.values()]).astype("datetime64[D]")
+    order = np.argsort(idx)
+    idx, hire = idx[order], hire[order]
+    treated = r.random(len(idx)) < 0.5
+    u = r.random(len(idx))
+    t0, t1 = _days_to_leave(u, RETENTION_90[0]), _days_to_leave(u, RETENTION_90[1])
+    t_obs = np.where(treated, t1, t0)
+    term = hire + t_obs.astype("timedelta64[D]")
+    known = term <= SNAPSHOT
+    reason = np.where(r.random(len(idx)) < 0.8, "voluntary", "involuntary").astype(object)
+    n_t = int(treated.sum())
+    comp = hire[treated] + r.integers(1, 4, n_t).astype("timedelta64[D]")
+    enr = _enroll_frame("onboarding-retention", idx[treated], hire[treated], comp, np.full(n_t, "completed", dtype=object),
+                        np.round(12 + r.normal(0, 1, n_t), 1))
+    o.enroll.append(enr)
+    rea, ass, beh = _levels(r, "onboarding-retention", enr, _L123(quality=4.2, pre=50, gain=15, respond=0.7,
+                            behaviors=(("Asks the mentor before escalating", 0.2, 0.6),),
+                            comments=("My mentor made the first weeks easier", "Meetings were hard to schedule on shifts")), _d("2025-01-01"), P)
+    o.reactions.append(rea); o.assessments.append(ass); o.behaviors.append(beh)  # noqa: E702
+    o.costs.append(_cost_frame("onboarding-retention", [
+        ("design_development", 18000, "Mentoring guide and matching process", 1),
+        ("delivery", 52000, "Mentors' time, 6 meetings per new hire", 1),
+        ("materials", 3000, "Welcome packs", 1),
+        ("evaluation", 6000, "HRIS extract and retention analysis", 1),
+    ]))
+    h = RETENTION_HORIZON
+    o.truth["onboarding-retention"] = _truth(
+        "person", "retention", "survival", float(np.mean(t1[treated] > h) - np.mean(t0[treated] > h)), float(np.mean(t0[treated] > h)), n_t, {},
+        "A coin flip at hire decides who gets a mentor (no selection). 90-day retention would be 72% without and 88% with the mentoring "
+        "(constant hazards within 90 days, so the true hazard ratio there is ln 0.88 / ln 0.72); after 90 days both groups leave at "
+        "15% a year. true_effect is the participants' sample ATT on retention at 90 days (potential outcomes from one draw per person).",
+        horizon_days=h, true_hazard_ratio=round(math.log(RETENTION_90[1]) / math.log(RETENTION_90[0]), 6),
+        population_effect=round(RETENTION_90[1] - RETENTION_90[0], 6), terminations_recorded=int(known.sum()),
+    )
+    o.yaml["onboarding-retention"] = _program_yaml({
+        "header": ["First-90-days mentoring for new operations associates (a mentor from the team for the first three months).",
+                   "Offered at hire by a coin flip since January 2025; evaluated on retention from the HRIS termination dates."],
+        "id": "onboarding-retention", "name": "First 90 Days Mentoring", "owner": "Operations HR",
+        "business_goal": "Keep more new hires past their first 90 days", "launch": "2025-01-01",
+        "business_metric": ("retention", "increase", "share", 0.85),
+        "evaluation_comment": ["Time to leaving from the hire date; people still employed are censored at the data's as-of date.",
+                               "Comparison: new operations associates hired in the same period without a mentor."],
+        "evaluation": {"entity": "person", "outcome": "retention", "design": "survival", "comparison": {"role": ["Operations Associate"]},
+                       "horizon_days": h, "origin": "hire_date", "as_of": str(SNAPSHOT)},
+        "monetization": {"comment": "Replacement cost of one operations associate (recruiting, training, lost output).",
+                         "value_per_unit": 12000, "value_range": [8000, 16000]},
+        "intangibles": ["team stability"],
+    })
+    by_pid = pd.DataFrame({"person_id": pid[idx], "termination_date": np.where(known, _dates_str(term), ""),
+                           "termination_reason": np.where(known, reason, "")}).set_index("person_id")
+    out = people_df.copy()
+    out["termination_date"] = by_pid["termination_date"].reindex(out["person_id"]).fillna("").to_numpy()
+    out["termination_reason"] = by_pid["termination_reason"].reindex(out["person_id"]).fillna("").to_numpy()
+    return out
 
 
 def _write(out: Path, seed: int, people_df: pd.DataFrame, pid: np.ndarray, o: _Out) -> dict[str, Any]:

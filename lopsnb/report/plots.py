@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "literal", "plot_trend", "plot_forest", "plot_event_study", "plot_chain", "new_ax"]
+__all__ = ["PALETTE", "literal", "plot_trend", "plot_forest", "plot_event_study", "plot_chain", "plot_survival", "new_ax"]
 
 #: Participants, comparison, neutral, positive, negative, highlight.
 PALETTE: dict[str, str] = {
@@ -135,6 +135,71 @@ def plot_event_study(event_study: pd.DataFrame, *, unit: str | None = None, ax: 
     ax.legend(frameon=False, fontsize=8)
     _clean(ax)
     return ax
+
+
+def _step(curve: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    t = curve["time"].to_numpy(float)
+    return t, curve["survival"].to_numpy(float), curve["ci_low"].to_numpy(float), curve["ci_high"].to_numpy(float)
+
+
+def plot_survival(survival: Mapping[str, Any], *, ax: Any = None) -> Any:
+    """Kaplan–Meier curves by group with 95% bands, the horizon marked, numbers at risk under the chart and the hazard ratio.
+
+    Parameters
+    ----------
+    survival : mapping
+        ``results.survival`` (``SurvivalResult.to_dict()``): ``curves``,
+        ``at_risk``, ``horizon_days``, ``kind``, ``event_label``, ``hazard_ratio``
+        and its interval. Curves stop where fewer than ``min_group_size``
+        people are at risk (left out of ``curves`` by the evaluation).
+    """
+    ax = new_ax(ax, figsize=(7.5, 4.2))
+    curves = pd.DataFrame(survival.get("curves") or [])
+    if curves.empty:
+        ax.text(0.5, 0.5, "No survival curve", ha="center", va="center", transform=ax.transAxes, color=PALETTE["neutral"])
+        ax.set_axis_off()
+        return ax
+    h = float(survival["horizon_days"])
+    retention = survival.get("kind") == "retention"
+    for group, style in (("comparison", "--"), ("participants", "-")):
+        g = curves[curves["group"] == group].sort_values("time", kind="stable")
+        if g.empty:
+            continue
+        t, s, lo, hi = _step(g)
+        ax.step(t, s, style, where="post", color=PALETTE[group], linewidth=1.6, label=group.capitalize())
+        ax.fill_between(t, lo, hi, step="post", color=PALETTE[group], alpha=0.15, linewidth=0)
+    ax.axvline(h, color=PALETTE["highlight"], linestyle=":", linewidth=1.4)
+    ax.annotate(f"horizon {h:g} days", (h, 0.02), xycoords=("data", "axes fraction"), xytext=(3, 0), textcoords="offset points",
+                color=PALETTE["highlight"], fontsize=8)
+    ticks = pd.DataFrame(survival.get("at_risk") or [])
+    end = float(ticks["time"].max()) if len(ticks) else max(h, float(curves["time"].max()))
+    ax.set_xlim(0, max(end, h) * 1.03)
+    ax.set_ylim(max(0.0, float(curves["ci_low"].min()) - 0.05), 1.01)
+    ax.set_xlabel("Days since " + ("hire" if survival.get("origin") == "hire_date" else "completion"))
+    ax.set_ylabel("Still employed (share)" if retention else literal(f"Not yet reached {survival.get('event_label', 'the event')} (share)"))
+    hr, lo, hi = survival.get("hazard_ratio"), survival.get("hazard_ratio_ci_low"), survival.get("hazard_ratio_ci_high")
+    if hr is not None and lo is not None and hi is not None:
+        ax.set_title(literal(f"Hazard ratio {hr:.2f} (95% CI {lo:.2f} to {hi:.2f}) within {h:g} days, participants vs comparison"), fontsize=9)
+    ax.legend(frameon=False, fontsize=8, loc="lower left")
+    _clean(ax)
+    _at_risk_rows(ax, pd.DataFrame(survival.get("at_risk") or []))
+    return ax
+
+
+def _at_risk_rows(ax: Any, at_risk: pd.DataFrame) -> None:
+    """Numbers at risk under the x axis, one row per group (``<`` marks a count below the privacy threshold)."""
+    if at_risk.empty:
+        return
+    trans = ax.get_xaxis_transform()
+    ax.text(-0.045, -0.2, "At risk", transform=ax.transAxes, ha="right", va="top", fontsize=7.5, color=PALETTE["neutral"], weight="bold")
+    for row, group in enumerate(("participants", "comparison")):
+        g = at_risk[at_risk["group"] == group]
+        y = -0.27 - 0.07 * row
+        ax.text(-0.045, y, group, transform=ax.transAxes, ha="right", va="top", fontsize=7.5, color=PALETTE[group])
+        for _, r in g.iterrows():
+            n = r["at_risk"]
+            ax.text(float(r["time"]), y, "<" if n is None or pd.isna(n) else f"{int(n)}", transform=trans, ha="center", va="top",
+                    fontsize=7.5, color=PALETTE[group])
 
 
 def plot_chain(chain: pd.DataFrame, *, ax: Any = None) -> Any:

@@ -47,6 +47,7 @@ __all__ = [
     "sdid_weights_summary",
     "synthetic_path_alt",
     "synthetic_gaps_alt",
+    "survival_section",
 ]
 
 SUPPRESSED = "suppressed (n < {n})"
@@ -117,7 +118,7 @@ def _comparison_phrase(ev: ProgramEvaluation) -> str:
     p = ev.program
     method = ev.impact.primary_method if ev.impact else p.evaluation.design
     who = "people" if p.evaluation.entity == "person" else "units"
-    if method in ("did", "ancova", "post_only"):
+    if method in ("did", "ancova", "post_only", "survival"):
         filt = p.evaluation.comparison or {}
         desc = " and ".join(f"{esc(k)} {esc(', '.join(map(str, v)))}" for k, v in filt.items())
         return f"Compared with similar {who} who did not take part" + (f" ({desc})" if desc else "")
@@ -140,7 +141,9 @@ def executive_summary(ev: ProgramEvaluation) -> str:
     period = PERIOD_WORD.get(p.evaluation.frequency, "a period")
     per_entity = "per person" if p.evaluation.entity == "person" else "per unit"
     unit = ev.impact.unit if ev.impact else None
-    if primary is not None:
+    if primary is not None and ev.impact and ev.impact.survival is not None:
+        parts.append(_survival_sentence(ev))
+    elif primary is not None:
         lo, hi = primary.ci_low, primary.ci_high
         # A synthetic control with fewer than 19 placebo donors has no interval: say why instead of "— to —".
         why_none = primary.details.get("interval_reason")
@@ -196,16 +199,91 @@ def executive_summary(ev: ProgramEvaluation) -> str:
     return "<div class='lopsnb-summary'><p>" + "</p><p>".join(parts) + "</p></div>"
 
 
+def _points(share: Any, *, signed: bool = False) -> str:
+    """A share as percentage points (``+5.9 pts``) or a percentage (``86%``)."""
+    if not _finite(share):
+        return "—"
+    return f"{share * 100:+.1f} pts" if signed else f"{share * 100:.0f}%"
+
+
+def _survival_sentence(ev: ProgramEvaluation) -> str:
+    """Executive-summary sentence of a time-to-event outcome: the shares at the horizon and their difference."""
+    p, primary, sv = ev.program, ev.impact.primary, ev.impact.survival  # type: ignore[union-attr]
+    assert primary is not None and sv is not None
+    h = sv.horizon_days
+    since = "hire" if sv.origin == "hire_date" else "completion"
+    if sv.kind == "retention":
+        what, s1, s0 = f"still employed {h} days after {since}", sv.survival_treated, sv.survival_comparison
+    else:
+        what, s1, s0 = f"reaching {sv.event_label} within {h} days of {since}", 1 - sv.survival_treated, 1 - sv.survival_comparison
+    ci = f"95% CI {_points(primary.ci_low, signed=True)} to {_points(primary.ci_high, signed=True)}"
+    head = f"{_comparison_phrase(ev)}, {_points(s1)} of participants in <strong>{esc(p.name)}</strong> were {esc(what)}, against {_points(s0)}"
+    if primary.ci_low <= 0 <= primary.ci_high:
+        return f"{head}: a difference of {_points(primary.estimate, signed=True)} whose interval ({ci}) includes zero, so no measurable change."
+    return f"{head}: {_points(primary.estimate, signed=True)} ({ci})."
+
+
+def survival_section(ev: ProgramEvaluation) -> str:
+    """Time-to-event results: the shares at the horizon, hazard ratio, RMST and the proportional-hazards check.
+
+    Empty string unless the program's design is survival (the curves are the
+    figure :func:`lopsnb.report.plots.plot_survival` draws above it).
+    """
+    im = ev.impact
+    if not im or im.survival is None or im.primary is None:
+        return ""
+    sv, e = im.survival, im.primary
+    retention = sv.kind == "retention"
+    label = "Retention" if retention else f"Share reaching {sv.event_label}"
+    better_hr = "below 1: participants left less often" if retention else "above 1: participants reached it sooner"
+    rmst_txt = "extra days employed" if retention else "days not yet at the event (negative = sooner)"
+    ph = sv.ph_test or {}
+    ph_p = ph.get("p_value")
+    ph_txt = ("—" if not _finite(ph_p) else
+              f"p = {fmt(ph_p)}" + (" (hazards not proportional: the hazard ratio is an average over the horizon)" if ph_p < 0.05 else " (no sign against proportional hazards)"))
+    s1, s0 = (sv.survival_treated, sv.survival_comparison) if retention else (1 - sv.survival_treated, 1 - sv.survival_comparison)
+    rows = [
+        (f"{label} at {sv.horizon_days} days: participants", _points(s1)),
+        (f"{label} at {sv.horizon_days} days: comparison", _points(s0)),
+        ("Difference (participants − comparison)", f"{_points(e.estimate, signed=True)} (95% CI {_points(e.ci_low, signed=True)} to {_points(e.ci_high, signed=True)})"),
+        (f"Hazard ratio within {sv.horizon_days} days ({better_hr})",
+         f"{fmt(sv.hazard_ratio)} (95% CI {fmt(sv.hazard_ratio_ci_low)} to {fmt(sv.hazard_ratio_ci_high)}; p = {fmt(sv.hazard_ratio_p)})"),
+        (f"Restricted mean time to {sv.horizon_days} days: {rmst_txt}",
+         f"{fmt(sv.rmst_difference, 'days', signed=True)} (95% CI {fmt(sv.rmst_ci_low, signed=True)} to {fmt(sv.rmst_ci_high, signed=True)})"),
+        ("Proportional-hazards check (Grambsch–Therneau)", ph_txt),
+        ("People followed: participants / comparison", f"{fmt(e.n_treated)} / {fmt(e.n_comparison)} ({fmt(sv.n_events_treated)} / {fmt(sv.n_events_comparison)} with the event)"),
+    ]
+    body = "".join(f"<tr><td>{esc(a)}</td><td class='num'>{b}</td></tr>" for a, b in rows)
+    cov = f" adjusted for {esc(', '.join(sv.covariates))}" if sv.covariates else " without covariates"
+    since = "hire date" if sv.origin == "hire_date" else "completion date (comparison: the participants' median completion date)"
+    return (f"<h4>Time to {esc('leaving' if retention else sv.event_label)}</h4>"
+            f"<p>Kaplan–Meier curves from each person's {esc(since)}; people without the event are censored at {esc(str(pd.Timestamp(sv.as_of).date()))}. "
+            f"The Cox model (Efron ties) is fitted on follow-up to the horizon{cov}. Curve points with fewer than "
+            f"{ev.program.privacy.min_group_size} people at risk are not drawn.</p>"
+            f"<table class='lopsnb-table'><tbody>{body}</tbody></table>")
+
+
+def _effect_tile(ev: ProgramEvaluation) -> tuple[str, str, str]:
+    """The effect tile: outcome units, or percentage points at the horizon for a survival outcome."""
+    primary = ev.impact.primary if ev.impact else None
+    if primary is None:
+        return ("Effect", "—", "not isolated")
+    sv = ev.impact.survival  # type: ignore[union-attr]
+    if sv is not None:
+        what = "retention" if sv.kind == "retention" else "reached the event"
+        return (f"Effect on {what} at {sv.horizon_days} days", _points(primary.estimate, signed=True),
+                f"95% CI {_points(primary.ci_low, signed=True)} to {_points(primary.ci_high, signed=True)}")
+    unit = ev.impact.unit  # type: ignore[union-attr]
+    return ("Effect", fmt(primary.estimate, unit, signed=True), f"95% CI {fmt(primary.ci_low, signed=True)} to {fmt(primary.ci_high, signed=True)}")
+
+
 def tiles(ev: ProgramEvaluation) -> str:
     """Headline tiles: participants, effect, ROI, BCR, payback, evidence grade."""
-    primary = ev.impact.primary if ev.impact else None
-    unit = ev.impact.unit if ev.impact else None
     r = ev.roi
     insufficient = ev.evidence.grade == "insufficient"
     items = [
         ("Participants", fmt(ev.inputs.participants), f"{fmt(ev.inputs.completion_rate * 100, pct=True)} completed" if ev.inputs.measured else ""),
-        ("Effect", fmt(primary.estimate, unit, signed=True) if primary else "—",
-         f"95% CI {fmt(primary.ci_low, signed=True)} to {fmt(primary.ci_high, signed=True)}" if primary else "not isolated"),
+        _effect_tile(ev),
         ("ROI", "—" if not r or insufficient else fmt(r.roi_pct, pct=True),
          "not claimed: insufficient evidence" if insufficient else (
              f"conservative {fmt(r.conservative_roi_pct, pct=True)}" if r else (
@@ -417,7 +495,7 @@ def roi_summary(ev: ProgramEvaluation) -> str:
         ("Chance ROI > 0", fmt((r.prob_positive or 0) * 100, pct=True) if r.prob_positive is not None else "—"),
         ("Benefit–cost ratio (not an ROI)", fmt(r.bcr)),
         ("Payback", f"{r.payback_months:.1f} months" if r.payback_months is not None else "—"),
-        ("Break-even effect per entity per period", fmt(r.break_even_effect, ev.impact.unit if ev.impact else None, signed=True)),
+        (_break_even_label(ev), fmt(r.break_even_effect, _break_even_unit(ev), signed=True)),
         ("Isolation method", esc(r.isolation_method)),
     ]
     body = "".join(f"<tr><td>{esc(a)}</td><td class='num'>{b}</td></tr>" for a, b in rows)
@@ -437,6 +515,23 @@ def _listed_detail(value: Any) -> bool:
     if value is None or (isinstance(value, (str, list, tuple, dict)) and len(value) == 0):
         return False
     return not (isinstance(value, list) and isinstance(value[0], dict))
+
+
+def _break_even_unit(ev: ProgramEvaluation) -> str | None:
+    """The unit of the monetized effect: days for time to an event, else the outcome's."""
+    sv = ev.impact.survival if ev.impact else None
+    if sv is not None and sv.kind == "event":
+        return "days"
+    return ev.impact.unit if ev.impact else None
+
+
+def _break_even_label(ev: ProgramEvaluation) -> str:
+    sv = ev.impact.survival if ev.impact else None
+    if sv is None:
+        return "Break-even effect per entity per period"
+    if sv.kind == "retention":
+        return f"Break-even retention difference at {sv.horizon_days} days (share)"
+    return f"Break-even days sooner to {sv.event_label} (per participant)"
 
 
 def method_section(ev: ProgramEvaluation) -> str:

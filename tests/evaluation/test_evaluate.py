@@ -259,9 +259,11 @@ def test_roi_arithmetic(pid: str, evaluated: Callable[[str], ProgramEvaluation],
     assert roi and primary is not None and m is not None
     assert ev.program.evaluation.transform == "none"
     sign = 1.0 if ev.program.direction == "increase" else -1.0
-    expected = sign * primary.estimate * m.value_per_unit * m.periods_per_year * primary.n_treated * m.horizon_years
+    # A survival outcome (a retained employee) is valued once per participant, not per period and year.
+    per, years = (1.0, 1.0) if ev.program.evaluation.design == "survival" else (m.periods_per_year, m.horizon_years)
+    expected = sign * primary.estimate * m.value_per_unit * per * primary.n_treated * years
     assert roi.benefits == pytest.approx(expected, rel=1e-12)
-    assert roi.annual_benefits == pytest.approx(expected / m.horizon_years, rel=1e-12)
+    assert roi.annual_benefits == pytest.approx(expected / years, rel=1e-12)
     assert roi.costs == pytest.approx(float(roi.costs_by_category["amount"].sum()), rel=1e-12)
     assert roi.costs > 0
     assert roi.net_benefit == pytest.approx(roi.benefits - roi.costs, rel=1e-12, abs=1e-6)
@@ -272,7 +274,7 @@ def test_roi_arithmetic(pid: str, evaluated: Callable[[str], ProgramEvaluation],
     else:
         assert roi.payback_months is None
     # break-even: the effect at which benefits equal costs
-    assert roi.break_even_effect == pytest.approx(sign * roi.costs / (m.value_per_unit * m.periods_per_year * primary.n_treated * m.horizon_years), rel=1e-12)
+    assert roi.break_even_effect == pytest.approx(sign * roi.costs / (m.value_per_unit * per * primary.n_treated * years), rel=1e-12)
     # the JSON carries the same figures (rounded to 12 significant digits)
     r = as_dict(pid)["roi"]
     for k in ("benefits", "costs", "roi_pct", "bcr"):
