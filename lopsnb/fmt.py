@@ -10,7 +10,7 @@ functions, so each rule lives here once:
 * integers as integers, with thousands separators ("2,000");
 * other numbers with ``sig`` significant figures (3 by default);
 * money with its currency symbol and thousands separators ("$1,220",
-  "−€3,400", "SEK 1,220" for a currency without a symbol);
+  "-€3,400", "SEK 1,220" for a currency without a symbol);
 * shares (0..1) as percentages ("87%"), *changes* of a share in percentage
   points ("+2.1 percentage points");
 * p-values as "p < 0.001" / "p = 0.03";
@@ -49,8 +49,8 @@ __all__ = [
 
 #: Currencies written with a symbol before the amount; any other code is written "SEK 1,220".
 CURRENCY_SYMBOLS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CNY": "¥", "KRW": "₩"}
-#: The typographic minus sign (a hyphen reads as a dash in running text).
-MINUS = "−"
+#: The minus sign: ASCII, so a figure copied into a spreadsheet stays a number.
+MINUS = "-"
 _MAX_DECIMALS = 6
 _SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
 _NA = "—"
@@ -127,16 +127,16 @@ def number(value: Any, unit: str | None = None, *, signed: bool = False, sig: in
 
 
 def money(value: Any, currency: str | None, *, signed: bool = False) -> str:
-    """Money with its currency symbol and thousands separators: "$1,220", "−€3,400", "SEK 95".
+    """Money with its currency symbol and thousands separators: "$1,220", "-€3,400", "SEK 95".
 
     Amounts of 100 and more are whole; smaller ones keep up to two decimals
-    ("$0.25"); a million and more read "$1.22 million".
+    ("$0.25"); from a trillion on they read "$1.22 trillion".
     """
     if not finite(value):
         return _NA
     v = float(value)
     a = abs(v)
-    if a >= 1e6:
+    if a >= 1e12:  # beyond a billion billions the digits stop being readable
         body = _digits(a, 3)
     elif a >= 100 or a == int(a):
         body = f"{a:,.0f}"
@@ -153,7 +153,7 @@ def money(value: Any, currency: str | None, *, signed: bool = False) -> str:
 
 
 def percent(value: Any, *, signed: bool = False) -> str:
-    """A value already in percent: "−95%", "12%", "2.5%", "1,234%"."""
+    """A value already in percent: "-95%", "12%", "2.5%", "1,234%"."""
     if not finite(value):
         return _NA
     v = float(value)

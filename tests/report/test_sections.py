@@ -49,7 +49,8 @@ def test_fmt(args, kwargs, text) -> None:
 
 
 def test_money_and_escaping() -> None:
-    assert s.money(1234567.8, "EUR") == "EUR 1,234,568"
+    assert s.money(1234567.8, "EUR") == "€1,234,568"
+    assert s.money(1234567.8, "SEK") == "SEK 1,234,568"  # no symbol: the code
     assert s.money(float("inf"), "EUR") == "—"
     assert s.esc('<a href="x">') == "&lt;a href=&quot;x&quot;&gt;"
 
