@@ -204,7 +204,7 @@ def payback(months: Any, horizon_months: float | None = None) -> str:
     horizon = f" ({number(horizon_months)} months)" if finite(horizon_months) else ""
     if not finite(months) or float(months) <= 0 or (finite(horizon_months) and float(months) > float(horizon_months)):  # type: ignore[arg-type]
         return "not reached within the horizon" + horizon
-    return f"{number(months, sig=3)} months"
+    return f"{number(round(float(months), 1))} months"  # type: ignore[arg-type]
 
 
 def probability(p: Any, *, modelled: bool = True, basis: str | None = None) -> str:

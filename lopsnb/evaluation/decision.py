@@ -116,12 +116,12 @@ def _retire(roi: RoiResult, grade: str, primary: Estimate | None, direction: str
         if excludes:
             return Decision(
                 action="retire", rule="retire_effect",
-                reason=(f"point ROI {_pct(roi.roi_pct)} and even the most favourable end of the effect's 95% interval "
+                reason=(f"the ROI is {_pct(roi.roi_pct)} and even the most favourable end of the effect's 95% interval "
                         f"({effect(bound, unit)}) falls short of the break-even effect ({effect(be, unit)}): stop or redesign"),
             )
     if hi is not None and hi < 0:
         return Decision(action="retire", rule="retire_roi",
-                        reason=f"{grade} evidence and the whole ROI interval is below 0 (up to {_pct(hi)}): stop or redesign")
+                        reason=f"{grade} evidence and the whole ROI range is below 0 (up to {_pct(hi)}): stop or redesign")
     return None
 
 
@@ -165,16 +165,16 @@ def decide(
     lo, hi = roi.roi_interval or (None, None)
     if grade in ("strong", "moderate") and lo is not None and lo > 0:
         return Decision(action="scale", rule="scale",
-                        reason=f"{grade} evidence and the ROI interval ({_pct(lo)} to {_pct(hi)}) is above 0: expand the program")
+                        reason=f"{grade} evidence and the whole ROI range ({_pct(lo)} to {_pct(hi)}) is above 0: expand the program")
     if roi.roi_pct > 0:
         if grade not in ("strong", "moderate"):
             why = f"the evidence is {grade} (scaling needs strong or moderate evidence)"
         else:
-            why = f"the ROI interval ({_pct(lo)} to {_pct(hi)}) includes 0" if lo is not None else "the ROI interval is unknown"
+            why = f"its range ({_pct(lo)} to {_pct(hi)}) includes 0" if lo is not None else "its range is unknown"
         return Decision(action="sustain", rule="sustain",
-                        reason=f"point ROI {_pct(roi.roi_pct)} is positive but {why}: keep running and keep measuring")
+                        reason=f"the ROI of {_pct(roi.roi_pct)} is positive, but {why}: keep running and keep measuring")
     retire = _retire(roi, grade, primary, direction, transform, unit)
     if retire is not None:
         return retire
     return Decision(action="fix", rule="fix",
-                    reason=f"point ROI {_pct(roi.roi_pct)} but a worthwhile effect is not ruled out: repair the transfer to the job and measure again")
+                    reason=f"the ROI is {_pct(roi.roi_pct)}, but a worthwhile effect is not ruled out: repair the transfer to the job and measure again")

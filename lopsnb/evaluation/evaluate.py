@@ -318,7 +318,7 @@ class ProgramEvaluation(ResultMixin):
         """The chain-of-evidence figure."""
         from lopsnb.report.plots import plot_chain
 
-        return plot_chain(self.chain, ax=ax)
+        return plot_chain(self.chain, ax=ax, program=self.program)
 
 
 def _fmt(v: float | None, unit: str) -> str:

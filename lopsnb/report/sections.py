@@ -197,6 +197,8 @@ def _roi_par(ev: ProgramEvaluation) -> str:
     when, months = _horizon(ev)
     iv = r.roi_interval or (None, None)
     rng = f" (95% range {F.percent(iv[0])} to {F.percent(iv[1])})" if _finite(iv[0]) and _finite(iv[1]) else ""
+    # Weak evidence never reads as proven: the figures are what the estimate implies.
+    when = f"If the estimate is right (the evidence is weak), {when[:1].lower() + when[1:]}" if ev.evidence.grade == "weak" else when
     return (
         f"<strong>Return.</strong> {when}, benefits of {money(r.benefits, cur)} against fully loaded costs of {money(r.costs, cur)} "
         f"leave a net benefit of {money(r.net_benefit, cur, signed=True)}: an ROI of {F.percent(r.roi_pct)}{rng}; benefits are "
@@ -265,7 +267,8 @@ def tiles(ev: ProgramEvaluation) -> str:
     if primary is not None and p.evaluation.transform == "log":
         effect, effect_sub = F.percent(primary.pct[0], signed=True), f"95% range {F.percent(primary.pct[1], signed=True)} to {F.percent(primary.pct[2], signed=True)}"
     elif primary is not None:
-        effect, effect_sub = words.effect_text(primary.estimate, p), "95% range " + F.interval(primary.ci_low, primary.ci_high, lab.rate_unit, currency=words.currency(p))
+        effect, per = _split_unit(words.effect_text(primary.estimate, p))
+        effect_sub = (per + "; " if per else "") + "95% range " + F.interval(primary.ci_low, primary.ci_high, lab.rate_unit, currency=words.currency(p))
     else:
         effect, effect_sub = "—", "not isolated"
     items = [
@@ -276,7 +279,7 @@ def tiles(ev: ProgramEvaluation) -> str:
              f"conservative {F.percent(r.conservative_roi_pct)}" if r else (
                  "not claimed" if not ev.roi and ev.roi.withheld else "not computed"))),
         ("Benefit–cost ratio", "—" if not r or insufficient else F.number(r.bcr), "benefits ÷ fully loaded costs"),
-        ("Payback", "—" if not r or insufficient or r.roi_pct is None else F.payback(r.payback_months, months), "from the benefits of the horizon"),
+        ("Payback", "—" if not r or insufficient or r.roi_pct is None else F.payback(r.payback_months, months), "until benefits cover the costs"),
         ("Evidence", ev.evidence.grade, words.design_phrase(_design(ev))),
     ]
     cells = "".join(
@@ -284,6 +287,15 @@ def tiles(ev: ProgramEvaluation) -> str:
         for label, value, sub in items
     )
     return f"<div class='lopsnb-tiles grade-{esc(ev.evidence.grade)}'>{cells}</div>"
+
+
+def _split_unit(text: str) -> tuple[str, str]:
+    """"+$1,216 per rep per month" → ("+$1,216", "per rep per month"): a tile shows the figure large, its unit below."""
+    head, _, tail = text.partition(" ")
+    scale, _, rest = tail.partition(" ")
+    if scale in ("million", "billion", "trillion"):
+        return f"{head} {scale}", rest
+    return head, tail
 
 
 def _metric_line(ev: ProgramEvaluation, m: Any) -> str:

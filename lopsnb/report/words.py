@@ -17,18 +17,8 @@ from lopsnb.evaluation.methods import DESIGN_PHRASES, UNMODELLED_UNCERTAINTY
 from lopsnb.io.labels import MetricLabel, readable
 from lopsnb.io.programs import Program
 
-__all__ = ["FACTOR_LABELS", "currency", "design_phrase", "uncertainty_basis", "outcome_label", "effect_text", "level_text",
+__all__ = ["currency", "design_phrase", "uncertainty_basis", "outcome_label", "effect_text", "level_text",
            "chain_cells"]
-
-#: The one-way sensitivity factors of the ROI in words.
-FACTOR_LABELS: dict[str, str] = {
-    "effect": "effect (95% range)",
-    "value_per_unit": "value per unit of outcome",
-    "costs": "costs (±20%)",
-    "participants": "participants (±10%)",
-    "horizon_years": "benefit horizon (±20%)",
-}
-
 
 def currency(program: Program) -> str | None:
     """The program's currency code (None without a monetization section)."""
