@@ -238,14 +238,19 @@ def probability(p: Any, *, modelled: bool = True, basis: str | None = None) -> s
     return f"{v * 100:.0f}%"
 
 
+def _text(unit: Any) -> str:
+    """A unit as text ("" for None, NaN or anything that is not a string)."""
+    return unit.strip() if isinstance(unit, str) else ""
+
+
 def is_share(unit: str | None) -> bool:
     """True for the unit of a share (0..1): "share" or "proportion"."""
-    return (unit or "").strip().lower() in ("share", "proportion", "fraction")
+    return _text(unit).lower() in ("share", "proportion", "fraction")
 
 
 def is_money(unit: str | None, currency: str | None) -> bool:
     """True when ``unit`` starts with the currency code ("USD per month")."""
-    first = (unit or "").strip().split(" ", 1)[0].upper()
+    first = _text(unit).split(" ", 1)[0].upper()
     return bool(first) and (first == (currency or "").upper() or first in CURRENCY_SYMBOLS)
 
 
@@ -260,18 +265,18 @@ def measure(value: Any, unit: str | None = None, *, currency: str | None = None,
         return _NA
     if is_share(unit):
         return share_pct(value, signed=signed)
-    if (unit or "").strip() == "%":
+    if _text(unit) == "%":
         return percent(value, signed=signed)
     if is_money(unit, currency):
-        return _money_unit(value, unit or "", signed)
-    return number(value, unit or None, signed=signed)
+        return _money_unit(value, _text(unit), signed)
+    return number(value, _text(unit) or None, signed=signed)
 
 
 def effect(value: Any, unit: str | None = None, *, currency: str | None = None, signed: bool = True) -> str:
     """A change of a metric: shares in percentage points, else as :func:`measure` (signed)."""
     if is_share(unit):
         return pp(value, signed=signed)
-    if (unit or "").strip() == "%" and finite(value):
+    if _text(unit) == "%" and finite(value):
         return number(value, "percentage points", signed=signed, sig=2)
     return measure(value, unit, currency=currency, signed=signed)
 
