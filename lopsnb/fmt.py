@@ -26,6 +26,7 @@ This is a foundation module (no lopsnb imports), so the evaluation stage
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 __all__ = [
@@ -58,12 +59,9 @@ _NA = "—"
 
 def finite(value: Any) -> bool:
     """True for a real, finite number (bools and None are not numbers here)."""
-    if value is None or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False  # None, text, bools (numpy numbers are Real)
+    return math.isfinite(float(value))
 
 
 def _sign(v: float, signed: bool) -> str:
