@@ -645,7 +645,7 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
         add("1 Reaction", "Reaction survey", None, None, None, "not measured", "no reaction data: satisfaction and relevance unknown")
     if learning.measured and learning.enough_paired and not learning.suppressed:
         add("2 Learning", "Test score gain (pre → post)", learning.mean_post, learning.mean_gain, "points", "measured",
-            f"effect size d_z = {number(learning.cohen_dz, sig=2)}, {pvalue(learning.t_pvalue)}")
+            f"gain of {number(learning.cohen_dz, sig=2)} standard deviations of the individual gains (d_z), {pvalue(learning.t_pvalue)}")
     else:
         add("2 Learning", "Test score gain", None, None, None, "not measured" if not learning.measured else "insufficient data",
             "no paired pre/post scores: learning not shown")

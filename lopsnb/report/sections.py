@@ -201,11 +201,18 @@ def _roi_par(ev: ProgramEvaluation) -> str:
     when = f"If the estimate is right (the evidence is weak), {when[:1].lower() + when[1:]}" if ev.evidence.grade == "weak" else when
     return (
         f"<strong>Return.</strong> {when}, benefits of {money(r.benefits, cur)} against fully loaded costs of {money(r.costs, cur)} "
-        f"leave a net benefit of {money(r.net_benefit, cur, signed=True)}: an ROI of {F.percent(r.roi_pct)}{rng}; benefits are "
-        f"{F.number(r.bcr)} times the costs. On conservative assumptions (the least favourable end of the effect's range, the lowest "
+        f"leave a net benefit of {money(r.net_benefit, cur, signed=True)}: an ROI of {F.percent(r.roi_pct)}{rng}; {_bcr_words(r.bcr)}. "
+        f"On conservative assumptions (the least favourable end of the effect's range, the lowest "
         f"value per unit) the ROI is <strong>{F.percent(r.conservative_roi_pct)}</strong>. Payback: {esc(F.payback(r.payback_months, months))}. "
         + _probability(ev)
     )
+
+
+def _bcr_words(bcr: float | None) -> str:
+    """The benefit–cost ratio in words: "benefits are 2.18 times the costs" / "benefits cover 5% of the costs"."""
+    if not _finite(bcr):
+        return "the benefit–cost ratio is undefined"
+    return f"benefits cover {F.share_pct(bcr)} of the costs" if bcr < 1 else f"benefits are {F.number(bcr)} times the costs"
 
 
 def _evidence_par(ev: ProgramEvaluation) -> str:
@@ -223,6 +230,9 @@ def _evidence_par(ev: ProgramEvaluation) -> str:
 def _change_par(ev: ProgramEvaluation) -> str:
     """What would change the conclusion: the sensitivity result in one or two sentences."""
     sens = ev.impact.sensitivity.to_dict() if ev.impact and ev.impact.sensitivity is not None else None
+    if ev.evidence.grade == "insufficient":
+        return ("<strong>What would change this.</strong> Enough data to claim an effect (see the recommendation); until then "
+                "no figure in this report is a finding.")
     if not sens or ev.impact.primary is None:
         return ""
     out: list[str] = []
@@ -279,7 +289,7 @@ def tiles(ev: ProgramEvaluation) -> str:
              f"conservative {F.percent(r.conservative_roi_pct)}" if r else (
                  "not claimed" if not ev.roi and ev.roi.withheld else "not computed"))),
         ("Benefit–cost ratio", "—" if not r or insufficient else F.number(r.bcr), "benefits ÷ fully loaded costs"),
-        ("Payback", "—" if not r or insufficient or r.roi_pct is None else F.payback(r.payback_months, months), "until benefits cover the costs"),
+        ("Payback", *_payback_tile(r.payback_months if r and not insufficient and r.roi_pct is not None else None, months, shown=bool(r) and not insufficient and r.roi_pct is not None)),
         ("Evidence", ev.evidence.grade, words.design_phrase(_design(ev))),
     ]
     cells = "".join(
@@ -287,6 +297,16 @@ def tiles(ev: ProgramEvaluation) -> str:
         for label, value, sub in items
     )
     return f"<div class='lopsnb-tiles grade-{esc(ev.evidence.grade)}'>{cells}</div>"
+
+
+def _payback_tile(months: float | None, horizon: float | None, *, shown: bool) -> tuple[str, str]:
+    """Value and caption of the payback tile ("not reached" large, the horizon below)."""
+    if not shown:
+        return "—", "until benefits cover the costs"
+    text = F.payback(months, horizon)
+    if text.startswith("not reached"):
+        return "not reached", text.removeprefix("not reached ")
+    return text, "until benefits cover the costs"
 
 
 def _split_unit(text: str) -> tuple[str, str]:
@@ -418,8 +438,6 @@ def estimates_table(ev: ProgramEvaluation) -> str:
 
 def _effect_format(ev: ProgramEvaluation) -> Callable[[Any], str]:
     """Format an effect on the outcome (its unit per entity and period; a percent change with a log transform)."""
-    if ev.program.evaluation.transform == "log":
-        return lambda v: F.number(v, "log points", signed=True)
     return lambda v: words.effect_text(v, ev.program)
 
 

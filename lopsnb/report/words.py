@@ -41,7 +41,13 @@ def outcome_label(program: Program, metric: str | None = None) -> MetricLabel:
 
 
 def effect_text(value: Any, program: Program, metric: str | None = None, *, signed: bool = True) -> str:
-    """An effect on ``metric`` in its unit per entity and period: "+$1,216 per rep per month", "−2.1 percentage points"."""
+    """An effect on ``metric`` in its unit per entity and period: "+$1,216 per rep per month", "-2.1 percentage points".
+
+    The outcome of a log-transformed program is modelled in log points (a
+    percent change is ``100 × (exp(x) − 1)``): its effects read "log points".
+    """
+    if program.evaluation.transform == "log" and (metric is None or metric == program.outcome):
+        return F.number(value, "log points", signed=signed)
     lab = outcome_label(program, metric)
     return F.effect(value, lab.rate_unit, currency=currency(program), signed=signed)
 

@@ -66,7 +66,8 @@ def test_summary_states_effect_roi_and_grade(strong) -> None:
     html = s.executive_summary(strong)
     assert f"grade-{strong.evidence.grade}'>{strong.evidence.grade}</strong>" in html
     assert strong.evidence.grade in {"strong", "moderate"}
-    assert f"ROI {s.fmt(strong.roi.roi_pct, pct=True)}" in html and "not a claim" not in html
+    assert f"an ROI of {s.fmt(strong.roi.roi_pct, pct=True)}" in html and "not a claim" not in html
+    assert f"the ROI is <strong>{s.fmt(strong.roi.conservative_roi_pct, pct=True)}</strong>" in html  # the conservative figure
 
 
 def test_insufficient_evidence_never_shows_roi_as_a_claim(insufficient) -> None:
