@@ -202,7 +202,7 @@ def grade_evidence(
         agrees = adjusted is not None and adjusted.ci_low <= primary.ci_high and primary.ci_low <= adjusted.ci_high
         if agrees:
             reasons.append(f"The groups differ in {names}, but an estimate adjusted for these differences agrees "  # type: ignore[union-attr]
-                           f"({_phrase(adjusted.method)}: {number(adjusted.estimate, sig=4)}).")
+                           f"({number(adjusted.estimate, sig=4)}).")
         else:
             grade = _cap(grade, "moderate")
             reasons.caveat(f"The groups differ in {names} and no estimate adjusted for these differences confirms the effect.")

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from lopsnb.fmt import money, percent
+from lopsnb.io.labels import readable
 from lopsnb.report.plots import PALETTE, literal, new_ax
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,7 +214,7 @@ def draw_roi_result(result: Any, ax: Any = None, *, currency: str | None = None)
     running = result.benefits
     for cat, amount in zip(result.costs_by_category["category"], result.costs_by_category["amount"], strict=True):
         running_next = running - float(amount)
-        labels.append(str(cat))
+        labels.append(readable(str(cat)))
         bottoms.append(running_next)
         heights.append(float(amount))
         colors.append("indianred")

@@ -376,7 +376,7 @@ def reaction_table(ev: ProgramEvaluation) -> str:
     n = ev.program.privacy.min_group_size
     cols = {"item": "Item", "group": "Group", "n": "n", "mean": "Mean", "ci_low": "CI low", "ci_high": "CI high", "top2_share": "Top-2-box share", "scale_max": "Scale max", "suppressed": "suppressed"}
     f = _suppress(items[[c for c in cols if c in items.columns]], ["mean", "ci_low", "ci_high", "top2_share"], n)
-    return table(f.rename(columns=cols))
+    return table(f.rename(columns=cols), formats={"Top-2-box share": F.share_pct, "n": F.number})
 
 
 def learning_table(ev: ProgramEvaluation) -> str:
@@ -418,7 +418,7 @@ def behavior_table(ev: ProgramEvaluation) -> str:
     n = ev.program.privacy.min_group_size
     cols = {"behavior": "Behavior", "observer": "Observer", "n": "People", "mean": "Mean", "ci_low": "CI low", "ci_high": "CI high", "share_applying": "Share applying", "suppressed": "suppressed"}
     f = _suppress(rates[[c for c in cols if c in rates.columns]], ["mean", "ci_low", "ci_high", "share_applying"], n)
-    return table(f.rename(columns=cols))
+    return table(f.rename(columns=cols), formats={"Share applying": F.share_pct, "People": F.number})
 
 
 def estimates_table(ev: ProgramEvaluation) -> str:
