@@ -290,8 +290,7 @@ def interval(low: Any, high: Any, unit: str | None = None, *, currency: str | No
     lo_words, hi_words = lo.split(" "), hi.split(" ")
     # Drop the words both bounds end with (the unit) from the low bound.
     k = 0
-    while (k < len(lo_words) - 1 and k < len(hi_words) - 1 and lo_words[-1 - k] == hi_words[-1 - k]
-           and not any(ch.isdigit() for ch in lo_words[-1 - k])):
+    while k < len(lo_words) - 1 and k < len(hi_words) - 1 and lo_words[-1 - k] == hi_words[-1 - k]:
         k += 1
     if k:
         lo = " ".join(lo_words[:-k])

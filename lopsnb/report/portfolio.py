@@ -216,6 +216,21 @@ def _cell(value: Any, kind: str = "num", *, unit: str | None = None, currency: s
     return F.number(value)
 
 
+def _effect_cells(rec: Mapping[str, Any], ok: bool) -> dict[str, str]:
+    """Effect and 95% range of an index row; the unit is said once, in the outcome column (shares: percentage points)."""
+    unit = rec.get("effect_unit") if isinstance(rec.get("effect_unit"), str) else None
+    cur = rec.get("currency") if isinstance(rec.get("currency"), str) else None
+    # What the outcome column already says: the unit, without a currency code the symbol replaces.
+    said = "" if F.is_share(unit) or not unit else (unit.partition(" ")[2] if F.is_money(unit, cur) else unit)
+
+    def bare(text: str) -> str:
+        return text[: -len(said) - 1] if said and text.endswith(" " + said) else text
+
+    effect = bare(_cell(rec["effect"], "effect", unit=unit, currency=cur))
+    ci = bare(F.interval(rec["ci_low"], rec["ci_high"], unit, currency=cur)) if ok and F.finite(rec["ci_low"]) else ""
+    return {"effect": effect, "ci": ci}
+
+
 _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ action_class(action) }}">{{ action }}</span> {{ n }}&nbsp;&nbsp; {% endfor %}</p>
 <table class="lp-portfolio">
 <thead><tr>
@@ -326,11 +341,9 @@ def render_index(
                 "link": txt(rec["report"]),
                 "participants": _cell(rec["participants"], "int"),
                 "outcome": txt(rec["outcome_label"]) or txt(rec["outcome"]),
-                "unit": "" if F.is_share(rec["unit"]) else txt(rec["unit"]),
+                "unit": "" if F.is_share(rec["unit"]) else txt(rec["effect_unit"]) or txt(rec["unit"]),
                 "method": txt(rec["method"]),
-                "effect": _cell(rec["effect"], "effect", unit=txt(rec["effect_unit"]) or None, currency=txt(rec["currency"]) or None),
-                "ci": (F.interval(rec["ci_low"], rec["ci_high"], txt(rec["effect_unit"]) or None, currency=txt(rec["currency"]) or None)
-                       if ok and F.finite(rec["ci_low"]) else ""),
+                **_effect_cells(rec, ok),
                 "evidence_grade": txt(rec["evidence_grade"]) or "—",
                 "roi": _cell(rec["roi_pct"], "pct"),
                 "roi_interval": f"{_cell(rec['roi_low'], 'pct')} to {_cell(rec['roi_high'], 'pct')}" if rec["roi_low"] == rec["roi_low"] else "",
