@@ -627,6 +627,7 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
            behavior: BehaviorResult, impact: ImpactResult | NotEstimated, performance: dict[str, Estimate],
            perf_errors: dict[str, str], roi: RoiResult | NotEstimated) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
+    currency = program.monetization.currency if program.monetization else None
 
     def add(level: str, measure: str, value: Any, change: Any, unit: str | None, status: str, note: str = "") -> None:
         rows.append({"level": level, "measure": measure, "value": value, "change": change, "unit": unit, "status": status, "note": note})
@@ -660,14 +661,14 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
     for pm in program.chain.performance_metrics:
         e = performance.get(pm.metric)
         if e is not None:
-            add("4 Performance", pm.metric, None, e.estimate, pm.unit, "measured", f"{e.label}: 95% interval {interval(e.ci_low, e.ci_high, pm.unit)}")
+            add("4 Performance", pm.metric, None, e.estimate, pm.unit, "measured", f"{e.label}: 95% interval {interval(e.ci_low, e.ci_high, program.metric_label(pm.metric).rate_unit, currency=currency)}")
         else:
             add("4 Performance", pm.metric, None, None, pm.unit, "not measured", perf_errors.get(pm.metric, "no data"))
     bm = program.chain.business_metric
     primary = impact.primary if impact else None
     if primary is not None:
         add("4 Business", program.outcome, None, primary.estimate, bm.unit if program.outcome == bm.metric else None, "measured",
-            f"{primary.label}: 95% interval {interval(primary.ci_low, primary.ci_high, bm.unit if program.outcome == bm.metric else None)}")
+            f"{primary.label}: 95% interval {interval(primary.ci_low, primary.ci_high, "log points" if program.evaluation.transform == "log" else program.metric_label().rate_unit, currency=currency)}")
     else:
         add("4 Business", program.outcome, None, None, bm.unit, "not measured", "no isolated effect")
     if isinstance(roi, NotEstimated):
@@ -763,6 +764,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         break_even_effect=roi.break_even_effect if roi else None,
         primary_error=(impact.failures.get(prog.evaluation.design) if impact else impact.reason),
         sensitivity=impact.sensitivity.to_dict() if impact and impact.sensitivity is not None else None,
+        entity=prog.evaluation.entity,
     )
     computed = roi
     roi = withhold_roi(roi, evidence=evidence, costs_note=costs_note)

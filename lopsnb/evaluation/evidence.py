@@ -157,8 +157,12 @@ def grade_evidence(
     covariate_smd: Mapping[str, float] | None = None,
     adjusted: Estimate | None = None,
     sensitivity: Mapping[str, Any] | None = None,
+    entity: str = "person",
 ) -> EvidenceGrade:
-    """Grade the evidence of a program's primary estimate (rules in the module docstring)."""
+    """Grade the evidence of a program's primary estimate (rules in the module docstring).
+
+    ``entity`` ("person" or "org_unit") only words the reasons ("participants" / "participating teams").
+    """
     reasons = _Reasons()
     if primary is None:
         why = primary_error or "the primary method could not be estimated"
@@ -184,7 +188,8 @@ def grade_evidence(
     )
     if primary.n_treated < SMALL_SAMPLE:
         grade = _cap(grade, "moderate")
-        reasons.caveat(f"Small sample: {primary.n_treated} participating entities (fewer than {SMALL_SAMPLE}).")
+        who = "participants" if entity == "person" else "participating teams"
+        reasons.caveat(f"Small sample: {primary.n_treated} {who} (fewer than {SMALL_SAMPLE}).")
     if baseline_smd is not None and not np.isnan(baseline_smd) and design in COMPARISON_DESIGNS:
         a = abs(baseline_smd)
         if a > 0.25:

@@ -399,7 +399,7 @@ def learning_table(ev: ProgramEvaluation) -> str:
         ("Hedges' g_z (small-sample corrected d_z)", lr.hedges_gz, f"{fmt(lr.gz_ci_low)} to {fmt(lr.gz_ci_high)}"),
         ("Class normalized gain ⟨g⟩ (on class means)", lr.class_gain, ""),
         ("Mean of individual normalized gains", lr.mean_individual_gain, ""),
-        ("Pass rate (95% CI)", lr.pass_rate * 100 if _finite(lr.pass_rate) else None, f"{fmt(lr.pass_ci_low * 100, pct=True)} to {fmt(lr.pass_ci_high * 100, pct=True)}" if _finite(lr.pass_ci_low) else ""),
+        ("Pass rate (95% CI)", F.share_pct(lr.pass_rate) if _finite(lr.pass_rate) else None, f"{fmt(lr.pass_ci_low * 100, pct=True)} to {fmt(lr.pass_ci_high * 100, pct=True)}" if _finite(lr.pass_ci_low) else ""),
     ]
     hide = {"Mean of individual normalized gains": flags.get("mean_individual_gain", False), "Pass rate (95% CI)": flags.get("pass_rate", False)}
     if lr.suppressed:  # the notebook withholds the table then; never show it by mistake
