@@ -1,7 +1,8 @@
 """HTML building blocks of the impact report, generated from a ProgramEvaluation.
 
 Every user-supplied string (program names, metric names, items, notes) goes
-through :func:`esc`; numbers are formatted with their unit. Small groups are
+through :func:`esc`; numbers are formatted by :mod:`lopsnb.fmt` in their
+unit, metrics read with their labels (:mod:`lopsnb.report.words`). Small groups are
 never shown: rows flagged ``suppressed`` are replaced by a marker.
 """
 
@@ -24,7 +25,10 @@ from lopsnb.evaluation.methods import ASSUMPTIONS
 __all__ = [
     "esc",
     "fmt",
+    "money",
     "SUPPRESSED",
+    "ACTION_WORDS",
+    "GRADE_MEANING",
     "executive_summary",
     "tiles",
     "alignment",
