@@ -667,8 +667,9 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
     bm = program.chain.business_metric
     primary = impact.primary if impact else None
     if primary is not None:
+        effect_unit = "log points" if program.evaluation.transform == "log" else program.metric_label().rate_unit
         add("4 Business", program.outcome, None, primary.estimate, bm.unit if program.outcome == bm.metric else None, "measured",
-            f"{primary.label}: 95% interval {interval(primary.ci_low, primary.ci_high, "log points" if program.evaluation.transform == "log" else program.metric_label().rate_unit, currency=currency)}")
+            f"{primary.label}: 95% interval {interval(primary.ci_low, primary.ci_high, effect_unit, currency=currency)}")
     else:
         add("4 Business", program.outcome, None, None, bm.unit, "not measured", "no isolated effect")
     if isinstance(roi, NotEstimated):
