@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lopsnb.fmt import interval, number, pvalue
 from lopsnb._version import __version__
 from lopsnb._result import NotEstimated, ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
@@ -329,7 +330,7 @@ class ProgramEvaluation(ResultMixin):
         """The chain-of-evidence figure."""
         from lopsnb.report.plots import plot_chain
 
-        return plot_chain(self.chain, ax=ax)
+        return plot_chain(self.chain, ax=ax, program=self.program)
 
 
 def _fmt(v: float | None, unit: str) -> str:
@@ -710,6 +711,7 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
            behavior: BehaviorResult, impact: ImpactResult | NotEstimated, performance: dict[str, Estimate],
            perf_errors: dict[str, str], roi: RoiResult | NotEstimated) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
+    currency = program.monetization.currency if program.monetization else None
 
     def add(level: str, measure: str, value: Any, change: Any, unit: str | None, status: str, note: str = "") -> None:
         rows.append({"level": level, "measure": measure, "value": value, "change": change, "unit": unit, "status": status, "note": note})
@@ -728,7 +730,7 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
         add("1 Reaction", "Reaction survey", None, None, None, "not measured", "no reaction data: satisfaction and relevance unknown")
     if learning.measured and learning.enough_paired and not learning.suppressed:
         add("2 Learning", "Test score gain (pre → post)", learning.mean_post, learning.mean_gain, "points", "measured",
-            f"d_z = {learning.cohen_dz:.2f}, p = {learning.t_pvalue:.3g}")
+            f"gain of {number(learning.cohen_dz, sig=2)} standard deviations of the individual gains (d_z), {pvalue(learning.t_pvalue)}")
     else:
         add("2 Learning", "Test score gain", None, None, None, "not measured" if not learning.measured else "insufficient data",
             "no paired pre/post scores: learning not shown")
@@ -743,20 +745,21 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
     for pm in program.chain.performance_metrics:
         e = performance.get(pm.metric)
         if e is not None:
-            add("4 Performance", pm.metric, None, e.estimate, pm.unit, "measured", f"{e.method}: 95% CI {e.ci_low:,.3g} .. {e.ci_high:,.3g}")
+            add("4 Performance", pm.metric, None, e.estimate, pm.unit, "measured", f"{e.label}: 95% interval {interval(e.ci_low, e.ci_high, program.metric_label(pm.metric).rate_unit, currency=currency)}")
         else:
             add("4 Performance", pm.metric, None, None, pm.unit, "not measured", perf_errors.get(pm.metric, "no data"))
     bm = program.chain.business_metric
     primary = impact.primary if impact else None
     if primary is not None:
+        effect_unit = "log points" if program.evaluation.transform == "log" else program.metric_label().rate_unit
         add("4 Business", program.outcome, None, primary.estimate, bm.unit if program.outcome == bm.metric else None, "measured",
-            f"{primary.method}: 95% CI {primary.ci_low:,.4g} .. {primary.ci_high:,.4g}")
+            f"{primary.label}: 95% interval {interval(primary.ci_low, primary.ci_high, effect_unit, currency=currency)}")
     else:
         add("4 Business", program.outcome, None, None, bm.unit, "not measured", "no isolated effect")
     if isinstance(roi, NotEstimated):
         add("5 ROI", "ROI", None, None, "%", roi.status, roi.reason)
     elif roi.roi_pct is not None:
-        add("5 ROI", "ROI", roi.roi_pct, None, "%", "measured", f"BCR {roi.bcr:.2f}" if roi.bcr is not None else "")
+        add("5 ROI", "ROI", roi.roi_pct, None, "%", "measured", f"benefit–cost ratio {number(roi.bcr)}" if roi.bcr is not None else "")
     else:
         add("5 ROI", "ROI", None, None, "%", "not measured", "ROI undefined (zero cost)")
     return pd.DataFrame(rows)
@@ -855,6 +858,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         sensitivity=impact.sensitivity.to_dict() if impact and impact.sensitivity is not None else None,
         survival=impact.survival.to_dict() if impact and impact.survival is not None else None,
         monetized=monetized_estimate(impact, prog) if survival else None,
+        entity=prog.evaluation.entity,
     )
     computed = roi
     roi = withhold_roi(roi, evidence=evidence, costs_note=costs_note)
@@ -862,7 +866,7 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     final_audit = list(roi.audit) if roi else audit + (
         [AuditEntry("GP4", f"ROI {roi.reason}")] if computed else [])
     decision = decide(evidence=evidence, roi=roi, primary=monetized_estimate(impact, prog),
-                      direction=prog.direction, transform=prog.evaluation.transform)
+                      direction=prog.direction, transform=prog.evaluation.transform, unit=impact.unit if impact else None)
     chain = _chain(prog, inputs, reaction, learning, behavior, impact, performance, perf_errors, roi)
     return ProgramEvaluation(program=prog, inputs=inputs, reaction=reaction, learning=learning, behavior=behavior, impact=impact, evidence=evidence, roi=roi, chain=chain,
                              audit=final_audit, data_as_of=ws.data_as_of, workspace_name=ws.name or ws.path.name, performance=performance, decision=decision)

@@ -78,6 +78,8 @@ from lopsnb.evaluation.degenerate import (
 __all__ = [
     "Estimate",
     "METHOD_LABELS",
+    "DESIGN_PHRASES",
+    "UNMODELLED_UNCERTAINTY",
     "METHOD_STRENGTH",
     "ASSUMPTIONS",
     "post_only",
@@ -106,6 +108,29 @@ METHOD_LABELS: dict[str, str] = {
     "synthetic_control": "Synthetic control (weighted donor units)",
     "sdid": "Synthetic difference-in-differences",
     "survival": "Survival analysis: Kaplan-Meier difference at the horizon vs comparison group",
+}
+
+#: Each design in a business reader's words (evidence reasons, executive summary, index).
+DESIGN_PHRASES: dict[str, str] = {
+    "did": "difference-in-differences against a comparison group",
+    "ancova": "a comparison with similar non-participants, adjusted for where they started",
+    "post_only": "a comparison with non-participants after the program only",
+    "before_after": "participants before and after the program, with no comparison group",
+    "trend": "a projection of the pre-program trend",
+    "estimates": "participants' own estimates of the improvement",
+    "dr_did": "difference-in-differences against a comparison group weighted to match the participants",
+    "ipw_did": "difference-in-differences against a comparison group weighted to match the participants",
+    "reg_did": "difference-in-differences against a comparison group, adjusted for background differences",
+    "weighting": "a comparison with non-participants weighted to match the participants",
+    "synthetic_control": "a synthetic comparison built from similar units",
+    "sdid": "a synthetic comparison built from similar units (synthetic difference-in-differences)",
+}
+
+#: Designs whose intervals leave out their main source of doubt, so a
+#: probability such as P(ROI > 0) is not modelled: what it rests on instead.
+UNMODELLED_UNCERTAINTY: dict[str, str] = {
+    "estimates": "participants' own estimates, whose bias is not modelled",
+    "before_after": "a before/after change that other influences may explain",
 }
 
 #: Design strength before any diagnostic is considered.

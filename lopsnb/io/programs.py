@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lopsnb.errors import Problem, ProgramConfigError
+from lopsnb.io.labels import MetricLabel, metric_label, metric_refs
 from lopsnb.io.yamlfile import line_of, load_yaml
 from lopsnb.io.problems import pydantic_problems
 from lopsnb.options import Design as _Design
@@ -112,9 +113,18 @@ class _Strict(BaseModel):
 
 
 class MetricRef(_Strict):
-    """A metric in the chain of evidence."""
+    """A metric in the chain of evidence.
+
+    ``label`` is the name a business reader sees in every sentence, tile,
+    axis and table ("revenue per rep"; default: the id made readable, see
+    :func:`lopsnb.io.labels.metric_label`). ``per`` names what one value of
+    the metric is counted per ("rep", "analyst", "team"); a ``unit`` that
+    ends in "per <period>" then reads "USD per rep per month".
+    """
 
     metric: str = Field(min_length=1)
+    label: str | None = Field(default=None, min_length=1)
+    per: str | None = Field(default=None, min_length=1)
     direction: Direction = "increase"
     unit: str | None = None
     target: float | None = None
@@ -331,6 +341,11 @@ class Program(_Strict):
             if m.metric == self.evaluation.outcome:
                 return m.direction
         return self.chain.business_metric.direction
+
+    def metric_label(self, metric: str | None = None) -> MetricLabel:
+        """The business label of ``metric`` (default: the outcome); see :func:`lopsnb.io.labels.metric_label`."""
+        unit = self.chain.business_metric.unit if metric in (None, self.chain.business_metric.metric) else None
+        return metric_label(metric or self.outcome, metric_refs(self), entity=self.evaluation.entity, unit=unit)
 
     @property
     def designs(self) -> tuple[str, ...]:

@@ -504,17 +504,42 @@ def _window_yaml(w: dict[str, Any]) -> str:
     return f"{{start: {w['start']}, end: {w['end']}}}"
 
 
+#: Business labels (and the entity noun of per-period units) of the sample's metrics.
+METRIC_LABELS: dict[str, tuple[str, str | None]] = {
+    "revenue_per_rep": ("revenue per rep", "rep"),
+    "win_rate": ("win rate", None),
+    "time_to_productivity_days": ("time to productivity", None),
+    "turnover_90d": ("90-day turnover", None),
+    "days_on_hand": ("days of inventory on hand", None),
+    "forecast_accuracy": ("forecast accuracy", None),
+    "shipping_efficiency": ("shipping efficiency", None),
+    "inventory_accuracy": ("inventory accuracy", None),
+    "internal_promotions": ("internal promotions", None),
+    "incident_rate": ("incident rate", None),
+    "on_time_delivery_rate": ("on-time delivery rate", None),
+    "tickets_resolved": ("tickets resolved", "analyst"),
+}
+
+
+def _label_fields(metric: str) -> str:
+    """``label: ..., per: ...,`` of a metric reference (empty for a metric without a label)."""
+    if metric not in METRIC_LABELS:
+        return ""
+    label, per = METRIC_LABELS[metric]
+    return f"label: {_q(label)}, " + (f"per: {_q(per)}, " if per else "")
+
+
 def _program_yaml(p: dict[str, Any]) -> str:
     """Hand-written-looking YAML for one program spec."""
     out = [f"# {line}".rstrip() for line in p["header"]]
     out += ["", f"id: {p['id']}", f"name: {_q(p['name'])}", f"owner: {_q(p['owner'])}",
             f"business_goal: {_q(p['business_goal'])}", f"launch: {p['launch']}", "", "chain:"]
     bm = p["business_metric"]
-    out.append(f"  business_metric: {{metric: {bm[0]}, direction: {bm[1]}, unit: {_q(bm[2])}, target: {_q(bm[3])}}}")
+    out.append(f"  business_metric: {{metric: {bm[0]}, {_label_fields(bm[0])}direction: {bm[1]}, unit: {_q(bm[2])}, target: {_q(bm[3])}}}")
     if p.get("performance_metrics"):
         out.append("  performance_metrics:")
         for m, d, u in p["performance_metrics"]:
-            out.append(f"    - {{metric: {m}, direction: {d}, unit: {_q(u)}}}")
+            out.append(f"    - {{metric: {m}, {_label_fields(m)}direction: {d}, unit: {_q(u)}}}")
     if p.get("leading_indicators"):
         out.append(f"  leading_indicators: {_ql(p['leading_indicators'])}")
     out += ["", "# New World Kirkpatrick item groups of the reaction survey",

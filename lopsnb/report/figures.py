@@ -24,12 +24,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from lopsnb.fmt import money, percent
+from lopsnb.io.labels import readable
 from lopsnb.report.plots import PALETTE, literal, new_ax
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = [
+    "FACTOR_LABELS",
     "draw_inputs_result",
     "draw_reaction_result",
     "draw_learning_result",
@@ -186,8 +189,22 @@ def draw_estimates_adjustment(result: Any, ax: Any = None) -> Any:
     return ax
 
 
-def draw_roi_result(result: Any, ax: Any = None) -> Any:
-    """Waterfall: benefits, minus each cost category, down to net benefit; return the Axes."""
+#: The one-way sensitivity factors of the ROI (``RoiResult.tornado.factor``) in words.
+FACTOR_LABELS: dict[str, str] = {
+    "effect": "effect (95% range)",
+    "value_per_unit": "value per unit of outcome",
+    "costs": "costs (±20%)",
+    "participants": "participants (±10%)",
+    "horizon_years": "benefit horizon (±20%)",
+}
+
+
+def draw_roi_result(result: Any, ax: Any = None, *, currency: str | None = None) -> Any:
+    """Waterfall: benefits, minus each cost category, down to net benefit; return the Axes.
+
+    The money axis is labelled with ``currency`` and its ticks carry
+    thousands separators (:func:`lopsnb.fmt.money`).
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -199,7 +216,7 @@ def draw_roi_result(result: Any, ax: Any = None) -> Any:
     running = result.benefits
     for cat, amount in zip(result.costs_by_category["category"], result.costs_by_category["amount"], strict=True):
         running_next = running - float(amount)
-        labels.append(str(cat))
+        labels.append(readable(str(cat)))
         bottoms.append(running_next)
         heights.append(float(amount))
         colors.append("indianred")
@@ -212,9 +229,12 @@ def draw_roi_result(result: Any, ax: Any = None) -> Any:
     ax.bar(x, heights, bottom=bottoms, color=colors, edgecolor="black", linewidth=0.5)
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_xticks(x)
-    ax.set_xticklabels(labels, rotation=45, ha="right")
-    ax.set_ylabel("money")
-    roi_text = result.zero_cost_note if result.roi_pct is None else f"ROI {result.roi_pct:,.1f}%"
+    ax.set_xticklabels([literal(v) for v in labels], rotation=45, ha="right")
+    ax.set_ylabel(literal(f"money ({currency})" if currency else "money"))
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: literal(money(v, currency))))
+    roi_text = result.zero_cost_note if result.roi_pct is None else f"ROI {percent(result.roi_pct)}"
     ax.set_title(f"Benefits vs fully-loaded costs ({roi_text})")
     return ax
 
@@ -234,10 +254,10 @@ def draw_roi_result_tornado(result: Any, ax: Any = None) -> Any:
     lo = frame[["roi_low", "roi_high"]].min(axis=1).to_numpy(dtype=float)
     hi = frame[["roi_low", "roi_high"]].max(axis=1).to_numpy(dtype=float)
     ax.barh(y, hi - lo, left=lo, color="steelblue", edgecolor="black", linewidth=0.5)
-    ax.axvline(result.roi_pct, color="black", linestyle="--", linewidth=1, label=f"ROI {result.roi_pct:,.1f}%")
+    ax.axvline(result.roi_pct, color="black", linestyle="--", linewidth=1, label=f"ROI {percent(result.roi_pct)}")
     ax.axvline(0.0, color="grey", linewidth=0.8)
     ax.set_yticks(y)
-    ax.set_yticklabels(frame["factor"].tolist())
+    ax.set_yticklabels([literal(FACTOR_LABELS.get(f, f)) for f in frame["factor"]])
     ax.set_xlabel("ROI (%)")
     ax.set_title("One-way sensitivity of ROI")
     ax.legend(loc="best", fontsize="small")

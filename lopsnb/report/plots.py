@@ -7,10 +7,13 @@ None of these functions calls ``plt.show()``; they draw on the Axes given
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lopsnb.io.programs import Program
 
 __all__ = ["PALETTE", "literal", "plot_trend", "plot_forest", "plot_event_study", "plot_chain", "plot_survival", "new_ax"]
 
@@ -89,10 +92,11 @@ def plot_trend(series: pd.DataFrame, *, launch: Any = None, unit: str | None = N
 
 
 def plot_forest(estimates: pd.DataFrame, *, unit: str | None = None, primary: str | None = None, ax: Any = None,
-                break_even: float | None = None) -> Any:
+                break_even: float | None = None, outcome: str | None = None) -> Any:
     """Every method's estimate with its 95% CI (forest plot), primary method highlighted.
 
-    ``estimates`` has columns ``label`` (or ``method``), ``estimate``, ``ci_low``, ``ci_high``.
+    ``estimates`` has columns ``label`` (or ``method``), ``estimate``, ``ci_low``, ``ci_high``;
+    ``outcome`` is the metric's label and ``unit`` its unit per entity and period.
     """
     ax = new_ax(ax, figsize=(7.5, 0.6 + 0.5 * max(len(estimates), 1)))
     if estimates is None or len(estimates) == 0:
@@ -111,7 +115,7 @@ def plot_forest(estimates: pd.DataFrame, *, unit: str | None = None, primary: st
         ax.legend(frameon=False, fontsize=8, loc="best")  # "best" keeps the legend off the intervals
     labels = est["label"] if "label" in est else est["method"]
     ax.set_yticks(y, [literal(v) for v in labels], fontsize=8)
-    ax.set_xlabel(literal("Effect per entity per period" + (f" ({unit})" if unit else "")))
+    ax.set_xlabel(literal((f"Effect on {outcome}" if outcome else "Effect") + (f" ({unit})" if unit else "")))
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -202,9 +206,16 @@ def _at_risk_rows(ax: Any, at_risk: pd.DataFrame) -> None:
                     fontsize=7.5, color=PALETTE[group])
 
 
-def plot_chain(chain: pd.DataFrame, *, ax: Any = None) -> Any:
-    """The chain of evidence as a row of level boxes, measured in colour, missing in grey."""
+def plot_chain(chain: pd.DataFrame, *, ax: Any = None, program: Program | None = None) -> Any:
+    """The chain of evidence as a row of level boxes, measured in colour, missing in grey.
+
+    With ``program`` the metrics read with their labels and the numbers in
+    their units (:func:`lopsnb.report.words.chain_cells`, as in the chain table).
+    """
     import textwrap
+
+    from lopsnb.fmt import number
+    from lopsnb.report.words import chain_cells
 
     ax = new_ax(ax, figsize=(11, 2.6))
     levels = list(dict.fromkeys(chain["level"].str[0])) if len(chain) else []
@@ -217,10 +228,15 @@ def plot_chain(chain: pd.DataFrame, *, ax: Any = None) -> Any:
         ax.text(i + 0.5, 0.82, f"L{lv} {names.get(lv, '')}", ha="center", va="center", fontsize=9, weight="bold")
         lines = []
         for _, r in rows.head(3).iterrows():
-            val = r["change"] if pd.notna(r["change"]) else r["value"]
-            txt = ("not claimed" if r["status"] == "not claimed" else "not measured") if r["status"] != "measured" else (f"{val:,.3g} {r['unit'] or ''}".strip() if pd.notna(val) else "—")
-            lines.append(literal(textwrap.shorten(str(r["measure"]), 22, placeholder="…")))
-            lines.append(literal(textwrap.shorten(txt, 22, placeholder="…")))
+            if program is not None:
+                measure, value, change = chain_cells(r, program)
+                val_txt = change or value or "—"
+            else:
+                val = r["change"] if pd.notna(r["change"]) else r["value"]
+                measure, val_txt = str(r["measure"]), number(val, r["unit"] or None) if pd.notna(val) else "—"
+            txt = ("not claimed" if r["status"] == "not claimed" else "not measured") if r["status"] != "measured" else val_txt
+            lines.append(literal(textwrap.shorten(measure, 24, placeholder="…")))
+            lines.append(literal(textwrap.fill(txt, 24, max_lines=2, placeholder="…")))
         ax.text(i + 0.5, 0.42, "\n".join(lines), ha="center", va="center", fontsize=7.5, color="#333" if measured else "#888",
                 linespacing=1.3)
         if i < len(levels) - 1:
