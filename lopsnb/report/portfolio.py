@@ -204,7 +204,9 @@ def _cell(value: Any, kind: str = "num") -> str:
 
 
 _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ action_class(action) }}">{{ action }}</span> {{ n }}&nbsp;&nbsp; {% endfor %}</p>
+<div class="lp-scroll" role="region" aria-label="Programs, one row each (scrolls sideways on a narrow screen)" tabindex="0">
 <table class="lp-portfolio">
+<caption class="lp-visually-hidden">Programs with their recommendation, effect, evidence grade, ROI and costs</caption>
 <thead><tr>
 <th>Recommendation</th><th>Program</th><th class="num">Participants</th><th>Outcome</th>
 <th class="num">Effect (95% CI)</th><th>Evidence</th><th class="num">ROI (interval)</th><th class="num">Conservative ROI</th>
@@ -214,7 +216,7 @@ _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ ac
 {% for r in rows %}
 <tr class="{{ 'lp-failed' if r.status != 'ok' else '' }}">
 <td><span class="lp-badge {{ action_class(r.recommendation) }}">{{ r.recommendation if r.status == 'ok' else 'failed' }}</span></td>
-<td>{% if r.link %}<a href="{{ r.link }}">{{ r.name }}</a>{% else %}{{ r.name }}{% endif %}<br><span class="lp-note">{{ r.program_id }}</span></td>
+<th scope="row" class="lp-program">{% if r.link %}<a href="{{ r.link }}">{{ r.name }}</a>{% else %}{{ r.name }}{% endif %}<br><span class="lp-note">{{ r.program_id }}</span></th>
 {% if r.status == 'ok' %}
 <td class="num">{{ r.participants }}</td>
 <td>{{ r.outcome }}{% if r.unit %} <span class="lp-note">({{ r.unit }})</span>{% endif %}<br><span class="lp-note">{{ r.method }}</span></td>
@@ -224,7 +226,7 @@ _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ ac
 <td class="num">{{ r.conservative }}</td>
 <td class="num">{{ r.bcr }}</td>
 <td class="num">{{ r.costs }}</td>
-<td>{{ r.reason }}</td>
+<td class="lp-why">{{ r.reason }}</td>
 {% else %}
 <td colspan="9"><strong>Report not produced:</strong> {{ r.error }}</td>
 {% endif %}
@@ -232,6 +234,7 @@ _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ ac
 {% endfor %}
 </tbody>
 </table>
+</div>
 {% if pages %}
 <h2>The learning function</h2>
 <ul class="lopsnb-pages">
@@ -337,7 +340,7 @@ def render_index(
     meta = [("Programs", str(len(rows))), ("Data as of", data_as_of or "—"), ("Generated at", generated_at), ("lopsnb", __version__)]
     footer = [Markup("Generated {} by lopsnb {} &middot; data as of {}. This page works offline and contains no scripts.").format(
         generated_at, __version__, data_as_of or "—")]
-    return render_page(kicker="Training impact portfolio", title=title, meta=meta, body=body, footer=footer, css=report_css())
+    return render_page(kicker="Training impact portfolio", title=title, meta=meta, body=body, footer=footer, css=report_css(), wide=True)
 
 
 def portfolio_table(results: Mapping[str, dict[str, Any] | None], statuses: Mapping[str, dict[str, Any]],
