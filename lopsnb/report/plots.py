@@ -116,6 +116,12 @@ def plot_trend(series: pd.DataFrame, *, launch: Any = None, unit: str | None = N
         ax.annotate("launch", (pd.Timestamp(launch), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -10), textcoords="offset points",
                     color=PALETTE["highlight"], fontsize=8)
     ax.set_ylabel(literal(f"{outcome}" + (f" ({unit})" if unit else "")))
+    import matplotlib.dates as mdates
+
+    # Short date labels (year once, then months) that do not run into each other.
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     outside_legend(ax)
     _clean(ax)
     return ax
