@@ -216,7 +216,7 @@ _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ ac
 {% for r in rows %}
 <tr class="{{ 'lp-failed' if r.status != 'ok' else '' }}">
 <td><span class="lp-badge {{ action_class(r.recommendation) }}">{{ r.recommendation if r.status == 'ok' else 'failed' }}</span></td>
-<th scope="row" class="lp-program">{% if r.link %}<a href="{{ r.link }}">{{ r.name }}</a>{% else %}{{ r.name }}{% endif %}<br><span class="lp-note">{{ r.program_id }}</span></th>
+<td>{% if r.link %}<a href="{{ r.link }}">{{ r.name }}</a>{% else %}{{ r.name }}{% endif %}<br><span class="lp-note">{{ r.program_id }}</span></td>
 {% if r.status == 'ok' %}
 <td class="num">{{ r.participants }}</td>
 <td>{{ r.outcome }}{% if r.unit %} <span class="lp-note">({{ r.unit }})</span>{% endif %}<br><span class="lp-note">{{ r.method }}</span></td>
