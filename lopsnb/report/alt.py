@@ -72,8 +72,9 @@ def reaction_alt(ev: Any) -> str:
     shown = items[~items["suppressed"].astype(bool)]
     if shown.empty:
         return "Reaction survey items: every item is suppressed (too few answers)."
-    top = shown.loc[shown["mean"].idxmax()]
-    low = shown.loc[shown["mean"].idxmin()]
+    share = shown["mean"] / shown["scale_max"]  # items on a 0–10 and a 1–5 scale compare by their share of the scale
+    top = shown.loc[share.idxmax()]
+    low = shown.loc[share.idxmin()]
     scales = ", ".join(f"{(shown['scale_max'] == m).sum()} on a scale to {m:g}" for m in sorted(shown["scale_max"].unique()))
     text = (f"Mean rating of {len(shown)} reaction survey items with 95% intervals ({scales}), from {int(ev.reaction.respondents)} respondents; "
             f"highest: {top['item']}, {number(top['mean'])} of {top['scale_max']:g}; lowest: {low['item']}, {number(low['mean'])} of {low['scale_max']:g}.")
