@@ -204,8 +204,8 @@ def _cell(value: Any, kind: str = "num") -> str:
 
 
 _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ action_class(action) }}">{{ action }}</span> {{ n }}&nbsp;&nbsp; {% endfor %}</p>
-<div class="lp-scroll" role="region" aria-label="Programs, one row each (scrolls sideways on a narrow screen)" tabindex="0">
-<table class="lp-portfolio">
+<div class="lp-scroll" role="region" aria-label="Programs, one row each" tabindex="0">
+<table class="lp-portfolio" role="table">
 <caption class="lp-visually-hidden">Programs with their recommendation, effect, evidence grade, ROI and costs</caption>
 <thead><tr>
 <th>Recommendation</th><th>Program</th><th class="num">Participants</th><th>Outcome</th>
@@ -218,15 +218,15 @@ _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ ac
 <td><span class="lp-badge {{ action_class(r.recommendation) }}">{{ r.recommendation if r.status == 'ok' else 'failed' }}</span></td>
 <td>{% if r.link %}<a href="{{ r.link }}">{{ r.name }}</a>{% else %}{{ r.name }}{% endif %}<br><span class="lp-note">{{ r.program_id }}</span></td>
 {% if r.status == 'ok' %}
-<td class="num">{{ r.participants }}</td>
-<td>{{ r.outcome }}{% if r.unit %} <span class="lp-note">({{ r.unit }})</span>{% endif %}<br><span class="lp-note">{{ r.method }}</span></td>
-<td class="num">{{ r.effect }}<br><span class="lp-note">{{ r.ci }}</span></td>
-<td>{{ r.evidence_grade }}</td>
-<td class="num">{{ r.roi }}<br><span class="lp-note">{{ r.roi_interval }}</span></td>
-<td class="num">{{ r.conservative }}</td>
-<td class="num">{{ r.bcr }}</td>
-<td class="num">{{ r.costs }}</td>
-<td class="lp-why">{{ r.reason }}</td>
+<td class="num" data-label="Participants">{{ r.participants }}</td>
+<td data-label="Outcome">{{ r.outcome }}{% if r.unit %} <span class="lp-note">({{ r.unit }})</span>{% endif %}<br><span class="lp-note">{{ r.method }}</span></td>
+<td class="num" data-label="Effect (95% CI)">{{ r.effect }}<br><span class="lp-note">{{ r.ci }}</span></td>
+<td data-label="Evidence">{{ r.evidence_grade }}</td>
+<td class="num" data-label="ROI (interval)">{{ r.roi }}<br><span class="lp-note">{{ r.roi_interval }}</span></td>
+<td class="num" data-label="Conservative ROI">{{ r.conservative }}</td>
+<td class="num" data-label="BCR">{{ r.bcr }}</td>
+<td class="num" data-label="Costs">{{ r.costs }}</td>
+<td class="lp-why" data-label="Why">{{ r.reason }}</td>
 {% else %}
 <td colspan="9"><strong>Report not produced:</strong> {{ r.error }}</td>
 {% endif %}
