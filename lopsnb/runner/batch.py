@@ -787,7 +787,11 @@ def run_batch(
     if pdf:
         from lopsnb.runner.printing import print_pages
 
-        printed = print_pages([*(p.report for p in ordered if p.report is not None), index_path])
+        try:
+            printed = print_pages([*(p.report for p in ordered if p.report is not None), index_path])
+        except KeyboardInterrupt:
+            # Every HTML page is written; a PDF is whole or absent (written aside, then renamed).
+            raise BatchInterrupted(batch.done, 0) from None
         result.pdfs, result.pdf_errors = printed.written, printed.errors
     return result
 
