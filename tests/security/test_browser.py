@@ -3,7 +3,7 @@
 Each page is opened from ``file://``. The test fails on any console error or
 uncaught exception, any request for a URL other than ``file:``/``data:``,
 and any JavaScript dialog (which an injected ``alert(...)`` would raise). A
-PNG of the first screen of one report is saved for people to look at; its
+PNG of the first screen of one report is saved to build/screenshots/ for people to look at; its
 path is printed (``pytest -s`` shows it).
 
 Chromium is driven with ``websocket-client``; no browser is downloaded. The
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from security.browser import Browser, chromium, problems
+from security.browser import SCREENSHOTS, Browser, chromium, problems
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +62,7 @@ def test_reports_and_index_are_inert_offline(browser: Browser, sample_batch, sec
         assert title, page
     assert failures == {}
     # A first-screen picture for people to look at.
-    shots = tmp_path_factory.mktemp("screenshots")
     browser.open((sample_batch.out / "sales-enablement" / "report.html").resolve().as_uri())
-    shot = browser.screenshot(shots / "report-first-screen.png")
+    shot = browser.screenshot(SCREENSHOTS / "report-first-screen.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     print(f"\nscreenshot of the first screen of a report: {shot}")
