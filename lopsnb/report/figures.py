@@ -26,7 +26,7 @@ import pandas as pd
 
 from lopsnb.fmt import money, percent
 from lopsnb.io.labels import readable
-from lopsnb.report.plots import PALETTE, literal, new_ax
+from lopsnb.report.plots import PALETTE, literal, new_ax, outside_legend
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -93,39 +93,68 @@ def draw_inputs_result(result: Any, ax: Any = None) -> Any:
 
 
 def draw_reaction_result(result: Any, ax: Any = None) -> Any:
-    """Item means with 95 % CI bars, grouped by item group; suppressed items omitted and noted."""
+    """Item means with 95 % CI bars, grouped by item group; suppressed items omitted and noted.
+
+    Items on different answer scales (1–5 ratings, the 0–10 recommendation
+    question) get a panel each, one above the other with its own axis, so a
+    4 out of 5 is never read against a 0–10 axis. Given ``ax``, all items
+    share it. Returns the first panel's Axes.
+    """
     if not result.measured:
         return _not_measured_plot(ax, result.title)
-    ax = _new_ax(ax)
     shown = result.items[~result.items["suppressed"].astype(bool)]
     hidden = result.items[result.items["suppressed"].astype(bool)]
-    colours = {"relevance": "#2a9d8f", "engagement": "#e9c46a", "satisfaction": "#264653"}
+    scales = sorted(float(m) for m in shown["scale_max"].unique()) or [5.0]
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        counts = [max(1, int((shown["scale_max"] == m).sum()) + shown[shown["scale_max"] == m]["group"].nunique() - 1) for m in scales]
+        _, axes = plt.subplots(len(scales), 1, figsize=(8, 1.3 + 0.42 * sum(counts) + 0.5 * len(scales)), constrained_layout=True,
+                               gridspec_kw={"height_ratios": counts}, squeeze=False)
+        panels = [(a, shown[shown["scale_max"] == m], m) for a, m in zip(axes[:, 0], scales, strict=True)]
+    else:
+        panels = [(ax, shown, max(scales))]
+    for panel, part, top in panels:
+        _reaction_panel(panel, part, result.group_order, top if len(panels) > 1 else None)
+    first, last = panels[0][0], panels[-1][0]
+    if len(shown):
+        outside_legend(first, title="item group", title_fontsize=8)
+    if len(hidden):
+        last.annotate(
+            literal(f"suppressed (n < {result.min_group_size}): {', '.join(map(str, hidden['item']))}"),
+            xy=(0, -0.5 if len(panels) > 1 else -0.18), xycoords="axes fraction", fontsize="small",
+        )
+    first.set_title(result.title)
+    return first
+
+
+def _reaction_panel(ax: Any, part: pd.DataFrame, group_order: Any, scale_max: float | None) -> None:
+    """One panel of :func:`draw_reaction_result`: the items of one answer scale (``None``: mixed scales)."""
+    colours = {"relevance": "#2a9d8f", "engagement": "#b7791f", "satisfaction": "#264653"}
     labels: list[str] = []
     y = 0
-    for group in result.group_order:
-        part = shown[shown["group"] == group]
-        if part.empty:
+    for group in group_order:
+        rows = part[part["group"] == group]
+        if rows.empty:
             continue
-        ys = np.arange(y, y + len(part))
-        err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
-        ax.errorbar(part["mean"], ys, xerr=np.nan_to_num(err), fmt="o", color=colours[group],
-                    capsize=3, label=group)
-        labels += [f"{it} (max {sm:g})" for it, sm in zip(part["item"], part["scale_max"], strict=True)]
-        y += len(part) + 1
+        ys = np.arange(y, y + len(rows))
+        err = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
+        ax.errorbar(rows["mean"], ys, xerr=np.nan_to_num(err), fmt="o", color=colours.get(group, "#52606d"), capsize=3, label=group)
+        labels += [str(it) for it in rows["item"]] if scale_max is not None else [f"{it} (max {sm:g})" for it, sm in zip(rows["item"], rows["scale_max"], strict=True)]
+        y += len(rows) + 1
         labels.append("")
     ticks = [i for i, lab in enumerate(labels) if lab]
     ax.set_yticks(ticks, [literal(labels[i]) for i in ticks])
-    ax.invert_yaxis()
-    ax.set_xlabel("mean score (item's own scale) with 95% CI")
-    if len(shown):
-        ax.legend(loc="best", fontsize="small")
-    if len(hidden):
-        ax.annotate(
-            literal(f"suppressed (n < {result.min_group_size}): {', '.join(map(str, hidden['item']))}"),
-            xy=(0, -0.18), xycoords="axes fraction", fontsize="small",
-        )
-    ax.set_title(result.title)
-    return ax
+    ax.set_ylim(max(ticks, default=0) + 0.7, -0.7)
+    if scale_max is not None:
+        low = 0.0 if scale_max > 5 else 1.0
+        ax.set_xlim(low - 0.1, scale_max + 0.1)
+        ax.set_xlabel(f"mean score on the {low:g}–{scale_max:g} scale, with 95% CI")
+    else:
+        ax.set_xlabel("mean score (item's own scale) with 95% CI")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="x", color="#e6e9ec", linewidth=0.8)
+    ax.set_axisbelow(True)
 
 
 def draw_learning_result(result: Any, ax: Any = None) -> Any:
@@ -185,7 +214,7 @@ def draw_estimates_adjustment(result: Any, ax: Any = None) -> Any:
     ax.set_yticks([])
     ax.set_xlabel("adjusted improvement (units per period)")
     ax.set_title(result.title)
-    ax.legend(loc="best", fontsize="small")
+    outside_legend(ax)
     return ax
 
 
@@ -260,7 +289,7 @@ def draw_roi_result_tornado(result: Any, ax: Any = None) -> Any:
     ax.set_yticklabels([literal(FACTOR_LABELS.get(f, f)) for f in frame["factor"]])
     ax.set_xlabel("ROI (%)")
     ax.set_title("One-way sensitivity of ROI")
-    ax.legend(loc="best", fontsize="small")
+    outside_legend(ax)
     return ax
 
 
@@ -299,7 +328,7 @@ def draw_staggered_did(result: Any, ax: Axes | None = None) -> Axes:
     ax.set_ylabel(f"ATT(e), {100 * (1 - result.alpha):g}% CI")
     ax.set_title("Event study (Callaway & Sant'Anna)")
     if len(es):
-        ax.legend(loc="best", frameon=False)
+        outside_legend(ax)
     return ax
 
 
@@ -328,7 +357,7 @@ def draw_scorecard_result(result: Any, ax: Any = None, *, scorecard: str = "expe
     ax.set_xlim(1, 5)
     ax.set_xlabel("Mean score (1–5) with 95% CI")
     ax.set_title(f"{result.scorecard_labels[scorecard]} — {result.period}", fontsize=10)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    outside_legend(ax)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -381,7 +410,7 @@ def draw_scorecard_result_trend(result: Any, ax: Any = None) -> Any:
     ax.set_xticks(range(len(result.periods)), result.periods)
     ax.set_ylim(1, 5)
     ax.set_ylabel("Index (mean of 1–5 scores)")
-    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    outside_legend(ax, fontsize=7)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -401,7 +430,7 @@ def draw_operations_result(result: Any, ax: Any = None, *, kind: str = "backlog"
         ax.bar(x + pd.Timedelta(days=7), b["delivered"], width=12, color=PALETTE["positive"], label="Delivered in month")
         ax.plot(x, b["open"], marker="o", color=PALETTE["participants"], label="Open at month end")
         ax.set_ylabel("Requests")
-        ax.legend(frameon=False, fontsize=8, loc="upper left")
+        outside_legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
     elif kind == "cycle":
         c = result.cycle[result.cycle["priority"] != "all"]
         y = np.arange(len(c))
@@ -409,7 +438,7 @@ def draw_operations_result(result: Any, ax: Any = None, *, kind: str = "backlog"
         ax.plot(c["median_days"], y, "o", color=PALETTE["participants"], label="Median")
         ax.set_yticks(y, [literal(f"{p} (n={n})") for p, n in zip(c["priority"], c["delivered"], strict=True)], fontsize=8)
         ax.set_xlabel("Days from request to delivery")
-        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        outside_legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     else:
         s = result.spend
         colors = [PALETTE["positive"] if g == "strong" else PALETTE["comparison"] if g == "not evaluated" else PALETTE["participants"]
@@ -431,7 +460,7 @@ def draw_kpi_variance(result: Any, ax: Any = None) -> Any:
     ax.set_xlabel(f"lag ({result.frequency}s)")
     ax.set_ylabel("correlation")
     ax.set_ylim(min(0.0, float(ac["corr"].min()) if len(ac) else 0.0), 1)
-    ax.legend(frameon=False, fontsize=8)
+    outside_legend(ax)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -581,7 +610,7 @@ def plot_roi_vs_evidence(frame: pd.DataFrame, *, ax: Any = None) -> Any:
     ax.set_ylabel("ROI % (95% interval)")
     for action, c in colors.items():
         ax.plot([], [], "o", color=c, label=action)
-    ax.legend(frameon=False, fontsize=8, title="recommendation", title_fontsize=8)
+    outside_legend(ax, title="recommendation", title_fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -606,6 +635,6 @@ def plot_cost_benefit(frame: pd.DataFrame, *, ax: Any = None) -> Any:
     ax.set_ylim(low, top)
     ax.set_xlabel("fully-loaded costs")
     ax.set_ylabel("monetary benefits")
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    outside_legend(ax)
     ax.spines[["top", "right"]].set_visible(False)
     return ax

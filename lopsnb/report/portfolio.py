@@ -232,7 +232,9 @@ def _effect_cells(rec: Mapping[str, Any], ok: bool) -> dict[str, str]:
 
 
 _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ action_class(action) }}">{{ action }}</span> {{ n }}&nbsp;&nbsp; {% endfor %}</p>
-<table class="lp-portfolio">
+<div class="lp-scroll" role="region" aria-label="Programs, one row each" tabindex="0">
+<table class="lp-portfolio" role="table">
+<caption class="lp-visually-hidden">Programs with their recommendation, effect, evidence grade, ROI and costs</caption>
 <thead><tr>
 <th>Recommendation</th><th>Program</th><th class="num">Participants</th><th>Outcome</th>
 <th class="num">Effect (95% range)</th><th>Evidence</th><th class="num">ROI (interval)</th><th class="num">Conservative ROI</th>
@@ -244,15 +246,15 @@ _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ ac
 <td><span class="lp-badge {{ action_class(r.recommendation) }}">{{ r.recommendation if r.status == 'ok' else 'failed' }}</span></td>
 <td>{% if r.link %}<a href="{{ r.link }}">{{ r.name }}</a>{% else %}{{ r.name }}{% endif %}<br><span class="lp-note">{{ r.program_id }}</span></td>
 {% if r.status == 'ok' %}
-<td class="num">{{ r.participants }}</td>
-<td>{{ r.outcome }}{% if r.unit %} <span class="lp-note">({{ r.unit }})</span>{% endif %}<br><span class="lp-note">{{ r.method }}</span></td>
-<td class="num">{{ r.effect }}<br><span class="lp-note">{{ r.ci }}</span></td>
-<td>{{ r.evidence_grade }}</td>
-<td class="num">{{ r.roi }}<br><span class="lp-note">{{ r.roi_interval }}</span></td>
-<td class="num">{{ r.conservative }}</td>
-<td class="num">{{ r.bcr }}</td>
-<td class="num">{{ r.costs }}</td>
-<td>{{ r.reason }}</td>
+<td class="num" data-label="Participants">{{ r.participants }}</td>
+<td data-label="Outcome">{{ r.outcome }}{% if r.unit %} <span class="lp-note">({{ r.unit }})</span>{% endif %}<br><span class="lp-note">{{ r.method }}</span></td>
+<td class="num" data-label="Effect (95% CI)">{{ r.effect }}<br><span class="lp-note">{{ r.ci }}</span></td>
+<td data-label="Evidence">{{ r.evidence_grade }}</td>
+<td class="num" data-label="ROI (interval)">{{ r.roi }}<br><span class="lp-note">{{ r.roi_interval }}</span></td>
+<td class="num" data-label="Conservative ROI">{{ r.conservative }}</td>
+<td class="num" data-label="BCR">{{ r.bcr }}</td>
+<td class="num" data-label="Costs">{{ r.costs }}</td>
+<td class="lp-why" data-label="Why">{{ r.reason }}</td>
 {% else %}
 <td colspan="9"><strong>Report not produced:</strong> {{ r.error }}</td>
 {% endif %}
@@ -260,6 +262,7 @@ _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ ac
 {% endfor %}
 </tbody>
 </table>
+</div>
 {% if pages %}
 <h2>The learning function</h2>
 <ul class="lopsnb-pages">
@@ -364,7 +367,7 @@ def render_index(
     meta = [("Programs", str(len(rows))), ("Data as of", data_as_of or "—"), ("Generated at", generated_at), ("lopsnb", __version__)]
     footer = [Markup("Generated {} by lopsnb {} &middot; data as of {}. This page works offline and contains no scripts.").format(
         generated_at, __version__, data_as_of or "—")]
-    return render_page(kicker="Training impact portfolio", title=title, meta=meta, body=body, footer=footer, css=report_css())
+    return render_page(kicker="Training impact portfolio", title=title, meta=meta, body=body, footer=footer, css=report_css(), wide=True)
 
 
 def portfolio_table(results: Mapping[str, dict[str, Any] | None], statuses: Mapping[str, dict[str, Any]],

@@ -10,8 +10,8 @@ References
   (Efron ties) and report for ``fin``: coef −0.3794, exp(coef) 0.684, se 0.1914,
   p 0.048; for ``age`` −0.0574 (se 0.0220) and ``prio`` 0.0915 (se 0.0286).
 * lifelines ``KaplanMeierFitter``, ``CoxPHFitter``, ``proportional_hazard_test``
-  and ``restricted_mean_survival_time`` on the same data (skipped when lifelines
-  is not installed: it is a test-only dependency).
+  and ``restricted_mean_survival_time`` on the same data (stored output below; also live when lifelines
+  is installed — it is not a dependency, as it pins pandas < 3).
 """
 
 from __future__ import annotations
@@ -132,6 +132,49 @@ def test_cox_and_ph_test_match_lifelines() -> None:
     rossi = cox_hazard_ratio(_rossi_frame(), COVS)
     rc = lifelines.CoxPHFitter().fit(ROSSI, "week", "arrest")
     assert rossi["ph_test"]["statistic"] == pytest.approx(proportional_hazard_test(rc, ROSSI, time_transform="km").summary.loc["fin", "test_statistic"], rel=0.05)
+
+
+# Stored lifelines 0.30.3 output on the same data, so the comparison runs without lifelines installed
+# (lifelines pins pandas < 3, which lopsnb's environment cannot take). Produced with:
+#   kmf = lifelines.KaplanMeierFitter().fit(rossi["week"], rossi["arrest"])
+#   kmf.survival_function_at_times(t); kmf.confidence_interval_.loc[t]
+#   lifelines.utils.restricted_mean_survival_time(kmf, h)
+#   cph = lifelines.CoxPHFitter().fit(ref_df, "time", "event")  # the simulated frame of the test above
+#   lifelines.statistics.proportional_hazard_test(cph, ref_df, time_transform="km")
+LIFELINES_KM = {  # week: (survival, ci_low, ci_high), log(-log) Greenwood interval
+    10: (0.9652777777777775, 0.9430645979599901, 0.9789209970666007),
+    20: (0.9074074074074068, 0.8759221434338968, 0.9312168840876465),
+    30: (0.8611111111111105, 0.8247865403695618, 0.8904078160671426),
+    40: (0.8032407407407405, 0.762528331317315, 0.8377250903287208),
+    52: (0.7361111111111108, 0.6918597157964872, 0.7750631833746743),
+}
+LIFELINES_RMST = {20.0: 19.310185185185176, 40.0: 36.5486111111111, 52.0: 45.85416666666665}
+LIFELINES_COX = {"coef": 0.6270407109623836, "std_error": 0.1501990678246929, "ph_statistic": 0.04625920394083165}
+LIFELINES_ROSSI_PH_FIN = 0.019130026636667647
+
+
+def test_km_and_rmst_equal_stored_lifelines_output() -> None:
+    curve = km_curve(ROSSI["week"].to_numpy(float), ROSSI["arrest"].to_numpy(bool)).set_index("time")
+    for week, (s_ref, lo_ref, hi_ref) in LIFELINES_KM.items():
+        row = curve.loc[curve.index[curve.index <= week].max()]  # step function: the last event time at or before
+        assert (row["survival"], row["ci_low"], row["ci_high"]) == pytest.approx((s_ref, lo_ref, hi_ref), rel=1e-9)
+    for h, ref in LIFELINES_RMST.items():
+        assert rmst(ROSSI["week"].to_numpy(float), ROSSI["arrest"].to_numpy(bool), h)[0] == pytest.approx(ref, rel=1e-6)
+
+
+def test_cox_and_ph_test_equal_stored_lifelines_output() -> None:
+    rng = np.random.default_rng(11)
+    n = 300
+    g, z = rng.random(n) < 0.5, rng.normal(size=n)
+    T = rng.weibull(1.5, n) * np.exp(-0.5 * g - 0.3 * z) * 100
+    C = rng.uniform(0, 200, n)
+    df = pd.DataFrame({"time": np.minimum(T, C), "event": T <= C, "treated": g, "z": z})
+    ours = cox_hazard_ratio(df, ["z"])
+    assert ours["coef"] == pytest.approx(LIFELINES_COX["coef"], rel=1e-5)
+    assert ours["std_error"] == pytest.approx(LIFELINES_COX["std_error"], rel=1e-5)
+    assert ours["ph_test"]["statistic"] == pytest.approx(LIFELINES_COX["ph_statistic"], rel=1e-4)
+    rossi = cox_hazard_ratio(_rossi_frame(), COVS)
+    assert rossi["ph_test"]["statistic"] == pytest.approx(LIFELINES_ROSSI_PH_FIN, rel=0.05)  # ties: Schoenfeld residuals differ slightly
 
 
 # --------------------------------------------------------------------------- the design on a workspace
