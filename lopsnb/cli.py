@@ -1,7 +1,7 @@
 """The ``lopsnb`` command line.
 
 ``lopsnb init DIR``, ``lopsnb validate WORKSPACE``, ``lopsnb run WORKSPACE
-[options]`` and ``lopsnb demo [WORKSPACE] [options]``. Exit status: 0 success, 1 a lopsnb
+[options]``, ``lopsnb demo [WORKSPACE] [options]`` and ``lopsnb pdf FILE.html [-o OUT]``. Exit status: 0 success, 1 a lopsnb
 error or at least one failed program, 2 bad command-line arguments.
 """
 
@@ -42,7 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("demo", help="write the sample workspace (or take WORKSPACE), validate it, print its summary, then run every program"),
         workspace_optional=True,
     )
+    p = sub.add_parser("pdf", help="print an HTML report or index to PDF with the system's headless Chromium or Chrome")
+    p.add_argument("html", metavar="FILE.html", help="the page to print (a report.html or index.html)")
+    p.add_argument("-o", "--out", default=None, metavar="OUT.pdf", help="the PDF to write (default: FILE.pdf beside FILE.html)")
+    p.add_argument("--browser", default=None, metavar="PATH", help="Chromium or Chrome executable (default: $LOPSNB_BROWSER, else chromium on PATH)")
     return parser
+
+
+def _pdf(args: argparse.Namespace) -> int:
+    from lopsnb.report.pdf import html_to_pdf
+
+    print(f"Wrote {html_to_pdf(args.html, args.out, browser=args.browser)}")
+    return 0
 
 
 #: Where ``lopsnb demo`` without a workspace writes the sample: a folder of this
@@ -167,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.workspace)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "pdf":
+            return _pdf(args)
         if args.command == "run":
             from lopsnb.runner.command import run_command
 

@@ -18,6 +18,9 @@ lopsnb error                also a
                             design matrix: ``numpy.linalg.LinAlgError``
                             never escapes an estimator)
 :class:`RunError`           ``RuntimeError``
+:class:`PdfError`           ``RuntimeError`` (via RunError): no
+                            browser to print with, or printing
+                            a page to PDF failed
 ==========================  =====================================
 
 Callers therefore catch ``LopsnbError`` (everything lopsnb raises on purpose)
@@ -44,6 +47,7 @@ __all__ = [
     "EvaluationError",
     "InsufficientDataError",
     "RunError",
+    "PdfError",
     "UnknownProgramError",
 ]
 
@@ -150,6 +154,10 @@ class InsufficientDataError(EvaluationError):
 
 class RunError(LopsnbError, RuntimeError):
     """A batch run failed as a whole (bad arguments, unusable output folder)."""
+
+
+class PdfError(RunError):
+    """A page could not be printed to PDF: no Chromium/Chrome found, or the browser failed or timed out."""
 
 
 class UnknownProgramError(LopsnbError, KeyError):

@@ -21,6 +21,7 @@ __all__ = [
     "Executor",
     "OnProgramError",
     "OperationsPlot",
+    "Origin",
     "PlanDesign",
     "Scorecard",
     "Transform",
@@ -34,7 +35,10 @@ Direction = Literal["increase", "decrease"]
 #: Outcome transform of the impact model: levels or logs.
 Transform = Literal["none", "log"]
 #: Evaluation designs a program file may name.
-Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimates", "dr_did", "ipw_did", "reg_did", "weighting", "synthetic_control", "sdid"]
+Design = Literal["did", "ancova", "post_only", "before_after", "trend", "estimates", "dr_did", "ipw_did", "reg_did", "weighting", "synthetic_control", "sdid",
+                 "survival"]
+#: Time origin of a survival (time-to-event) outcome.
+Origin = Literal["hire_date", "treatment"]
 #: Designs the pre-launch planner can compute power for.
 PlanDesign = Literal["post_only", "ancova", "did"]
 #: Comparison group of the staggered DiD (Callaway & Sant'Anna 2021).

@@ -93,12 +93,13 @@ def test_run_rejects_bad_options_with_status_2(option: str, value: str, recorder
 
 def test_run_hands_every_option_to_run_batch(tmp_path: Path, recorder: Recorder, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["run", "my-ws", "--program", "a,b", "--program", "c", "--out", str(tmp_path / "out"), "--workers", "3",
-            "--timeout", "12.5", "--force", "--notebook", "nb.ipynb", "--template", "tpl", "--kernel", "k1", "--no-progress"]
+            "--timeout", "12.5", "--force", "--notebook", "nb.ipynb", "--template", "tpl", "--kernel", "k1", "--no-progress", "--pdf"]
     assert cli.main(argv) == 0
     (workspace,), kw = recorder.calls[0]
     assert workspace == "my-ws"
     assert kw == {"programs": ["a", "b", "c"], "out": str(tmp_path / "out"), "workers": 3, "timeout": 12.5, "executor": "local",
-                  "scheduler": None, "force": True, "notebook": "nb.ipynb", "kernel_name": "k1", "progress": False, "template": "tpl"}
+                  "scheduler": None, "force": True, "notebook": "nb.ipynb", "kernel_name": "k1", "progress": False, "template": "tpl",
+                  "pdf": True}
     assert "Open " in capsys.readouterr().out
 
 

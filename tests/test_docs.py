@@ -261,10 +261,20 @@ def test_annotated_program_example_is_valid_and_complete(tmp_path: Path) -> None
     path = tmp_path / "sales-enablement.yml"
     path.write_text(body, encoding="utf-8")
     program = load_program(path)
-    # The example uses absolute windows; the offset form is shown in its own section.
+    # The example uses absolute windows; the offset form and design survival are shown in their own sections.
     offsets = {"evaluation.baseline.offset", "evaluation.followup.offset"}
-    assert _unset_fields(program) == offsets, "the annotated example should show every program field"
+    survival = {"evaluation.horizon_days", "evaluation.origin", "evaluation.event", "evaluation.as_of"}
+    assert _unset_fields(program) == offsets | survival, "the annotated example should show every program field"
     assert "{offset: [" in TEXT
+
+
+def test_survival_example_is_valid(tmp_path: Path) -> None:
+    body = _code_block(TEXT, "# programs/onboarding-retention.yml")
+    path = tmp_path / "onboarding-retention.yml"
+    path.write_text(body, encoding="utf-8")
+    program = load_program(path)
+    assert program.evaluation.design == "survival" and program.evaluation.horizon_days == 90
+    assert "event: {metric:" in TEXT
 
 
 def test_every_design_is_described() -> None:

@@ -42,6 +42,8 @@ PROGRAM_KEYS = {"id", "name", "owner", "business_goal", "launch", "evaluate", "c
 SHARE_METRICS = {"win_rate", "turnover_90d", "forecast_accuracy", "shipping_efficiency", "inventory_accuracy", "on_time_delivery_rate"}
 SEVEN = {"sales-enablement", "new-hire-onboarding", "inventory-planning", "leadership-development", "safety-compliance",
          "time-management", "ai-assistant-pilot"}
+#: The evaluated sample programs: the seven KPI programs, the one-line pilot (synthetic control) and the retention (survival) program.
+EVALUATED = SEVEN | {"plant-pilot", "onboarding-retention"}
 
 
 def _load_script():
@@ -165,14 +167,37 @@ def test_program_files_follow_schema(make):
         assert set(doc) <= PROGRAM_KEYS, f.name
         ev = doc.get("evaluation")
         if ev:
-            assert ev["outcome"] in metrics
-    assert set(truth["programs"]) == SEVEN | {"bench-001", "bench-002"}
+            # A survival outcome is built from people.termination_date, not from a KPI.
+            assert ev["outcome"] in metrics or (ev["design"] == "survival" and ev["outcome"] == "retention")
+    assert set(truth["programs"]) == EVALUATED | {"bench-001", "bench-002"}
     try:
         from lopsnb.io.programs import load_program
     except ImportError:  # pragma: no cover - package module not available
         pytest.skip("lopsnb.io.programs not importable")
     for pid in truth["programs"]:
         assert load_program(ws / "programs" / f"{pid}.yml").id == pid
+
+
+def test_plant_pilot_treats_one_line_with_many_donors(acme):
+    """One line took the pilot (all of its people completed); the pilot's KPI covers every line, the donors."""
+    p, e, k = acme["people"], acme["enrollments"], acme["kpis"]
+    tr = acme["truth"]["programs"]["plant-pilot"]
+    done = e[(e["program_id"] == "plant-pilot") & (e["status"] == "completed")].merge(p[["person_id", "org_unit"]])
+    assert set(done["org_unit"]) == {tr["treated_unit"]}
+    assert len(done) == (p["org_unit"] == tr["treated_unit"]).sum()
+    lines = set(k.loc[k["metric"] == tr["outcome"], "entity_id"])
+    assert tr["treated_unit"] in lines and len(lines - {tr["treated_unit"]}) == tr["n_donors"] >= 19
+    assert lines <= set(p.loc[p["role"] == "Line Supervisor", "org_unit"])
+
+
+def test_plant_pilot_truth_by_a_plain_did_on_its_plant(acme):
+    """Independent check of the planted +3: the pilot line against the other lines of its plant (they share its shocks)."""
+    k, tr = acme["kpis"], acme["truth"]["programs"]["plant-pilot"]
+    k = k[k["metric"] == tr["outcome"]]
+    plant = tr["treated_unit"].split("-")[0]
+    peers = {u for u in k["entity_id"] if u.startswith(plant + "-")} - {tr["treated_unit"]}
+    est, _ = _did(k, tr["outcome"], {tr["treated_unit"]}, peers, ("2024-11-01", "2025-12-31"), ("2026-03-01", "2026-10-31"))
+    assert abs(est - tr["true_effect"]) < 1.0
 
 
 def test_extra_programs_leave_base_data_unchanged(make):
@@ -192,7 +217,8 @@ def test_committed_workspace_is_a_fresh_default_generation(make):
     committed, new = _files(COMMITTED), _files(fresh)
     assert committed.keys() == new.keys()
     assert [k for k in new if committed[k] != new[k]] == []
-    assert sum(len(v) for v in committed.values()) < 6_000_000
+    # A size budget for the repository (and for `lopsnb demo`, which writes it): 9 evaluated programs fit in 6.5 MB.
+    assert sum(len(v) for v in committed.values()) < 6_500_000
 
 
 # ---- the planted truth is recoverable by plain, independent computations on the committed data ----
@@ -205,9 +231,9 @@ def acme():
     return t
 
 
-def test_truth_lists_the_seven_programs(acme):
+def test_truth_lists_the_evaluated_programs(acme):
     tr = acme["truth"]
-    assert set(tr["programs"]) == SEVEN
+    assert set(tr["programs"]) == EVALUATED
     assert tr["kpi_periods"] == ["2024-11-01", "2026-10-01"]
     for pid, d in tr["programs"].items():
         assert {"entity", "outcome", "design", "true_effect", "true_effect_pct", "n_participants", "performance_metrics", "notes"} <= set(d)
@@ -219,6 +245,7 @@ def test_truth_lists_the_seven_programs(acme):
     assert p["leadership-development"]["true_effect"] == pytest.approx(0.3)
     assert p["time-management"]["true_effect"] == 0
     assert p["ai-assistant-pilot"]["n_participants"] == 6
+    assert p["plant-pilot"]["true_effect"] == pytest.approx(3.0) and p["plant-pilot"]["n_participants"] == 1
 
 
 def _did(k, metric, part, comp, baseline, followup):
@@ -301,3 +328,31 @@ def test_safety_trend_and_estimates(acme):
     assert list(est.loc[~keep, "person_id"]) == [tr["extreme_claim_person"]]
     assert adj[keep].sum() / tr["n_participants"] == pytest.approx(tr["true_effect"], abs=0.01)
     assert adj[keep].mean() > 1.15 * tr["true_effect"]  # respondents over-claim
+
+
+def test_retention_truth_is_recovered_by_a_hand_computed_kaplan_meier(acme):
+    """onboarding-retention: product-limit estimate at 90 days from the committed dates, written out by hand."""
+    p, e = acme["people"], acme["enrollments"]
+    tr = acme["truth"]["programs"]["onboarding-retention"]
+    hired, left = pd.to_datetime(p["hire_date"]), pd.to_datetime(p["termination_date"])
+    assert (left.dropna() >= hired[left.notna()]).all() and (left.dropna() <= pd.Timestamp("2026-10-31")).all()
+    assert (p["termination_reason"].notna() == left.notna()).all()
+    part = set(e.loc[(e["program_id"] == "onboarding-retention") & (e["status"] != "dropped"), "person_id"])
+    assert len(part) == tr["n_participants"]
+    first, last = hired[p["person_id"].isin(part)].min(), hired[p["person_id"].isin(part)].max()
+    pool = p[(p["role"] == "Operations Associate") & hired.between(first, last)]
+    days = ((left.fillna(pd.Timestamp("2026-10-31")) - hired).dt.days)[pool.index]
+    event = left.notna()[pool.index]
+
+    def km90(idx):
+        s = 1.0
+        for t in sorted(set(days[idx][event[idx]])):
+            if t > 90:
+                break
+            s *= 1 - ((days[idx] == t) & event[idx]).sum() / (days[idx] >= t).sum()
+        return s
+
+    treated = pool["person_id"].isin(part)
+    s1, s0 = km90(treated[treated].index), km90(treated[~treated].index)
+    se = np.sqrt(s1 * (1 - s1) / treated.sum() + s0 * (1 - s0) / (~treated).sum())  # binomial approximation
+    assert abs((s1 - s0) - tr["true_effect"]) < 2.5 * se

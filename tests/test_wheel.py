@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -103,6 +104,9 @@ def test_demo_runs_from_the_installed_wheel_in_an_empty_folder(wheel_venv: tuple
         page = (reports / pid / "report.html").read_text(encoding="utf-8")
         assert page.startswith("<!DOCTYPE html>") and "<script" not in page.lower()
         assert f'href="{pid}/report.html"' in index
+        # every chart (the learning-function pages' too) says what it shows, not nbconvert's placeholder
+        alts = re.findall(r'<img\b[^>]*\balt="([^"]*)"', page)
+        assert len(alts) == page.count("<img") >= 1 and all(len(a) > 30 and "No description" not in a for a in alts), (pid, alts)
     for pid in programs:
         results = json.loads((reports / pid / "results.json").read_text(encoding="utf-8"))
         assert results["program"]["id"] == pid

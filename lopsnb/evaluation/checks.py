@@ -18,7 +18,9 @@ Checks (each names the file, the field, what was found and what is expected):
 * frequency — KPI periods not consecutive at ``evaluation.frequency``;
 * ``monetization.periods_per_year`` different from the frequency's;
 * cost completeness — no cost rows besides participant time (no ROI);
-* covariates present — a covariate without values for the evaluated entities.
+* covariates present — a covariate without values for the evaluated entities;
+* design survival — fewer than 10 participants or comparison people with an
+  origin date to follow (no KPI panel is built).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from lopsnb.errors import EvaluationError, Problem
 from lopsnb.evaluation.evidence import COMPARISON_DESIGNS, MIN_COVERAGE, MIN_PARTICIPANTS
 from lopsnb.evaluation.panel import FREQUENCIES, ImpactPanel, build_panel, frequency_gap
 from lopsnb.evaluation.roi import costs_complete
+from lopsnb.evaluation.survival import SURVIVAL_DESIGNS, survival_data
 from lopsnb.io.programs import Program
 from lopsnb.io.workspace import Workspace
 
@@ -109,6 +112,24 @@ def _covariate_problems(program: Program, panel: ImpactPanel, people_file: str) 
     return out
 
 
+def _survival_problems(ws: Workspace, program: Program, pfile: str) -> list[Problem]:
+    """Design survival: enough participants and comparison people with an origin date to follow."""
+    people_file = _file(ws, "people")
+    try:
+        data = survival_data(ws, program)
+    except EvaluationError as exc:
+        return [Problem(people_file, None, "hire_date" if program.evaluation.origin == "hire_date" else "person_id", str(exc),
+                        "at least 2 participants and 2 comparison people with an origin date")]
+    out = []
+    n_t, n_c = int(data.frame["treated"].sum()), int((~data.frame["treated"]).sum())
+    if n_t < MIN_PARTICIPANTS:
+        out.append(Problem(people_file, None, "person_id", f"{n_t} participants to follow", f"at least {MIN_PARTICIPANTS} for any claim"))
+    if n_c < MIN_PARTICIPANTS:
+        out.append(Problem(pfile, None, "evaluation.comparison", f"{n_c} comparison people to follow",
+                           f"at least {MIN_PARTICIPANTS} eligible non-participants (hired in the participants' hiring period for origin hire_date)"))
+    return out
+
+
 def _cost_problems(ws: Workspace, program: Program) -> list[Problem]:
     if program.monetization is None:
         return []
@@ -152,6 +173,8 @@ def design_checks(ws: Workspace, program: Program) -> list[Problem]:
     out = _cost_problems(ws, program)
     if all(d == "estimates" for d in program.designs):
         return out
+    if program.evaluation.design in SURVIVAL_DESIGNS:
+        return out + _survival_problems(ws, program, pfile)
     out += _frequency_problems(ws, program, pfile)
     try:
         panel = build_panel(ws, program)

@@ -35,6 +35,7 @@ from lopsnb._result import NotEstimated
 from lopsnb.evaluation.evidence import EvidenceGrade
 from lopsnb.evaluation.methods import Estimate
 from lopsnb.evaluation.roi import RoiResult
+from lopsnb.fmt import effect, percent
 
 __all__ = ["ACTIONS", "Action", "Decision", "decide", "withhold_roi", "NOT_ENOUGH_EVIDENCE", "COSTS_INCOMPLETE"]
 
@@ -102,10 +103,10 @@ def withhold_roi(
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.0f}%"
+    return "n/a" if x is None else percent(x)
 
 
-def _retire(roi: RoiResult, grade: str, primary: Estimate | None, direction: str, transform: str) -> Decision | None:
+def _retire(roi: RoiResult, grade: str, primary: Estimate | None, direction: str, transform: str, unit: str | None) -> Decision | None:
     lo, hi = roi.roi_interval or (None, None)
     be = roi.break_even_effect
     # The effect CI and the break-even effect share units only without a log transform.
@@ -115,12 +116,12 @@ def _retire(roi: RoiResult, grade: str, primary: Estimate | None, direction: str
         if excludes:
             return Decision(
                 action="retire", rule="retire_effect",
-                reason=(f"point ROI {_pct(roi.roi_pct)} and even the most favourable end of the effect's 95% CI ({bound:.3g}) "
-                        f"falls short of the break-even effect ({be:.3g}): stop or redesign"),
+                reason=(f"the ROI is {_pct(roi.roi_pct)} and even the most favourable end of the effect's 95% interval "
+                        f"({effect(bound, unit)}) falls short of the break-even effect ({effect(be, unit)}): stop or redesign"),
             )
     if hi is not None and hi < 0:
         return Decision(action="retire", rule="retire_roi",
-                        reason=f"{grade} evidence and the whole ROI interval is below 0 (up to {hi:.0f}%): stop or redesign")
+                        reason=f"{grade} evidence and the whole ROI range is below 0 (up to {_pct(hi)}): stop or redesign")
     return None
 
 
@@ -131,6 +132,7 @@ def decide(
     primary: Estimate | None,
     direction: str = "increase",
     transform: str = "none",
+    unit: str | None = None,
 ) -> Decision:
     """The recommended action of one program (rules in the module docstring).
 
@@ -143,6 +145,9 @@ def decide(
         The primary design's estimate (its CI is compared with break-even).
     direction : {"increase", "decrease"}
     transform : {"none", "log"}
+    unit : str, optional
+        The outcome's unit; only the wording of a reason uses it (shares read
+        in percentage points), never a rule.
 
     Returns
     -------
@@ -160,16 +165,16 @@ def decide(
     lo, hi = roi.roi_interval or (None, None)
     if grade in ("strong", "moderate") and lo is not None and lo > 0:
         return Decision(action="scale", rule="scale",
-                        reason=f"{grade} evidence and the ROI interval ({_pct(lo)} to {_pct(hi)}) is above 0: expand the program")
+                        reason=f"{grade} evidence and the whole ROI range ({_pct(lo)} to {_pct(hi)}) is above 0: expand the program")
     if roi.roi_pct > 0:
         if grade not in ("strong", "moderate"):
             why = f"the evidence is {grade} (scaling needs strong or moderate evidence)"
         else:
-            why = f"the ROI interval ({_pct(lo)} to {_pct(hi)}) includes 0" if lo is not None else "the ROI interval is unknown"
+            why = f"its range ({_pct(lo)} to {_pct(hi)}) includes 0" if lo is not None else "its range is unknown"
         return Decision(action="sustain", rule="sustain",
-                        reason=f"point ROI {_pct(roi.roi_pct)} is positive but {why}: keep running and keep measuring")
-    retire = _retire(roi, grade, primary, direction, transform)
+                        reason=f"the ROI of {_pct(roi.roi_pct)} is positive, but {why}: keep running and keep measuring")
+    retire = _retire(roi, grade, primary, direction, transform, unit)
     if retire is not None:
         return retire
     return Decision(action="fix", rule="fix",
-                    reason=f"point ROI {_pct(roi.roi_pct)} but a worthwhile effect is not ruled out: repair the transfer to the job and measure again")
+                    reason=f"the ROI is {_pct(roi.roi_pct)}, but a worthwhile effect is not ruled out: repair the transfer to the job and measure again")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lopsnb.fmt import interval, number, pvalue
 from lopsnb._version import __version__
 from lopsnb._result import NotEstimated, ResultMixin, jsonable
 from lopsnb.errors import EvaluationError, InsufficientDataError
@@ -54,6 +55,7 @@ from lopsnb.evaluation.roi import AuditEntry, RoiResult, adjust_estimates, costs
 from lopsnb.evaluation.privacy import suppress_series
 from lopsnb.evaluation.sensitivity import Sensitivity, sensitivity_for
 from lopsnb.evaluation.staggered import StaggeredDiD
+from lopsnb.evaluation.survival import SURVIVAL_DESIGNS, SurvivalResult, survival_estimate
 from lopsnb.io.programs import Program
 from lopsnb.io.rules import active_enrollments
 from lopsnb.io.workspace import Workspace, load_workspace
@@ -61,7 +63,7 @@ from lopsnb.io.workspace import Workspace, load_workspace
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["ImpactResult", "ProgramEvaluation", "evaluate"]
+__all__ = ["ImpactResult", "ProgramEvaluation", "evaluate", "monetized_estimate"]
 
 SCHEMA_VERSION = 1
 
@@ -119,6 +121,8 @@ class ImpactResult(ResultMixin):
     #: Covariate balance after weighting (DataFrame) of that design.
     balance_weighted: pd.DataFrame | None = None
     sensitivity: Sensitivity | None = None
+    #: Kaplan–Meier curves, hazard ratio and RMST of a time-to-event outcome (design survival).
+    survival: SurvivalResult | None = None
     title = "Level 4 — business results (isolated effect)"
 
     @property
@@ -176,6 +180,7 @@ class ImpactResult(ResultMixin):
                 "series": self.series,
                 "notes": self.notes,
                 "sensitivity": self.sensitivity.to_dict() if self.sensitivity is not None else None,
+                "survival": self.survival.to_dict() if self.survival is not None else None,
             }
         )
 
@@ -184,6 +189,14 @@ class ImpactResult(ResultMixin):
         from lopsnb.report.plots import plot_trend
 
         return plot_trend(self.series, launch=self.launch, unit=self.unit, outcome=self.outcome, ax=ax)
+
+    def plot_survival(self, ax: Axes | None = None) -> Axes:
+        """Kaplan–Meier curves by group with the horizon marked and the numbers at risk below (design survival)."""
+        from lopsnb.report.plots import plot_survival
+
+        if self.survival is None:
+            raise EvaluationError("no survival result: the program's design is not survival")
+        return plot_survival(self.survival.to_dict(), ax=ax)
 
 
 @dataclass(kw_only=True)
@@ -317,7 +330,7 @@ class ProgramEvaluation(ResultMixin):
         """The chain-of-evidence figure."""
         from lopsnb.report.plots import plot_chain
 
-        return plot_chain(self.chain, ax=ax)
+        return plot_chain(self.chain, ax=ax, program=self.program)
 
 
 def _fmt(v: float | None, unit: str) -> str:
@@ -467,8 +480,41 @@ def _run_method(method: str, panel: ImpactPanel, ws: Workspace, program: Program
     raise EvaluationError(f"unknown method {method!r}")  # pragma: no cover - Literal-checked in the program schema
 
 
+def _survival_impact(ws: Workspace, program: Program) -> ImpactResult | NotEstimated:
+    """Level 4 of a time-to-event outcome (design survival): no KPI panel, one estimate and its survival result."""
+    estimates: dict[str, Estimate] = {}
+    failures: dict[str, str] = {}
+    survival, attrition, notes, balance = None, {"participants": _count_participants(ws, program)}, [], None
+    try:
+        est, survival, data = survival_estimate(ws, program)
+        est.details.setdefault("covariates", [])
+        estimates["survival"] = est
+        attrition, notes = data.attrition, list(data.notes)
+        balance = _covariate_balance(data.frame, list(program.evaluation.covariates))
+    except EvaluationError as exc:
+        failures["survival"] = str(exc)
+    empty_balance = pd.DataFrame(columns=["variable", "mean_treated", "mean_comparison", "smd", "band"])
+    return ImpactResult(
+        outcome=program.outcome, unit="share" if program.evaluation.event is None else "share reaching the event", direction=program.direction,
+        entity=program.evaluation.entity, transform="none", primary_method="survival", estimates=estimates, failures=failures,
+        balance=balance if balance is not None else empty_balance, pre_trend=None, event_study=None,
+        series=pd.DataFrame(columns=["period", "group", "mean", "n"]), attrition=attrition, notes=notes, launch=program.launch, survival=survival,
+    )
+
+
+def _covariate_balance(frame: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
+    """SMD of each covariate between the groups (rows as :func:`_balance`, without a baseline outcome)."""
+    covs = covariate_matrix(frame, [c for c in covariates if c in frame.columns])
+    t, c = frame["treated"].to_numpy(bool), ~frame["treated"].to_numpy(bool)
+    rows = [{"variable": col, "mean_treated": float(covs.loc[t, col].mean()), "mean_comparison": float(covs.loc[c, col].mean()),
+             "smd": smd(covs.loc[t, col], covs.loc[c, col]), "band": smd_band(smd(covs.loc[t, col], covs.loc[c, col]))} for col in covs.columns]
+    return pd.DataFrame(rows, columns=["variable", "mean_treated", "mean_comparison", "smd", "band"])
+
+
 def _impact(ws: Workspace, program: Program, audit: list[AuditEntry]) -> tuple[ImpactResult | NotEstimated, ImpactPanel | None]:
     designs = program.designs
+    if program.evaluation.design in SURVIVAL_DESIGNS:
+        return _survival_impact(ws, program), None
     needs_panel = any(d != "estimates" for d in designs)
     panel: ImpactPanel | None = None
     if needs_panel:
@@ -580,6 +626,8 @@ def _roi(program: Program, impact: ImpactResult | NotEstimated, panel: ImpactPan
     if not (np.isfinite(primary.ci_low) and np.isfinite(primary.ci_high) and primary.ci_low <= primary.estimate <= primary.ci_high):
         why = primary.details.get("interval_reason") or "the primary estimate has no usable 95% interval"
         return NotEstimated(reason=f"no interval for the isolated effect ({why}); ROI is never reported without one")
+    if program.evaluation.design in SURVIVAL_DESIGNS:
+        return _survival_roi(program, impact, costs, audit)  # type: ignore[arg-type]
     n_entities = primary.n_treated
     per_year = FREQUENCIES[program.evaluation.frequency]
     if m.periods_per_year != per_year:  # benefits scale with it: a monthly default on annual data is 12x too high
@@ -615,6 +663,43 @@ def _roi(program: Program, impact: ImpactResult | NotEstimated, panel: ImpactPan
     return roi
 
 
+def monetized_estimate(impact: ImpactResult | NotEstimated, program: Program) -> Estimate | None:
+    """The estimate the ROI converts to money: the primary one, or for time to an event the days sooner.
+
+    Design survival with ``event:`` (time to competency) is monetized per day
+    sooner: the comparison's minus the participants' restricted mean time not
+    yet at the event within the horizon (``−rmst_difference``), with its
+    interval. Every other design (retention included) monetizes the primary estimate.
+    """
+    primary = impact.primary if impact else None
+    surv = impact.survival if impact else None
+    if primary is None or surv is None or surv.kind == "retention":
+        return primary
+    return Estimate(method="survival", estimate=-surv.rmst_difference, std_error=surv.rmst_std_error, ci_low=-surv.rmst_ci_high,
+                    ci_high=-surv.rmst_ci_low, p_value=float(2 * stats.norm.sf(abs(surv.rmst_difference / surv.rmst_std_error))),
+                    n_treated=primary.n_treated, n_comparison=primary.n_comparison, strength=primary.strength, assumptions=primary.assumptions,
+                    details={"unit": "days sooner to the event within the horizon", "horizon_days": surv.horizon_days})
+
+
+def _survival_roi(program: Program, impact: ImpactResult, costs: pd.DataFrame, audit: list[AuditEntry]) -> RoiResult:
+    """Phillips ROI of a time-to-event outcome: value per retained employee, or per day sooner, once per participant."""
+    m = program.monetization
+    est = monetized_estimate(impact, program)
+    surv = impact.survival
+    assert m is not None and est is not None and surv is not None  # guarded by _roi
+    if surv.kind == "retention":
+        what = f"retention difference at {surv.horizon_days} days × participants × value per retained employee (replacement cost)"
+    else:
+        what = f"days sooner to {surv.event_label} within {surv.horizon_days} days (RMST difference) × participants × value per day"
+    audit.append(AuditEntry("GP4", f"survival benefits = {what}, counted once (no periods per year)"))
+    return phillips_roi(
+        effect=est.estimate, std_error=est.std_error, ci_low=est.ci_low, ci_high=est.ci_high, direction="increase",
+        value_per_unit=m.value_per_unit, periods_per_year=1, horizon_years=1, n_entities=est.n_treated, costs=costs,
+        isolation_method=f"{est.label} (survival)", value_range=tuple(m.value_range) if m.value_range else None,
+        intangibles=program.intangibles, audit=audit,
+    )
+
+
 def _roi_or_not(program: Program, impact: ImpactResult | NotEstimated, panel: ImpactPanel | None, costs: pd.DataFrame,
                    audit: list[AuditEntry]) -> RoiResult | NotEstimated:
     """:func:`_roi`, with an ROI that cannot be computed (e.g. costs or benefits that overflow) as its reason."""
@@ -628,6 +713,7 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
            behavior: BehaviorResult, impact: ImpactResult | NotEstimated, performance: dict[str, Estimate],
            perf_errors: dict[str, str], roi: RoiResult | NotEstimated) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
+    currency = program.monetization.currency if program.monetization else None
 
     def add(level: str, measure: str, value: Any, change: Any, unit: str | None, status: str, note: str = "") -> None:
         rows.append({"level": level, "measure": measure, "value": value, "change": change, "unit": unit, "status": status, "note": note})
@@ -646,7 +732,7 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
         add("1 Reaction", "Reaction survey", None, None, None, "not measured", "no reaction data: satisfaction and relevance unknown")
     if learning.measured and learning.enough_paired and not learning.suppressed:
         add("2 Learning", "Test score gain (pre → post)", learning.mean_post, learning.mean_gain, "points", "measured",
-            f"d_z = {learning.cohen_dz:.2f}, p = {learning.t_pvalue:.3g}")
+            f"gain of {number(learning.cohen_dz, sig=2)} standard deviations of the individual gains (d_z), {pvalue(learning.t_pvalue)}")
     else:
         add("2 Learning", "Test score gain", None, None, None, "not measured" if not learning.measured else "insufficient data",
             "no paired pre/post scores: learning not shown")
@@ -661,20 +747,21 @@ def _chain(program: Program, inputs: InputsResult, reaction: ReactionResult, lea
     for pm in program.chain.performance_metrics:
         e = performance.get(pm.metric)
         if e is not None:
-            add("4 Performance", pm.metric, None, e.estimate, pm.unit, "measured", f"{e.method}: 95% CI {e.ci_low:,.3g} .. {e.ci_high:,.3g}")
+            add("4 Performance", pm.metric, None, e.estimate, pm.unit, "measured", f"{e.label}: 95% interval {interval(e.ci_low, e.ci_high, program.metric_label(pm.metric).rate_unit, currency=currency)}")
         else:
             add("4 Performance", pm.metric, None, None, pm.unit, "not measured", perf_errors.get(pm.metric, "no data"))
     bm = program.chain.business_metric
     primary = impact.primary if impact else None
     if primary is not None:
+        effect_unit = "log points" if program.evaluation.transform == "log" else program.metric_label().rate_unit
         add("4 Business", program.outcome, None, primary.estimate, bm.unit if program.outcome == bm.metric else None, "measured",
-            f"{primary.method}: 95% CI {primary.ci_low:,.4g} .. {primary.ci_high:,.4g}")
+            f"{primary.label}: 95% interval {interval(primary.ci_low, primary.ci_high, effect_unit, currency=currency)}")
     else:
         add("4 Business", program.outcome, None, None, bm.unit, "not measured", "no isolated effect")
     if isinstance(roi, NotEstimated):
         add("5 ROI", "ROI", None, None, "%", roi.status, roi.reason)
     elif roi.roi_pct is not None:
-        add("5 ROI", "ROI", roi.roi_pct, None, "%", "measured", f"BCR {roi.bcr:.2f}" if roi.bcr is not None else "")
+        add("5 ROI", "ROI", roi.roi_pct, None, "%", "measured", f"benefit–cost ratio {number(roi.bcr)}" if roi.bcr is not None else "")
     else:
         add("5 ROI", "ROI", None, None, "%", "not measured", "ROI undefined (zero cost)")
     return pd.DataFrame(rows)
@@ -747,11 +834,18 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
     impact, panel = _impact(ws, prog, audit)
     performance, perf_errors = _performance(ws, prog)
     roi = _roi_or_not(prog, impact, panel, costs, audit)
-    if impact:
+    survival = prog.evaluation.design in SURVIVAL_DESIGNS
+    if impact and survival:
+        impact.sensitivity = Sensitivity(design="survival", notes=["Sensitivity analyses are not computed for survival designs: "
+                                                                   "see the hazard-ratio check and the covariate balance."])
+    elif impact:
         impact.sensitivity = sensitivity_for(prog, impact, panel, roi or None, robust_did=robust_did)
     participants = panel.attrition.get("participating_units", panel.attrition["participants"]) if panel is not None else inputs.participants
     # Coverage counts only the data the primary design uses (followup only for post_only).
     with_outcome = design_coverage(panel, prog.evaluation.design) if panel is not None else participants
+    if impact and survival:
+        participants = impact.attrition.get("participants", participants)
+        with_outcome = impact.attrition.get("with_outcome", 0)
     evidence = grade_evidence(
         impact.primary if impact else None,
         design=prog.evaluation.design,
@@ -764,14 +858,17 @@ def evaluate(workspace: Workspace | str | Path, program_id: str, *, program: Pro
         break_even_effect=roi.break_even_effect if roi else None,
         primary_error=(impact.failures.get(prog.evaluation.design) if impact else impact.reason),
         sensitivity=impact.sensitivity.to_dict() if impact and impact.sensitivity is not None else None,
+        survival=impact.survival.to_dict() if impact and impact.survival is not None else None,
+        monetized=monetized_estimate(impact, prog) if survival else None,
+        entity=prog.evaluation.entity,
     )
     computed = roi
     roi = withhold_roi(roi, evidence=evidence, costs_note=costs_note)
     # A withheld ROI leaves no figure in the audit log either (its entries quote the ROI).
     final_audit = list(roi.audit) if roi else audit + (
         [AuditEntry("GP4", f"ROI {roi.reason}")] if computed else [])
-    decision = decide(evidence=evidence, roi=roi, primary=impact.primary if impact else None,
-                      direction=prog.direction, transform=prog.evaluation.transform)
+    decision = decide(evidence=evidence, roi=roi, primary=monetized_estimate(impact, prog),
+                      direction=prog.direction, transform=prog.evaluation.transform, unit=impact.unit if impact else None)
     chain = _chain(prog, inputs, reaction, learning, behavior, impact, performance, perf_errors, roi)
     return ProgramEvaluation(program=prog, inputs=inputs, reaction=reaction, learning=learning, behavior=behavior, impact=impact, evidence=evidence, roi=roi, chain=chain,
                              audit=final_audit, data_as_of=ws.data_as_of, workspace_name=ws.name or ws.path.name, performance=performance, decision=decision)

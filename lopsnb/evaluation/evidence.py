@@ -36,6 +36,21 @@ synthetic_control / sdid: placebo p ≥ 0.10, or no      at most weak
 95% interval
 synthetic_control / sdid: interval wider than twice    at most moderate
 the break-even effect (or the effect)
+survival: fewer than 10 participants or 10 comparison   **insufficient**
+people followed
+survival: start (no adjustment for who took part)      start at moderate
+survival: a covariate with |SMD| > 0.25 not in the Cox  at most weak
+model (or no covariates given with an imbalance)
+survival: fewer than half of a group followed to the   at most weak
+horizon (or had the event before it)
+survival, origin hire_date: more than 10% of            at most weak
+participants enrolled over 30 days after hire
+(immortal time)
+survival: interval of the monetized effect wider than   at most moderate
+twice the break-even effect (or the effect)
+survival: proportional-hazards check p < 0.05          reason only (the KM
+                                                       difference does not
+                                                       assume it)
 =====================================================  =====================
 
 Sensitivity threshold for *strong* (``results.sensitivity``, see
@@ -68,7 +83,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lopsnb.evaluation.methods import Estimate
+from lopsnb.evaluation.methods import DESIGN_PHRASES, Estimate
+from lopsnb.fmt import number, pvalue
+from lopsnb.io.labels import readable
 
 __all__ = ["EvidenceGrade", "grade_evidence", "GRADES", "MIN_PARTICIPANTS"]
 
@@ -84,18 +101,64 @@ OBSERVABLES_DESIGNS = frozenset({"weighting"})
 PILOT_DESIGNS = frozenset({"synthetic_control", "sdid"})
 #: Baseline RMSPE above this multiple of the baseline outcome SD is a poor fit.
 POOR_FIT_RATIO = 0.5
+#: Time-to-event designs (lopsnb.evaluation.survival).
+SURVIVAL_DESIGNS = frozenset({"survival"})
+#: Below this share of a group followed to the horizon (or with the event before it), the horizon estimate rests on extrapolated censoring.
+MIN_FOLLOWED = 0.5
+#: Above this share of participants enrolled more than 30 days after hire (origin hire_date), the comparison has immortal time.
+MAX_LATE_SHARE = 0.1
 
 
 @dataclass(kw_only=True)
 class EvidenceGrade:
-    """The grade and the reasons behind it."""
+    """The grade and the reasons behind it.
+
+    Attributes
+    ----------
+    grade : {"strong", "moderate", "weak", "insufficient"}
+    reasons : list of str
+        Every rule that applied, in plain language (design first).
+    caveats : list of str
+        The reasons of the rules that cap the grade (a subset of
+        ``reasons``, in order; every reason of an *insufficient* grade) —
+        what the executive summary names as the main weakness. Not part of
+        :meth:`to_dict`: ``results.json`` keeps ``grade`` and ``reasons``.
+    """
 
     grade: Grade
     reasons: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.grade == "insufficient" and not self.caveats:
+            self.caveats = list(self.reasons)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable grade and reasons."""
         return {"grade": self.grade, "reasons": list(self.reasons)}
+
+
+class _Reasons(list[str]):
+    """The reasons of a grade, remembering which ones cap it (:attr:`EvidenceGrade.caveats`)."""
+
+    def __init__(self, items: list[str] | None = None) -> None:
+        super().__init__(items or [])
+        self.caveats: list[str] = []
+
+    def caveat(self, text: str) -> None:
+        """Add the reason of a rule that caps the grade."""
+        self.append(text)
+        self.caveats.append(text)
+
+
+def _phrase(design: str) -> str:
+    """The design in a business reader's words (the one table: ``methods.DESIGN_PHRASES``)."""
+    return DESIGN_PHRASES.get(design, readable(design))
+
+
+def _sd(smd: float) -> str:
+    """A standardized mean difference in words: "0.17 standard deviations"."""
+    return f"{abs(smd):.2f} standard deviations"
 
 
 def _cap(current: Grade, limit: Grade) -> Grade:
@@ -115,14 +178,25 @@ def grade_evidence(
     covariate_smd: Mapping[str, float] | None = None,
     adjusted: Estimate | None = None,
     sensitivity: Mapping[str, Any] | None = None,
+    survival: Mapping[str, Any] | None = None,
+    monetized: Estimate | None = None,
+    entity: str = "person",
 ) -> EvidenceGrade:
-    """Grade the evidence of a program's primary estimate (rules in the module docstring)."""
-    reasons: list[str] = []
+    """Grade the evidence of a program's primary estimate (rules in the module docstring).
+
+    ``survival`` (``results.survival``) and ``monetized`` (the estimate the
+    ROI converts: days sooner for time to an event) are used by design
+    survival only. ``entity`` ("person" or "org_unit") only words the
+    reasons ("participants" / "participating teams").
+    """
+    reasons = _Reasons()
     if primary is None:
         why = primary_error or "the primary method could not be estimated"
         return EvidenceGrade(grade="insufficient", reasons=[f"No estimate from the primary design ({design}): {why}."])
     if design in PILOT_DESIGNS:
         return _grade_pilot(primary, design, participants, with_outcome, break_even_effect)
+    if design in SURVIVAL_DESIGNS:
+        return _grade_survival(primary, survival or {}, covariate_smd or {}, monetized or primary, break_even_effect, participants, with_outcome)
     if primary.n_treated < MIN_PARTICIPANTS:
         return EvidenceGrade(
             grade="insufficient",
@@ -135,42 +209,46 @@ def grade_evidence(
     grade: Grade = primary.strength
     reasons.append(
         {
-            "strong": f"Design '{design}' compares participants with a comparison group and adjusts for where they started.",
-            "moderate": f"Design '{design}' isolates the effect only under stronger assumptions.",
-            "weak": f"Design '{design}' cannot separate the program from other changes (weak by construction).",
+            "strong": f"The design ({_phrase(design)}) compares participants with similar non-participants and allows for where each group started.",
+            "moderate": f"The design ({_phrase(design)}) isolates the effect only under stronger assumptions.",
+            "weak": f"The design ({_phrase(design)}) cannot separate the program from other changes (weak by construction).",
         }[grade]
     )
     if primary.n_treated < SMALL_SAMPLE:
         grade = _cap(grade, "moderate")
-        reasons.append(f"Small sample: {primary.n_treated} participating entities (fewer than {SMALL_SAMPLE}).")
+        who = "participants" if entity == "person" else "participating teams"
+        reasons.caveat(f"Small sample: {primary.n_treated} {who} (fewer than {SMALL_SAMPLE}).")
     if baseline_smd is not None and not np.isnan(baseline_smd) and design in COMPARISON_DESIGNS:
         a = abs(baseline_smd)
         if a > 0.25:
             grade = _cap(grade, "weak" if design == "post_only" else "moderate")
-            reasons.append(f"Large baseline imbalance (|SMD| = {a:.2f} > 0.25): groups differed before the program.")
+            reasons.caveat(f"Large baseline imbalance: the groups were {_sd(a)} apart before the program (more than 0.25).")
         elif a > 0.05 and design == "post_only":
             grade = _cap(grade, "moderate")
-            reasons.append(f"Baseline imbalance (|SMD| = {a:.2f}) not adjusted for by a post-only comparison.")
+            reasons.caveat(f"The groups were {_sd(a)} apart before the program, which a comparison after the program only does not adjust for.")
         else:
-            reasons.append(f"Baseline balance |SMD| = {a:.2f} ({'equivalent' if a <= 0.05 else 'adjusted for by the design'}).")
+            reasons.append(f"The groups started nearly equal ({_sd(a)} apart)." if a <= 0.05
+                           else f"The groups started {_sd(a)} apart, adjusted for by the design.")
     unbalanced = {k: v for k, v in (covariate_smd or {}).items() if not np.isnan(v) and abs(v) > 0.25}
     if unbalanced and design in ("did", "post_only"):
-        names = ", ".join(f"{k} (|SMD| = {abs(v):.2f})" for k, v in unbalanced.items())
+        names = ", ".join(f"{readable(k)} ({_sd(abs(v))})" for k, v in unbalanced.items())
         agrees = adjusted is not None and adjusted.ci_low <= primary.ci_high and primary.ci_low <= adjusted.ci_high
         if agrees:
-            reasons.append(f"Groups differ on {names}, but the covariate-adjusted estimate ({adjusted.method}) agrees ({adjusted.estimate:,.4g}).")  # type: ignore[union-attr]
+            reasons.append(f"The groups differ in {names}, but an estimate adjusted for these differences agrees "  # type: ignore[union-attr]
+                           f"({number(adjusted.estimate, sig=4)}).")
         else:
             grade = _cap(grade, "moderate")
-            reasons.append(f"Groups differ on {names} and no covariate-adjusted estimate confirms the effect.")
+            reasons.caveat(f"The groups differ in {names} and no estimate adjusted for these differences confirms the effect.")
     if design in OBSERVABLES_DESIGNS:
         grade = _cap(grade, "moderate")
-        reasons.append(f"Design '{design}' assumes the covariates capture every difference that drives both participation and the outcome.")
+        reasons.caveat(f"The design ({_phrase(design)}) assumes the measured background variables capture every difference that drives both participation and the outcome.")
     if pre_trend_p is not None and np.isfinite(pre_trend_p):
         if pre_trend_p < 0.05:
             grade = _cap(grade, "weak")
-            reasons.append(f"Pre-trends differ (placebo test p = {pre_trend_p:.3f}): parallel trends is doubtful.")
+            reasons.caveat(f"Pre-trends differ: the groups were already drifting apart before the program (placebo test {pvalue(pre_trend_p)}), "
+                           "so the comparison group may not show what would have happened without it.")
         else:
-            reasons.append(f"No sign of different pre-trends (placebo test p = {pre_trend_p:.2f}).")
+            reasons.append(f"No sign that the groups were drifting apart before the program (placebo test {pvalue(pre_trend_p)}).")
     width = primary.ci_high - primary.ci_low
     scale = abs(break_even_effect) if break_even_effect not in (None, 0) and np.isfinite(break_even_effect) else abs(primary.estimate)  # type: ignore[arg-type]
     if np.isfinite(width) and scale > 0 and width > 2 * scale:
@@ -179,13 +257,13 @@ def grade_evidence(
         reasons.append(f"Imprecise: the 95% interval is wider than twice {what}.")
     if participants > 0 and with_outcome / participants < MIN_COVERAGE:
         grade = _cap(grade, "moderate")
-        reasons.append(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
+        reasons.caveat(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
     if sensitivity is not None:
         grade = _sensitivity_rule(grade, design, sensitivity, reasons)
-    return EvidenceGrade(grade=grade, reasons=reasons)
+    return EvidenceGrade(grade=grade, reasons=list(reasons), caveats=list(reasons.caveats))
 
 
-def _sensitivity_rule(grade: Grade, design: str, sensitivity: Mapping[str, Any], reasons: list[str]) -> Grade:
+def _sensitivity_rule(grade: Grade, design: str, sensitivity: Mapping[str, Any], reasons: _Reasons) -> Grade:
     """Cap *strong* at moderate unless the sensitivity threshold of the design is met (module docstring)."""
     from lopsnb.evaluation.sensitivity import BREAKDOWN_STRONG, REGRESSION_DESIGNS, RV_ALPHA_STRONG
 
@@ -196,8 +274,8 @@ def _sensitivity_rule(grade: Grade, design: str, sensitivity: Mapping[str, Any],
             if mbar is not None and mbar >= BREAKDOWN_STRONG:
                 reasons.append(f"Robust to violations of parallel trends up to {mbar:g} times the largest pre-period deviation (breakdown M̄).")
                 return grade
-            why = ("the effect does not survive violations of parallel trends as large as the largest pre-period one "
-                   f"(breakdown M̄ {'none' if mbar is None else f'{mbar:g}'} < {BREAKDOWN_STRONG:g})")
+            why = ("the effect would not survive the groups' trends drifting apart after the program as much as they did before it "
+                   f"(breakdown M̄ {'none' if mbar is None else number(mbar, sig=2)} < {BREAKDOWN_STRONG:g})")
         elif pp and pp.get("survives_80") is not None:
             if pp["survives_80"]:
                 reasons.append("A linear pre-trend that the pre-test would detect 80% of the time would not explain the first-period effect away.")
@@ -216,7 +294,7 @@ def _sensitivity_rule(grade: Grade, design: str, sensitivity: Mapping[str, Any],
     else:
         return grade
     if grade == "strong":
-        reasons.append(f"Not strong: {why}.")
+        reasons.caveat(f"Not strong: {why}.")
     return _cap(grade, "moderate")
 
 
@@ -226,37 +304,83 @@ def _grade_pilot(primary: Estimate, design: str, participants: int, with_outcome
     if primary.n_comparison < MIN_PARTICIPANTS:
         return EvidenceGrade(grade="insufficient", reasons=[f"Only {primary.n_comparison} donor units (at least {MIN_PARTICIPANTS} needed for a synthetic comparison)."])
     grade: Grade = primary.strength
-    reasons = [f"Design '{design}' builds the comparison from weighted donor units that track the participants' baseline path."]
+    reasons = _Reasons([f"The design ({_phrase(design)}) builds the comparison from weighted donor units that track the participants' baseline path."])
     if primary.n_treated == 1:
         grade = _cap(grade, "moderate")
-        reasons.append("One participating unit: any shock specific to it is confounded with the program.")
+        reasons.caveat("One participating unit: any shock specific to it is confounded with the program.")
     elif primary.n_treated < SMALL_SAMPLE:
         grade = _cap(grade, "moderate")
-        reasons.append(f"Small sample: {primary.n_treated} participating units (fewer than {SMALL_SAMPLE}).")
+        reasons.caveat(f"Small sample: {primary.n_treated} participating units (fewer than {SMALL_SAMPLE}).")
     fit = d.get("fit_ratio")
     if fit is not None and np.isfinite(fit):
         if fit > POOR_FIT_RATIO:
             grade = _cap(grade, "weak")
-            reasons.append(f"Poor baseline fit: RMSPE {d['rmspe']:,.4g} is {fit:.2f} × the baseline outcome SD (> {POOR_FIT_RATIO}).")
+            reasons.caveat(f"Poor baseline fit: RMSPE {number(d['rmspe'])} is {fit:.2f} × the baseline outcome SD (> {POOR_FIT_RATIO}).")
         else:
-            reasons.append(f"Baseline fit: RMSPE {d['rmspe']:,.4g} ({fit:.2f} × the baseline outcome SD).")
+            reasons.append(f"Baseline fit: RMSPE {number(d['rmspe'])} ({fit:.2f} × the baseline outcome SD).")
     p = primary.p_value
     what = "placebo-in-space permutation p-value" if design == "synthetic_control" else f"p-value ({d.get('vcov_method', 'placebo')} variance)"
     if np.isfinite(p) and p >= 0.10:
         grade = _cap(grade, "weak")
-        reasons.append(f"The {what} is {p:.3f} (≥ 0.10): the gap is not distinguishable from placebo gaps.")
+        reasons.caveat(f"The {what} is {p:.3f} (≥ 0.10): the gap is not distinguishable from placebo gaps.")
     elif np.isfinite(p):
         reasons.append(f"The {what} is {p:.3f}.")
     if not (np.isfinite(primary.ci_low) and np.isfinite(primary.ci_high)):
         grade = _cap(grade, "weak")
-        reasons.append(f"No 95% interval: {d.get('interval_reason') or 'undefined'}.")
+        reasons.caveat(f"No 95% interval: {d.get('interval_reason') or 'undefined'}.")
     else:
         width = primary.ci_high - primary.ci_low
         scale = abs(break_even_effect) if break_even_effect not in (None, 0) and np.isfinite(break_even_effect) else abs(primary.estimate)  # type: ignore[arg-type]
         if scale > 0 and width > 2 * scale:
             grade = _cap(grade, "moderate")
-            reasons.append(f"Imprecise: the 95% interval is wider than twice {'the break-even effect' if break_even_effect not in (None, 0) else 'the effect itself'}.")
+            reasons.caveat(f"Imprecise: the 95% interval is wider than twice {'the break-even effect' if break_even_effect not in (None, 0) else 'the effect itself'}.")
     if participants > 0 and with_outcome / participants < MIN_COVERAGE:
         grade = _cap(grade, "moderate")
-        reasons.append(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
-    return EvidenceGrade(grade=grade, reasons=reasons)
+        reasons.caveat(f"Only {with_outcome} of {participants} participants have outcome data ({with_outcome / participants:.0%}).")
+    return EvidenceGrade(grade=grade, reasons=list(reasons), caveats=list(reasons.caveats))
+
+
+def _grade_survival(primary: Estimate, surv: Mapping[str, Any], covariate_smd: Mapping[str, float], monetized: Estimate,
+                    break_even_effect: float | None, participants: int, with_outcome: int) -> EvidenceGrade:
+    """Grade a survival estimate (the survival rows of the module table)."""
+    if primary.n_treated < MIN_PARTICIPANTS or primary.n_comparison < MIN_PARTICIPANTS:
+        return EvidenceGrade(grade="insufficient", reasons=[
+            f"Only {primary.n_treated} participants and {primary.n_comparison} comparison people followed (at least {MIN_PARTICIPANTS} of each needed)."])
+    grade: Grade = primary.strength
+    h = surv.get("horizon_days")
+    reasons = _Reasons([f"The comparison follows {'how long participants and comparison people stay' if surv.get('kind') == 'retention' else 'how soon participants and comparison people reach the event'} "
+                        "from the same starting point, counting those still under way; it does not adjust for who chose to take part."])
+    if primary.n_treated < SMALL_SAMPLE:
+        grade = _cap(grade, "moderate")
+        reasons.caveat(f"Small sample: {primary.n_treated} participants (fewer than {SMALL_SAMPLE}).")
+    in_model = set(surv.get("covariates") or ())
+    unbalanced = {k: v for k, v in covariate_smd.items() if np.isfinite(v) and abs(v) > 0.25}
+    unadjusted = {k: v for k, v in unbalanced.items() if not any(k == c or k.startswith(f"{c}_") for c in in_model)}
+    if unadjusted:
+        grade = _cap(grade, "weak")
+        reasons.caveat("Groups differ on " + ", ".join(f"{k} (|SMD| = {abs(v):.2f})" for k, v in unadjusted.items()) + " and the Cox model does not adjust for it.")
+    elif unbalanced:
+        reasons.append("Groups differ on " + ", ".join(unbalanced) + "; the Cox hazard ratio is adjusted for it, the retention difference is not.")
+    followed = surv.get("followed_to_horizon") or {}
+    short = {g: v for g, v in followed.items() if v is not None and v < MIN_FOLLOWED}
+    if short:
+        grade = _cap(grade, "weak")
+        reasons.caveat("Few followed to the horizon: " + ", ".join(f"{v:.0%} of {g}" for g, v in short.items()) + f" reached {h} days or had the event before.")
+    late = int(surv.get("late_enrolled") or 0)
+    if late > MAX_LATE_SHARE * primary.n_treated:
+        grade = _cap(grade, "weak")
+        reasons.caveat(f"{late} of {primary.n_treated} participants enrolled well after hire: counted from the hire date they had to stay "
+                       "employed to take part (immortal time); use origin: treatment.")
+    ph = surv.get("ph_test") or {}
+    if ph.get("p_value") is not None and ph["p_value"] < 0.05:
+        reasons.append(f"Hazards are not proportional (p = {ph['p_value']:.3f}): the hazard ratio is an average over the horizon; "
+                       "the retention difference at the horizon does not assume proportionality.")
+    width = monetized.ci_high - monetized.ci_low
+    scale = abs(break_even_effect) if break_even_effect not in (None, 0) and np.isfinite(break_even_effect) else abs(monetized.estimate)  # type: ignore[arg-type]
+    if np.isfinite(width) and scale > 0 and width > 2 * scale:
+        grade = _cap(grade, "moderate")
+        reasons.caveat(f"Imprecise: the 95% interval is wider than twice {'the break-even effect' if break_even_effect not in (None, 0) else 'the effect itself'}.")
+    if participants > 0 and with_outcome / participants < MIN_COVERAGE:
+        grade = _cap(grade, "moderate")
+        reasons.caveat(f"Only {with_outcome} of {participants} participants have an origin date to follow ({with_outcome / participants:.0%}).")
+    return EvidenceGrade(grade=grade, reasons=list(reasons), caveats=list(reasons.caveats))

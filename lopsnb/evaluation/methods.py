@@ -41,6 +41,10 @@ non-participants):
     of Sant'Anna & Zhao 2020, and AIPW weighting): see
     :mod:`lopsnb.evaluation.drdid` and
     :mod:`lopsnb.evaluation.covariate_designs`.
+``survival``
+    Time-to-event outcomes (retention, time to competency): Kaplan–Meier
+    difference at the horizon, Cox hazard ratio and RMST difference; see
+    :mod:`lopsnb.evaluation.survival`.
 ``estimates``
     Phillips participant estimates: mean over participants of improvement ×
     attribution × confidence, non-respondents counted as zero (GP6), extreme
@@ -74,6 +78,8 @@ from lopsnb.evaluation.degenerate import (
 __all__ = [
     "Estimate",
     "METHOD_LABELS",
+    "DESIGN_PHRASES",
+    "UNMODELLED_UNCERTAINTY",
     "METHOD_STRENGTH",
     "ASSUMPTIONS",
     "post_only",
@@ -101,6 +107,30 @@ METHOD_LABELS: dict[str, str] = {
     "weighting": "Doubly robust weighting on pre-program covariates (AIPW)",
     "synthetic_control": "Synthetic control (weighted donor units)",
     "sdid": "Synthetic difference-in-differences",
+    "survival": "Survival analysis: Kaplan-Meier difference at the horizon vs comparison group",
+}
+
+#: Each design in a business reader's words (evidence reasons, executive summary, index).
+DESIGN_PHRASES: dict[str, str] = {
+    "did": "difference-in-differences against a comparison group",
+    "ancova": "a comparison with similar non-participants, adjusted for where they started",
+    "post_only": "a comparison with non-participants after the program only",
+    "before_after": "participants before and after the program, with no comparison group",
+    "trend": "a projection of the pre-program trend",
+    "estimates": "participants' own estimates of the improvement",
+    "dr_did": "difference-in-differences against a comparison group weighted to match the participants",
+    "ipw_did": "difference-in-differences against a comparison group weighted to match the participants",
+    "reg_did": "difference-in-differences against a comparison group, adjusted for background differences",
+    "weighting": "a comparison with non-participants weighted to match the participants",
+    "synthetic_control": "a synthetic comparison built from similar units",
+    "sdid": "a synthetic comparison built from similar units (synthetic difference-in-differences)",
+}
+
+#: Designs whose intervals leave out their main source of doubt, so a
+#: probability such as P(ROI > 0) is not modelled: what it rests on instead.
+UNMODELLED_UNCERTAINTY: dict[str, str] = {
+    "estimates": "participants' own estimates, whose bias is not modelled",
+    "before_after": "a before/after change that other influences may explain",
 }
 
 #: Design strength before any diagnostic is considered.
@@ -119,6 +149,8 @@ METHOD_STRENGTH: dict[str, Strength] = {
     # Few treated units: the grade is capped by lopsnb.evaluation.evidence (one unit: moderate).
     "synthetic_control": "strong",
     "sdid": "strong",
+    # A comparison without adjustment for who chose to take part (as post_only); covariates enter the Cox model only.
+    "survival": "moderate",
 }
 
 ASSUMPTIONS: dict[str, tuple[str, ...]] = {
@@ -174,6 +206,11 @@ ASSUMPTIONS: dict[str, tuple[str, ...]] = {
     "sdid": (
         "Parallel trends between the participating units and the weighted donors over the weighted baseline periods.",
         "No anticipation and no spill-over onto the donor units.",
+    ),
+    "survival": (
+        "Participants and comparison people would have had the same retention (or time to the event) without the program (no selection).",
+        "Participation is fixed at the origin (no one joins the participants by surviving long enough to enrol).",
+        "Censoring (still employed at the as-of date, no more data) is unrelated to the risk of the event.",
     ),
 }
 

@@ -695,11 +695,11 @@ class RoiResult(ResultMixin):
             "audit": [a.to_dict() for a in self.audit],
         }
 
-    def plot(self, ax: Any = None) -> Any:
-        """Waterfall: benefits, minus each cost category, down to net benefit; return the Axes."""
+    def plot(self, ax: Any = None, *, currency: str | None = None) -> Any:
+        """Waterfall: benefits, minus each cost category, down to net benefit (axis in ``currency``); return the Axes."""
         from lopsnb.report.figures import draw_roi_result
 
-        return draw_roi_result(self, ax)
+        return draw_roi_result(self, ax, currency=currency)
 
     def plot_tornado(self, ax: Any = None) -> Any:
         """Tornado chart of the one-way sensitivity of ROI %; return the Axes."""

@@ -337,12 +337,14 @@ def _prune(base: Path, keep: Path) -> None:
 
 
 def program_metrics(programs: Iterable[Program]) -> set[str]:
-    """KPI metrics an evaluation of these programs reads: outcome, business and performance metrics."""
+    """KPI metrics an evaluation of these programs reads: outcome, business and performance metrics, and a survival event's KPI."""
     out: set[str] = set()
     for p in programs:
         out.add(p.outcome)
         out.add(p.chain.business_metric.metric)
         out.update(m.metric for m in p.chain.performance_metrics)
+        if p.evaluation.event is not None:
+            out.add(p.evaluation.event.metric)
     return out
 
 

@@ -18,10 +18,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lopsnb.errors import Problem, ProgramConfigError
+from lopsnb.io.labels import MetricLabel, metric_label, metric_refs
 from lopsnb.io.yamlfile import line_of, load_yaml
 from lopsnb.io.problems import pydantic_problems
 from lopsnb.options import Design as _Design
-from lopsnb.options import Direction
+from lopsnb.options import Direction, Origin
 
 __all__ = [
     "PROGRAM_ID_PATTERN",
@@ -33,6 +34,7 @@ __all__ = [
     "MetricRef",
     "Window",
     "Evaluation",
+    "SurvivalEvent",
     "Monetization",
     "load_program",
     "validate_program_id",
@@ -41,7 +43,11 @@ __all__ = [
 PROGRAM_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 Design = _Design  # the one definition lives in lopsnb.options
-DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates", "dr_did", "ipw_did", "reg_did", "weighting", "synthetic_control", "sdid")
+DESIGNS: tuple[str, ...] = ("did", "ancova", "post_only", "before_after", "trend", "estimates", "dr_did", "ipw_did", "reg_did", "weighting", "synthetic_control", "sdid", "survival")
+#: Time-to-event designs: their outcome is retention or an event time, not a KPI mean.
+SURVIVAL_DESIGNS = frozenset({"survival"})
+#: The outcome name of ``design: survival`` with termination as the event.
+RETENTION = "retention"
 #: Designs that compare a baseline window with a followup window.
 WINDOW_DESIGNS = frozenset({"did", "ancova", "post_only", "before_after", "trend", "dr_did", "ipw_did", "reg_did", "synthetic_control", "sdid"})
 #: Designs that need (date) windows, not cohort offsets.
@@ -107,9 +113,18 @@ class _Strict(BaseModel):
 
 
 class MetricRef(_Strict):
-    """A metric in the chain of evidence."""
+    """A metric in the chain of evidence.
+
+    ``label`` is the name a business reader sees in every sentence, tile,
+    axis and table ("revenue per rep"; default: the id made readable, see
+    :func:`lopsnb.io.labels.metric_label`). ``per`` names what one value of
+    the metric is counted per ("rep", "analyst", "team"); a ``unit`` that
+    ends in "per <period>" then reads "USD per rep per month".
+    """
 
     metric: str = Field(min_length=1)
+    label: str | None = Field(default=None, min_length=1)
+    per: str | None = Field(default=None, min_length=1)
     direction: Direction = "increase"
     unit: str | None = None
     target: float | None = None
@@ -156,6 +171,13 @@ class Window(_Strict):
         return self.offset is not None
 
 
+class SurvivalEvent(_Strict):
+    """A KPI threshold whose first crossing is the event of a time-to-event outcome (time to competency)."""
+
+    metric: str = Field(min_length=1)
+    reaches: float
+
+
 class Evaluation(_Strict):
     """How the program's effect on the outcome is isolated."""
 
@@ -175,6 +197,14 @@ class Evaluation(_Strict):
     control_group: Literal["never_treated", "not_yet_treated"] | None = None
     #: Sant'Anna & Zhao (2020) estimator of ``dr_did``.
     dr_estimator: Literal["traditional", "improved"] = "traditional"
+    #: design survival: the horizon (days from the origin) of the retention / competency difference.
+    horizon_days: int | None = Field(default=None, gt=0, le=3650)
+    #: design survival: when each person's clock starts.
+    origin: Origin = "hire_date"
+    #: design survival: the KPI threshold event (time to competency); None = termination (outcome retention).
+    event: SurvivalEvent | None = None
+    #: design survival: censoring date of people without an event (default: the latest date in the data).
+    as_of: dt.date | None = None
 
     @field_validator("comparison", mode="before")
     @classmethod
@@ -182,6 +212,27 @@ class Evaluation(_Strict):
         if isinstance(value, dict):
             return {k: [v] if isinstance(v, (str, int, float)) else v for k, v in value.items()}
         return value
+
+    @model_validator(mode="after")
+    def _survival(self) -> Evaluation:
+        designs = {self.design, *self.also}
+        survival = designs & SURVIVAL_DESIGNS
+        set_fields = sorted(f for f in ("horizon_days", "event", "as_of", "origin") if f in self.model_fields_set)
+        if not survival:
+            if set_fields:
+                raise ValueError(f"{', '.join(set_fields)} only apply to design survival")
+            if self.outcome == RETENTION:
+                raise ValueError("outcome retention is a time-to-event outcome: use design survival")
+            return self
+        if designs != survival:
+            raise ValueError(f"design survival cannot be combined with {sorted(designs - survival)} (they need a KPI outcome)")
+        if self.horizon_days is None:
+            raise ValueError("design survival needs horizon_days (for example 90 or 365)")
+        if self.entity != "person":
+            raise ValueError("design survival follows people: set entity: person")
+        if (self.outcome == RETENTION) == (self.event is not None):
+            raise ValueError("design survival needs either outcome: retention (event = termination) or event: {metric: ..., reaches: ...}, not both")
+        return self
 
     @model_validator(mode="after")
     def _windows(self) -> Evaluation:
@@ -265,6 +316,13 @@ class Program(_Strict):
     def _catalog(self) -> Program:
         if not self.evaluate and "evaluation" in self.model_fields_set:
             raise ValueError("a program with evaluate: false (catalog course, tracked for inputs only) takes no evaluation section")
+        m = self.monetization
+        if self.evaluation.design in SURVIVAL_DESIGNS and m is not None:
+            per = sorted({"periods_per_year", "horizon_years"} & m.model_fields_set)
+            if per:
+                # A retained employee (or a day sooner) is valued once per participant, not per period.
+                raise ValueError(f"monetization.{per[0]} does not apply to design survival: value_per_unit is the value of one retained "
+                                 "employee at the horizon (outcome retention) or of one day sooner to the event (event: ...), once per participant")
         return self
 
     @property
@@ -274,13 +332,20 @@ class Program(_Strict):
 
     @property
     def direction(self) -> Literal["increase", "decrease"]:
-        """Desired direction of the outcome."""
+        """Desired direction of the outcome (``increase`` for design survival: its estimand is a share retained or competent)."""
+        if self.evaluation.design in SURVIVAL_DESIGNS:
+            return "increase"
         if self.evaluation.outcome in (None, self.chain.business_metric.metric):
             return self.chain.business_metric.direction
         for m in self.chain.performance_metrics:
             if m.metric == self.evaluation.outcome:
                 return m.direction
         return self.chain.business_metric.direction
+
+    def metric_label(self, metric: str | None = None) -> MetricLabel:
+        """The business label of ``metric`` (default: the outcome); see :func:`lopsnb.io.labels.metric_label`."""
+        unit = self.chain.business_metric.unit if metric in (None, self.chain.business_metric.metric) else None
+        return metric_label(metric or self.outcome, metric_refs(self), entity=self.evaluation.entity, unit=unit)
 
     @property
     def designs(self) -> tuple[str, ...]:

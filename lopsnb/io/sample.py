@@ -25,6 +25,10 @@ participating entities and the periods of the followup window, of
 ``Y(1) - Y(0)`` where ``Y(0)`` is the generated value without the effect and
 ``Y(1)`` the published value (after rounding and clipping).  That is the
 average treatment effect on the treated (ATT) the evaluation estimates.
+The retention program ``onboarding-retention`` (design survival) plants
+termination dates (``people.termination_date``, ``termination_reason``) for
+new operations associates; its ``true_effect`` is the participants' ATT on
+90-day retention from potential leaving times drawn once per person.
 """
 
 from __future__ import annotations
@@ -500,17 +504,42 @@ def _window_yaml(w: dict[str, Any]) -> str:
     return f"{{start: {w['start']}, end: {w['end']}}}"
 
 
+#: Business labels (and the entity noun of per-period units) of the sample's metrics.
+METRIC_LABELS: dict[str, tuple[str, str | None]] = {
+    "revenue_per_rep": ("revenue per rep", "rep"),
+    "win_rate": ("win rate", None),
+    "time_to_productivity_days": ("time to productivity", None),
+    "turnover_90d": ("90-day turnover", None),
+    "days_on_hand": ("days of inventory on hand", None),
+    "forecast_accuracy": ("forecast accuracy", None),
+    "shipping_efficiency": ("shipping efficiency", None),
+    "inventory_accuracy": ("inventory accuracy", None),
+    "internal_promotions": ("internal promotions", None),
+    "incident_rate": ("incident rate", None),
+    "on_time_delivery_rate": ("on-time delivery rate", None),
+    "tickets_resolved": ("tickets resolved", "analyst"),
+}
+
+
+def _label_fields(metric: str) -> str:
+    """``label: ..., per: ...,`` of a metric reference (empty for a metric without a label)."""
+    if metric not in METRIC_LABELS:
+        return ""
+    label, per = METRIC_LABELS[metric]
+    return f"label: {_q(label)}, " + (f"per: {_q(per)}, " if per else "")
+
+
 def _program_yaml(p: dict[str, Any]) -> str:
     """Hand-written-looking YAML for one program spec."""
     out = [f"# {line}".rstrip() for line in p["header"]]
     out += ["", f"id: {p['id']}", f"name: {_q(p['name'])}", f"owner: {_q(p['owner'])}",
             f"business_goal: {_q(p['business_goal'])}", f"launch: {p['launch']}", "", "chain:"]
     bm = p["business_metric"]
-    out.append(f"  business_metric: {{metric: {bm[0]}, direction: {bm[1]}, unit: {_q(bm[2])}, target: {_q(bm[3])}}}")
+    out.append(f"  business_metric: {{metric: {bm[0]}, {_label_fields(bm[0])}direction: {bm[1]}, unit: {_q(bm[2])}, target: {_q(bm[3])}}}")
     if p.get("performance_metrics"):
         out.append("  performance_metrics:")
         for m, d, u in p["performance_metrics"]:
-            out.append(f"    - {{metric: {m}, direction: {d}, unit: {_q(u)}}}")
+            out.append(f"    - {{metric: {m}, {_label_fields(m)}direction: {d}, unit: {_q(u)}}}")
     if p.get("leading_indicators"):
         out.append(f"  leading_indicators: {_ql(p['leading_indicators'])}")
     out += ["", "# New World Kirkpatrick item groups of the reaction survey",
@@ -536,10 +565,13 @@ def _program_yaml(p: dict[str, Any]) -> str:
     out.append("  transform: none")
     if "treated_share" in ev:
         out.append(f"  treated_share: {ev['treated_share']}")
+    for key in ("horizon_days", "origin", "as_of"):  # design survival
+        if key in ev:
+            out.append(f"  {key}: {ev[key]}")
     mo = p["monetization"]
     out += ["", f"# {mo['comment']}", "monetization:", f"  value_per_unit: {_q(mo['value_per_unit'])}",
-            f"  value_range: {_ql(mo['value_range'])}", f"  periods_per_year: {mo['periods_per_year']}",
-            f"  horizon_years: {mo['horizon_years']}", ""]
+            f"  value_range: {_ql(mo['value_range'])}"]
+    out += [f"  {key}: {mo[key]}" for key in ("periods_per_year", "horizon_years") if key in mo] + [""]
     out.append(f"intangibles: {_ql(p.get('intangibles', []))}")
     out.append("privacy: {min_group_size: 5}")
     return "\n".join(out) + "\n"
@@ -683,6 +715,85 @@ def _truth(entity: str, outcome: str, design: str, effect: float, base_mean: flo
         **extra,
         "notes": notes,
     }
+
+
+#: Units per labour hour of a production line: the plant pilot's outcome.
+PILOT_METRIC = "units_per_labor_hour"
+#: The pilot's effect (units per labour hour) once the cell runs, from March 2026; half of it in the February ramp-up.
+PILOT_EFFECT = 3.0
+
+
+def _plant_pilot(rng: np.random.Generator, o: _Out, people: _People, line_names: np.ndarray,
+                 line_members: dict[str, np.ndarray], mstarts: np.ndarray) -> None:
+    """One production line converts to a lean cell in January 2026; every other line is a donor.
+
+    The panel has a factor structure (lines of the same plant share a monthly
+    plant shock, all lines a season and a slow trend), so the donors that
+    track the pilot line's baseline path are mostly its plant's other lines:
+    the setting synthetic control is made for.  The pilot line is drawn among
+    the middle half of the baseline levels so that a convex combination of
+    donors can reproduce it.
+    """
+    n_l, n_t = len(line_names), len(mstarts)
+    plant = np.array([int(str(line).split("-")[0][2:]) for line in line_names])
+    level = 42 + 3.0 * rng.standard_normal(n_l)
+    middle = np.argsort(level)[n_l // 4: n_l - n_l // 4]
+    pos = int(rng.choice(middle))
+    treated = np.arange(n_l) == pos
+    t = np.arange(n_t)
+    month = np.asarray(mstarts, dtype="datetime64[M]").astype(np.int64) % 12
+    common = 1.2 * np.sin(2 * np.pi * (month - 2) / 12) + 0.04 * t
+    shocks = np.zeros((plant.max() + 1, n_t))
+    innov = 0.5 * rng.standard_normal(shocks.shape)
+    for j in range(n_t):  # AR(1): a plant's good and bad months persist for a while
+        shocks[:, j] = (0.7 * shocks[:, j - 1] if j else 0.0) + innov[:, j]
+    load = 1 + 0.2 * rng.standard_normal(n_l)
+    y = level[:, None] + common[None, :] + load[:, None] * shocks[plant] + 0.6 * rng.standard_normal((n_l, n_t))
+    ramp = np.where(mstarts >= _d("2026-03-01"), PILOT_EFFECT, np.where(mstarts >= _d("2026-02-01"), PILOT_EFFECT / 2, 0.0))
+    fin = lambda a: np.round(np.clip(a, 0, None), 1) + 0.0  # noqa: E731
+    pan = _Panel(PILOT_METRIC, np.asarray(line_names, dtype=object), np.asarray(mstarts, dtype="datetime64[D]"),
+                 fin(y), fin(y + np.where(treated[:, None], ramp[None, :], 0.0)), decimals=1)
+    o.panels.append(pan)
+    line = str(line_names[pos])
+    enr = _simple_enroll(rng, "plant-pilot", line_members[line], enroll_from="2026-01-05", enroll_days=3, duration=(12, 20), hours=22,
+                         p_drop=0.0, p_progress=0.0, complete_by="2026-01-30")
+    o.enroll.append(enr)
+    rea, ass, beh = _levels(rng, "plant-pilot", enr, _L123(quality=4.2, pre=48, gain=25, respond=1.0,
+                            behaviors=(("Runs the daily cell huddle", 0.1, 0.85), ("Follows standard work at the station", 0.4, 0.8)),
+                            comments=("The kaizen week changed how we see the line", "Needs more time for the 5S audit",
+                                      "Our supervisor finally has time to coach")), _d("2026-01-05"), people)
+    o.reactions.append(rea); o.assessments.append(ass); o.behaviors.append(beh)  # noqa: E702
+    o.costs.append(_cost_frame("plant-pilot", [
+        ("needs_assessment", 4500, "Value-stream map of the pilot line", 1),
+        ("design_development", 9000, "Lean cell layout and standard work", 1),
+        ("delivery", 21000, "Lean coach, six weeks on the floor", 1),
+        ("materials", 7500, "Visual boards, kanban cards and cell re-layout", 1),
+        ("evaluation", 5000, "Synthetic control evaluation", 1),
+        ("overhead", 30000, "Manufacturing excellence office (share)", 0.1),
+    ]))
+    base_w = _window(mstarts, "2024-11-01", "2025-12-31")
+    fu_w = _window(mstarts, "2026-03-01", "2026-10-31")
+    o.truth["plant-pilot"] = _truth(
+        "org_unit", PILOT_METRIC, "synthetic_control", pan.att(treated, fu_w), pan.mean0(treated, base_w), 1, {},
+        f"A lean cell pilot on one line ({line}); the other {n_l - 1} lines are the donors. Lines of a plant share a monthly "
+        "plant shock, so the synthetic line leans on its plant's other lines. Effect +1.5 in the February ramp-up (between "
+        "the windows) and +3.0 from March 2026. One participating unit: the grade is at most moderate.",
+        treated_unit=line, n_donors=int(n_l - 1))
+    o.yaml["plant-pilot"] = _program_yaml({
+        "header": [f"Lean cell pilot on one production line ({line}): kaizen week, lean coach on the floor, daily huddles.",
+                   "Only one line took part, so the comparison is a synthetic line built from the other lines."],
+        "id": "plant-pilot", "name": "Lean Cell Pilot (one production line)", "owner": "Manufacturing Excellence",
+        "business_goal": "Raise the output of a production line per labour hour", "launch": "2026-01-05",
+        "business_metric": (PILOT_METRIC, "increase", "units per labour hour", 46),
+        "evaluation_comment": ["Synthetic control: weighted donor lines that track the pilot line's baseline path.",
+                               "January and February 2026 (conversion and ramp-up) are left out of both windows."],
+        "evaluation": {"entity": "org_unit", "outcome": PILOT_METRIC, "baseline": {"start": "2024-11-01", "end": "2025-12-31"},
+                       "followup": {"start": "2026-03-01", "end": "2026-10-31"}, "design": "synthetic_control",
+                       "also": ["sdid", "did"], "treated_share": 0.5},
+        "monetization": {"comment": "Contribution margin of one more unit per labour hour on one line for a month (about 1,200 labour hours).",
+                         "value_per_unit": 1900, "value_range": [1400, 2400], "periods_per_year": 12, "horizon_years": 1},
+        "intangibles": ["operator engagement", "floor space freed"],
+    })
 
 
 def generate(out: str | Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_SEED, extra_programs: int = 0) -> dict[str, Any]:
@@ -1356,8 +1467,101 @@ def generate(out: str | Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_
     o.scorecards = _scorecards(R("scorecards"), pid, P.cols["role"], hire_all)
     o.requests = _requests(R("requests"), sorted(k for k in o.truth if not k.startswith("bench-")), [c[0] for c in CATALOG])
 
+    # ================= 8. plant-pilot (synthetic control) =================
+    # Added after the request log on purpose: the log draws its program ids from the programs known at that point,
+    # and the pilot must leave every earlier table byte-identical.
+    _plant_pilot(R("plant-pilot"), o, P, line_names, line_members, mstarts)
+
+    # ================= 9. onboarding-retention (survival; after the request log, which stays as it was) =================
+    people_df = _onboarding_retention(R("onboarding-retention"), o, P, people_df, pid, ops_people)
+
     # ================= write =================
     return _write(Path(out), seed, people_df, pid, o)
+
+
+#: Onboarding-retention plan: 90-day retention without / with the mentoring, and the later monthly hazard (both groups).
+RETENTION_HORIZON = 90
+RETENTION_90 = (0.72, 0.88)
+LATE_HAZARD_PER_YEAR = 0.15
+
+
+def _days_to_leave(u: np.ndarray, retained_90: float) -> np.ndarray:
+    """Whole days from hire to the last day of employment (>= 1) under a piecewise-exponential hazard, by inversion of ``u``."""
+    early = -math.log(retained_90) / RETENTION_HORIZON
+    late = LATE_HAZARD_PER_YEAR / 365.25
+    H = -np.log(u)
+    t = np.where(H <= early * RETENTION_HORIZON, H / np.where(early > 0, early, np.inf), RETENTION_HORIZON + (H - early * RETENTION_HORIZON) / late)
+    return np.floor(t).astype(np.int64) + 1
+
+
+def _onboarding_retention(r: np.random.Generator, o: _Out, P: _People, people_df: pd.DataFrame, pid: np.ndarray,
+                          ops_people: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """First-90-days mentoring for new operations associates, evaluated on retention (design survival).
+
+    Every new associate hired from 2025-01 is offered a mentor at hire with
+    probability 1/2 (a coin flip per hire, so there is no selection). The days
+    to leaving are drawn once per person (``u``) and turned into potential
+    outcomes with and without the mentoring, so ``true_effect`` is the
+    participants' sample ATT on 90-day retention, ``mean[T(1) > 90] −
+    mean[T(0) > 90]``. Terminations after the snapshot stay unrecorded
+    (censored). Returns ``people_df`` with ``termination_date`` and
+    ``termination_reason`` (blank for everyone else).
+    """
+    idx = np.concatenate([v["new"] for v in ops_people.values()])
+    hire = np.concatenate([v["hire"] for v in ops_people.values()]).astype("datetime64[D]")
+    order = np.argsort(idx)
+    idx, hire = idx[order], hire[order]
+    treated = r.random(len(idx)) < 0.5
+    u = r.random(len(idx))
+    t0, t1 = _days_to_leave(u, RETENTION_90[0]), _days_to_leave(u, RETENTION_90[1])
+    t_obs = np.where(treated, t1, t0)
+    term = hire + t_obs.astype("timedelta64[D]")
+    known = term <= SNAPSHOT
+    reason = np.where(r.random(len(idx)) < 0.8, "voluntary", "involuntary").astype(object)
+    n_t = int(treated.sum())
+    comp = hire[treated] + r.integers(1, 4, n_t).astype("timedelta64[D]")
+    enr = _enroll_frame("onboarding-retention", idx[treated], hire[treated], comp, np.full(n_t, "completed", dtype=object),
+                        np.round(12 + r.normal(0, 1, n_t), 1))
+    o.enroll.append(enr)
+    rea, ass, beh = _levels(r, "onboarding-retention", enr, _L123(quality=4.2, pre=50, gain=15, respond=0.7,
+                            behaviors=(("Asks the mentor before escalating", 0.2, 0.6),),
+                            comments=("My mentor made the first weeks easier", "Meetings were hard to schedule on shifts")), _d("2025-01-01"), P)
+    o.reactions.append(rea); o.assessments.append(ass); o.behaviors.append(beh)  # noqa: E702
+    o.costs.append(_cost_frame("onboarding-retention", [
+        ("design_development", 18000, "Mentoring guide and matching process", 1),
+        ("delivery", 52000, "Mentors' time, 6 meetings per new hire", 1),
+        ("materials", 3000, "Welcome packs", 1),
+        ("evaluation", 6000, "HRIS extract and retention analysis", 1),
+    ]))
+    h = RETENTION_HORIZON
+    o.truth["onboarding-retention"] = _truth(
+        "person", "retention", "survival", float(np.mean(t1[treated] > h) - np.mean(t0[treated] > h)), float(np.mean(t0[treated] > h)), n_t, {},
+        "A coin flip at hire decides who gets a mentor (no selection). 90-day retention would be 72% without and 88% with the mentoring "
+        "(constant hazards within 90 days, so the true hazard ratio there is ln 0.88 / ln 0.72); after 90 days both groups leave at "
+        "15% a year. true_effect is the participants' sample ATT on retention at 90 days (potential outcomes from one draw per person).",
+        horizon_days=h, true_hazard_ratio=round(math.log(RETENTION_90[1]) / math.log(RETENTION_90[0]), 6),
+        population_effect=round(RETENTION_90[1] - RETENTION_90[0], 6), terminations_recorded=int(known.sum()),
+    )
+    o.yaml["onboarding-retention"] = _program_yaml({
+        "header": ["First-90-days mentoring for new operations associates (a mentor from the team for the first three months).",
+                   "Offered at hire by a coin flip since January 2025; evaluated on retention from the HRIS termination dates."],
+        "id": "onboarding-retention", "name": "First 90 Days Mentoring", "owner": "Operations HR",
+        "business_goal": "Keep more new hires past their first 90 days", "launch": "2025-01-01",
+        "business_metric": ("retention", "increase", "share", 0.85),
+        "evaluation_comment": ["Time to leaving from the hire date; people still employed are censored at the data's as-of date.",
+                               "Comparison: new operations associates hired in the same period without a mentor."],
+        "evaluation": {"entity": "person", "outcome": "retention", "design": "survival", "comparison": {"role": ["Operations Associate"]},
+                       "horizon_days": h, "origin": "hire_date", "as_of": str(SNAPSHOT)},
+        "monetization": {"comment": "Replacement cost of one operations associate (recruiting, training, lost output).",
+                         "value_per_unit": 12000, "value_range": [8000, 16000]},
+        "intangibles": ["team stability"],
+    })
+    by_pid = pd.DataFrame({"person_id": pid[idx], "termination_date": np.where(known, _dates_str(term), ""),
+                           "termination_reason": np.where(known, reason, "")}).set_index("person_id")
+    out = people_df.copy()
+    out["termination_date"] = by_pid["termination_date"].reindex(out["person_id"]).fillna("").to_numpy()
+    out["termination_reason"] = by_pid["termination_reason"].reindex(out["person_id"]).fillna("").to_numpy()
+    return out
 
 
 def _write(out: Path, seed: int, people_df: pd.DataFrame, pid: np.ndarray, o: _Out) -> dict[str, Any]:

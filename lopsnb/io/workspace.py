@@ -480,7 +480,12 @@ def _program_data_problems(
         found: list[Problem] = []
         if not prog.evaluate:
             continue
-        if prog.evaluation.design != "estimates" or prog.evaluation.also:
+        ev = prog.evaluation
+        if ev.design == "survival":
+            # A time-to-event outcome: termination dates, or the KPI whose threshold is the event.
+            if ev.event is not None and ev.event.metric not in metrics:
+                found.append(Problem(label, None, "evaluation.event.metric", repr(ev.event.metric), "a metric present in the kpis table"))
+        elif ev.design != "estimates" or ev.also:
             if prog.outcome not in metrics:
                 found.append(Problem(label, None, "evaluation.outcome", repr(prog.outcome), "a metric present in the kpis table"))
         if prog.evaluation.entity == "person":

@@ -47,6 +47,7 @@ __all__ = [
     "NotebookContext",
     "open_notebook",
     "show",
+    "figure_alt",
     "show_table",
     "say",
 ]
@@ -207,14 +208,41 @@ def open_notebook(
     )
 
 
-def show(fig_or_ax: Any) -> None:
-    """Display a matplotlib figure (or the figure of an axes) once, then close it."""
+def show(fig_or_ax: Any, alt: str | None = None) -> None:
+    """Display a matplotlib figure (or the figure of an axes) once, then close it.
+
+    Parameters
+    ----------
+    fig_or_ax : Figure or Axes
+        What to display.
+    alt : str, optional
+        The chart's text alternative (what it shows and its key number; see
+        :mod:`lopsnb.report.alt`), plain text. It travels in the output's
+        ``image/png`` metadata and the report template writes it, escaped,
+        as the image's ``alt`` attribute.
+    """
     import matplotlib.pyplot as plt
     from IPython.display import display
 
     fig = fig_or_ax.figure if hasattr(fig_or_ax, "figure") and not hasattr(fig_or_ax, "savefig") else fig_or_ax
-    display(fig)
+    alt = alt or figure_alt(fig)
+    if alt:
+        display(fig, metadata={"image/png": {"alt": str(alt)}})
+    else:
+        display(fig)
     plt.close(fig)
+
+
+def figure_alt(fig: Any) -> str:
+    """A minimal alt text from a figure's axes titles ("" when it has none).
+
+    Titles hold ``\\$`` where a user string had ``$`` (``plots.literal``,
+    which keeps matplotlib from reading mathtext); alt text is plain text,
+    so the escape is undone here.
+    """
+    titles = [ax.get_title().replace("\\$", "$") for ax in getattr(fig, "axes", [])]
+    titles = [t for t in titles if t.strip()]
+    return ("Chart: " + "; ".join(titles)) if titles else ""
 
 
 def show_table(frame: Any, formats: Mapping[str, str] | None = None) -> None:
@@ -234,7 +262,28 @@ def show_table(frame: Any, formats: Mapping[str, str] | None = None) -> None:
     for col, fmt in (formats or {}).items():
         if col in out:
             out[col] = [("–" if pd.isna(v) else fmt.format(v)) for v in out[col]]
-    display(HTML(out.to_html(index=False, escape=True, na_rep="–")))
+    display(HTML(_html_table(out)))
+
+
+def _html_table(frame: Any) -> str:
+    """An escaped HTML table: column headers with ``scope="col"``; numbers right-aligned (class ``num``), text left."""
+    import html as _html
+    import numbers
+
+    import pandas as pd
+
+    def cell(v: Any) -> str:
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return "<td>–</td>"
+        if isinstance(v, numbers.Number) and not isinstance(v, bool):
+            return f"<td class='num'>{_html.escape(f'{v:,}' if isinstance(v, numbers.Integral) else str(v))}</td>"
+        text = str(v)
+        looks_numeric = text.replace(",", "").replace("%", "").replace("+", "").replace("−", "-").replace(" to ", "").replace("-", "").replace(".", "").strip().isdigit()
+        return f"<td class='num'>{_html.escape(text)}</td>" if looks_numeric else f"<td>{_html.escape(text)}</td>"
+
+    head = "".join(f"<th scope='col'>{_html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in frame.itertuples(index=False, name=None))
+    return f"<table class='lopsnb-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def say(text: str) -> None:

@@ -28,7 +28,7 @@ from nbformat import NotebookNode
 
 from lopsnb._version import __version__
 from lopsnb.errors import RunError
-from lopsnb.report.page import shell_loader
+from lopsnb.report.page import add_header_scope, print_footer_css, shell_loader
 
 __all__ = ["TEMPLATE_DIR", "TEMPLATE_NAME", "TEMPLATE_FILES", "CSS_PATH", "package_dir", "template_location", "make_exporter", "export_html", "failure_page", "toc_entries", "report_css"]
 
@@ -174,7 +174,29 @@ def make_exporter(template: str | os.PathLike[str] | None = None) -> HTMLExporte
         extra_loaders=[shell_loader()],
     )
     exporter.register_filter("lopsnb_toc", toc_entries)
+    exporter.register_filter("lopsnb_print_css", print_footer_css)
     return exporter
+
+
+_TITLE_HEADING = re.compile(r"^#[ \t]+[^\n]*(\n|$)", re.MULTILINE)
+
+
+def _without_title_headings(nb: NotebookNode) -> NotebookNode:
+    """A copy of ``nb`` whose markdown cells have no level-1 heading.
+
+    The page header's ``<h1>`` is the page's title and its only level-1
+    heading (one ``h1``, then ``h2``/``h3`` in order); a notebook's own
+    ``# Title`` line, there for JupyterLab, would repeat it.
+    """
+    import copy
+
+    out = copy.deepcopy(nb)
+    for cell in out.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            src = cell.get("source", "")
+            src = "".join(src) if isinstance(src, list) else str(src)
+            cell["source"] = _TITLE_HEADING.sub("", src)
+    return out
 
 
 def export_html(nb: NotebookNode, *, exporter: HTMLExporter | None = None, resources_meta: Mapping[str, Any] | None = None) -> str:
@@ -197,8 +219,8 @@ def export_html(nb: NotebookNode, *, exporter: HTMLExporter | None = None, resou
     """
     exporter = exporter if exporter is not None else make_exporter()
     resources = {"metadata": dict(resources_meta or {})}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    body, _ = exporter.from_notebook_node(_without_title_headings(nb), resources=resources)
+    return add_header_scope(body)
 
 
 def failure_page(program_id: str, program_name: str | None, error: str, *, duration_s: float | None, log_tail: str = "") -> str:

@@ -24,12 +24,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lopsnb.report.plots import PALETTE, literal, new_ax
+from lopsnb.fmt import money, percent
+from lopsnb.io.labels import readable
+from lopsnb.report.plots import PALETTE, literal, new_ax, outside_legend
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = [
+    "FACTOR_LABELS",
     "draw_inputs_result",
     "draw_reaction_result",
     "draw_learning_result",
@@ -43,6 +46,8 @@ __all__ = [
     "draw_scorecard_result_trend",
     "draw_operations_result",
     "draw_kpi_variance",
+    "draw_synthetic_path",
+    "draw_synthetic_gaps",
     "plot_roi_vs_evidence",
     "plot_cost_benefit",
 ]
@@ -88,39 +93,68 @@ def draw_inputs_result(result: Any, ax: Any = None) -> Any:
 
 
 def draw_reaction_result(result: Any, ax: Any = None) -> Any:
-    """Item means with 95 % CI bars, grouped by item group; suppressed items omitted and noted."""
+    """Item means with 95 % CI bars, grouped by item group; suppressed items omitted and noted.
+
+    Items on different answer scales (1–5 ratings, the 0–10 recommendation
+    question) get a panel each, one above the other with its own axis, so a
+    4 out of 5 is never read against a 0–10 axis. Given ``ax``, all items
+    share it. Returns the first panel's Axes.
+    """
     if not result.measured:
         return _not_measured_plot(ax, result.title)
-    ax = _new_ax(ax)
     shown = result.items[~result.items["suppressed"].astype(bool)]
     hidden = result.items[result.items["suppressed"].astype(bool)]
-    colours = {"relevance": "#2a9d8f", "engagement": "#e9c46a", "satisfaction": "#264653"}
+    scales = sorted(float(m) for m in shown["scale_max"].unique()) or [5.0]
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        counts = [max(1, int((shown["scale_max"] == m).sum()) + shown[shown["scale_max"] == m]["group"].nunique() - 1) for m in scales]
+        _, axes = plt.subplots(len(scales), 1, figsize=(8, 1.3 + 0.42 * sum(counts) + 0.5 * len(scales)), constrained_layout=True,
+                               gridspec_kw={"height_ratios": counts}, squeeze=False)
+        panels = [(a, shown[shown["scale_max"] == m], m) for a, m in zip(axes[:, 0], scales, strict=True)]
+    else:
+        panels = [(ax, shown, max(scales))]
+    for panel, part, top in panels:
+        _reaction_panel(panel, part, result.group_order, top if len(panels) > 1 else None)
+    first, last = panels[0][0], panels[-1][0]
+    if len(shown):
+        outside_legend(first, title="item group", title_fontsize=8)
+    if len(hidden):
+        last.annotate(
+            literal(f"suppressed (n < {result.min_group_size}): {', '.join(map(str, hidden['item']))}"),
+            xy=(0, -0.5 if len(panels) > 1 else -0.18), xycoords="axes fraction", fontsize="small",
+        )
+    first.set_title(result.title)
+    return first
+
+
+def _reaction_panel(ax: Any, part: pd.DataFrame, group_order: Any, scale_max: float | None) -> None:
+    """One panel of :func:`draw_reaction_result`: the items of one answer scale (``None``: mixed scales)."""
+    colours = {"relevance": "#2a9d8f", "engagement": "#b7791f", "satisfaction": "#264653"}
     labels: list[str] = []
     y = 0
-    for group in result.group_order:
-        part = shown[shown["group"] == group]
-        if part.empty:
+    for group in group_order:
+        rows = part[part["group"] == group]
+        if rows.empty:
             continue
-        ys = np.arange(y, y + len(part))
-        err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
-        ax.errorbar(part["mean"], ys, xerr=np.nan_to_num(err), fmt="o", color=colours[group],
-                    capsize=3, label=group)
-        labels += [f"{it} (max {sm:g})" for it, sm in zip(part["item"], part["scale_max"], strict=True)]
-        y += len(part) + 1
+        ys = np.arange(y, y + len(rows))
+        err = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
+        ax.errorbar(rows["mean"], ys, xerr=np.nan_to_num(err), fmt="o", color=colours.get(group, "#52606d"), capsize=3, label=group)
+        labels += [str(it) for it in rows["item"]] if scale_max is not None else [f"{it} (max {sm:g})" for it, sm in zip(rows["item"], rows["scale_max"], strict=True)]
+        y += len(rows) + 1
         labels.append("")
     ticks = [i for i, lab in enumerate(labels) if lab]
     ax.set_yticks(ticks, [literal(labels[i]) for i in ticks])
-    ax.invert_yaxis()
-    ax.set_xlabel("mean score (item's own scale) with 95% CI")
-    if len(shown):
-        ax.legend(loc="best", fontsize="small")
-    if len(hidden):
-        ax.annotate(
-            literal(f"suppressed (n < {result.min_group_size}): {', '.join(map(str, hidden['item']))}"),
-            xy=(0, -0.18), xycoords="axes fraction", fontsize="small",
-        )
-    ax.set_title(result.title)
-    return ax
+    ax.set_ylim(max(ticks, default=0) + 0.7, -0.7)
+    if scale_max is not None:
+        low = 0.0 if scale_max > 5 else 1.0
+        ax.set_xlim(low - 0.1, scale_max + 0.1)
+        ax.set_xlabel(f"mean score on the {low:g}–{scale_max:g} scale, with 95% CI")
+    else:
+        ax.set_xlabel("mean score (item's own scale) with 95% CI")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="x", color="#e6e9ec", linewidth=0.8)
+    ax.set_axisbelow(True)
 
 
 def draw_learning_result(result: Any, ax: Any = None) -> Any:
@@ -180,12 +214,26 @@ def draw_estimates_adjustment(result: Any, ax: Any = None) -> Any:
     ax.set_yticks([])
     ax.set_xlabel("adjusted improvement (units per period)")
     ax.set_title(result.title)
-    ax.legend(loc="best", fontsize="small")
+    outside_legend(ax)
     return ax
 
 
-def draw_roi_result(result: Any, ax: Any = None) -> Any:
-    """Waterfall: benefits, minus each cost category, down to net benefit; return the Axes."""
+#: The one-way sensitivity factors of the ROI (``RoiResult.tornado.factor``) in words.
+FACTOR_LABELS: dict[str, str] = {
+    "effect": "effect (95% range)",
+    "value_per_unit": "value per unit of outcome",
+    "costs": "costs (±20%)",
+    "participants": "participants (±10%)",
+    "horizon_years": "benefit horizon (±20%)",
+}
+
+
+def draw_roi_result(result: Any, ax: Any = None, *, currency: str | None = None) -> Any:
+    """Waterfall: benefits, minus each cost category, down to net benefit; return the Axes.
+
+    The money axis is labelled with ``currency`` and its ticks carry
+    thousands separators (:func:`lopsnb.fmt.money`).
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -197,7 +245,7 @@ def draw_roi_result(result: Any, ax: Any = None) -> Any:
     running = result.benefits
     for cat, amount in zip(result.costs_by_category["category"], result.costs_by_category["amount"], strict=True):
         running_next = running - float(amount)
-        labels.append(str(cat))
+        labels.append(readable(str(cat)))
         bottoms.append(running_next)
         heights.append(float(amount))
         colors.append("indianred")
@@ -210,9 +258,12 @@ def draw_roi_result(result: Any, ax: Any = None) -> Any:
     ax.bar(x, heights, bottom=bottoms, color=colors, edgecolor="black", linewidth=0.5)
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_xticks(x)
-    ax.set_xticklabels(labels, rotation=45, ha="right")
-    ax.set_ylabel("money")
-    roi_text = result.zero_cost_note if result.roi_pct is None else f"ROI {result.roi_pct:,.1f}%"
+    ax.set_xticklabels([literal(v) for v in labels], rotation=45, ha="right")
+    ax.set_ylabel(literal(f"money ({currency})" if currency else "money"))
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: literal(money(v, currency))))
+    roi_text = result.zero_cost_note if result.roi_pct is None else f"ROI {percent(result.roi_pct)}"
     ax.set_title(f"Benefits vs fully-loaded costs ({roi_text})")
     return ax
 
@@ -232,13 +283,13 @@ def draw_roi_result_tornado(result: Any, ax: Any = None) -> Any:
     lo = frame[["roi_low", "roi_high"]].min(axis=1).to_numpy(dtype=float)
     hi = frame[["roi_low", "roi_high"]].max(axis=1).to_numpy(dtype=float)
     ax.barh(y, hi - lo, left=lo, color="steelblue", edgecolor="black", linewidth=0.5)
-    ax.axvline(result.roi_pct, color="black", linestyle="--", linewidth=1, label=f"ROI {result.roi_pct:,.1f}%")
+    ax.axvline(result.roi_pct, color="black", linestyle="--", linewidth=1, label=f"ROI {percent(result.roi_pct)}")
     ax.axvline(0.0, color="grey", linewidth=0.8)
     ax.set_yticks(y)
-    ax.set_yticklabels(frame["factor"].tolist())
+    ax.set_yticklabels([literal(FACTOR_LABELS.get(f, f)) for f in frame["factor"]])
     ax.set_xlabel("ROI (%)")
     ax.set_title("One-way sensitivity of ROI")
-    ax.legend(loc="best", fontsize="small")
+    outside_legend(ax)
     return ax
 
 
@@ -277,7 +328,7 @@ def draw_staggered_did(result: Any, ax: Axes | None = None) -> Axes:
     ax.set_ylabel(f"ATT(e), {100 * (1 - result.alpha):g}% CI")
     ax.set_title("Event study (Callaway & Sant'Anna)")
     if len(es):
-        ax.legend(loc="best", frameon=False)
+        outside_legend(ax)
     return ax
 
 
@@ -306,7 +357,7 @@ def draw_scorecard_result(result: Any, ax: Any = None, *, scorecard: str = "expe
     ax.set_xlim(1, 5)
     ax.set_xlabel("Mean score (1–5) with 95% CI")
     ax.set_title(f"{result.scorecard_labels[scorecard]} — {result.period}", fontsize=10)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    outside_legend(ax)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -359,7 +410,7 @@ def draw_scorecard_result_trend(result: Any, ax: Any = None) -> Any:
     ax.set_xticks(range(len(result.periods)), result.periods)
     ax.set_ylim(1, 5)
     ax.set_ylabel("Index (mean of 1–5 scores)")
-    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    outside_legend(ax, fontsize=7)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -379,7 +430,7 @@ def draw_operations_result(result: Any, ax: Any = None, *, kind: str = "backlog"
         ax.bar(x + pd.Timedelta(days=7), b["delivered"], width=12, color=PALETTE["positive"], label="Delivered in month")
         ax.plot(x, b["open"], marker="o", color=PALETTE["participants"], label="Open at month end")
         ax.set_ylabel("Requests")
-        ax.legend(frameon=False, fontsize=8, loc="upper left")
+        outside_legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
     elif kind == "cycle":
         c = result.cycle[result.cycle["priority"] != "all"]
         y = np.arange(len(c))
@@ -387,7 +438,7 @@ def draw_operations_result(result: Any, ax: Any = None, *, kind: str = "backlog"
         ax.plot(c["median_days"], y, "o", color=PALETTE["participants"], label="Median")
         ax.set_yticks(y, [literal(f"{p} (n={n})") for p, n in zip(c["priority"], c["delivered"], strict=True)], fontsize=8)
         ax.set_xlabel("Days from request to delivery")
-        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        outside_legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     else:
         s = result.spend
         colors = [PALETTE["positive"] if g == "strong" else PALETTE["comparison"] if g == "not evaluated" else PALETTE["participants"]
@@ -409,7 +460,126 @@ def draw_kpi_variance(result: Any, ax: Any = None) -> Any:
     ax.set_xlabel(f"lag ({result.frequency}s)")
     ax.set_ylabel("correlation")
     ax.set_ylim(min(0.0, float(ac["corr"].min()) if len(ac) else 0.0), 1)
-    ax.legend(frameon=False, fontsize=8)
+    outside_legend(ax)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def _pilot_frame(records: Any) -> pd.DataFrame:
+    """``details.gaps`` / ``details.placebo_gaps`` records as a frame with datetime periods."""
+    df = pd.DataFrame(list(records or []))
+    if len(df):
+        df["period"] = pd.to_datetime(df["period"])
+    return df
+
+
+def _treated_path(result: Any) -> pd.DataFrame:
+    """The path drawn for the participating unit(s): synthetic_control's ``average`` rows, sdid's only rows."""
+    g = _pilot_frame(result.details.get("gaps"))
+    if len(g) and "unit" in g:
+        g = g[g["unit"] == "average"]
+    return g.sort_values("period") if len(g) else g
+
+
+def _by_window(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """Baseline and followup rows apart, so a line breaks across the periods left out between the windows."""
+    return [part for _, part in frame.groupby("post", sort=True)] if len(frame) else []
+
+
+def _shade_followup(ax: Any, frame: pd.DataFrame) -> None:
+    post = frame.loc[frame["post"].astype(bool), "period"]
+    if len(post):
+        half = pd.Timedelta(days=15)
+        ax.axvspan(post.min() - half, post.max() + half, color="#eaf2f8", zorder=0, label="followup window")
+
+
+def _no_pilot_plot(ax: Any, title: str) -> Any:
+    ax = new_ax(ax)
+    ax.text(0.5, 0.5, "No synthetic comparison", ha="center", va="center", transform=ax.transAxes, color=PALETTE["neutral"])
+    ax.set_title(literal(title))
+    ax.set_axis_off()
+    return ax
+
+
+def draw_synthetic_path(result: Any, ax: Any = None, *, label: str = "participating unit", outcome: str = "outcome",
+                        unit: str | None = None) -> Any:
+    """Outcome of the participating unit and of its synthetic comparison, baseline and followup.
+
+    Parameters
+    ----------
+    result : Estimate
+        A ``synthetic_control`` or ``sdid`` estimate (``details.gaps``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when omitted.
+    label : str
+        Name of the participating unit(s) in the legend (user data: drawn literally).
+    outcome, unit : str
+        The outcome metric and its unit, for the axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    g = _treated_path(result)
+    title = f"{outcome}: {label} vs its synthetic comparison"
+    if not len(g):
+        return _no_pilot_plot(ax, title)
+    ax = new_ax(ax)
+    _shade_followup(ax, g)
+    for i, part in enumerate(_by_window(g)):
+        ax.plot(part["period"], part["treated"], "-", marker="o", markersize=3, color=PALETTE["participants"], label=literal(label) if i == 0 else None)
+        ax.plot(part["period"], part["synthetic"], "--", color=PALETTE["neutral"], label="synthetic comparison" if i == 0 else None)
+    ax.set_ylabel(literal(outcome + (f" ({unit})" if unit else "")))
+    ax.set_title(literal(title))
+    ax.legend(frameon=False, fontsize=8, loc="best")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#e6e9ec", linewidth=0.8)
+    ax.set_axisbelow(True)
+    return ax
+
+
+def draw_synthetic_gaps(result: Any, ax: Any = None, *, label: str = "participating unit", unit: str | None = None) -> Any:
+    """The gap (unit − synthetic) per period, with every placebo gap drawn behind it in grey.
+
+    The placebo gaps (``details.placebo_gaps``, synthetic_control only) are
+    each donor's gap when it is treated as if it had taken the program; a
+    program effect shows as a followup gap outside their band.
+
+    Parameters
+    ----------
+    result : Estimate
+        A ``synthetic_control`` or ``sdid`` estimate.
+    ax : matplotlib.axes.Axes, optional
+    label : str
+        Name of the participating unit(s) (drawn literally).
+    unit : str, optional
+        The outcome's unit, for the axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    g = _treated_path(result)
+    title = f"Gap: {label} minus its synthetic comparison" + (", with placebo gaps" if result.details.get("placebo_gaps") else "")
+    if not len(g):
+        return _no_pilot_plot(ax, title)
+    ax = new_ax(ax)
+    _shade_followup(ax, g)
+    placebo = _pilot_frame(result.details.get("placebo_gaps"))
+    post_of = dict(zip(g["period"], g["post"], strict=True))
+    n_placebo = placebo["unit"].nunique() if len(placebo) else 0
+    for i, (_, part) in enumerate(placebo.groupby("unit", sort=False) if len(placebo) else []):
+        part = part.assign(post=part["period"].map(post_of).fillna(False)).sort_values("period")
+        for j, seg in enumerate(_by_window(part)):
+            ax.plot(seg["period"], seg["gap"], "-", color="#c3cad1", linewidth=0.8, zorder=1,
+                    label=f"placebo gaps ({n_placebo} donors, each as if it had taken part)" if i == 0 and j == 0 else None)
+    for i, part in enumerate(_by_window(g)):
+        ax.plot(part["period"], part["gap"], "-", marker="o", markersize=3, color=PALETTE["participants"], linewidth=2.2, zorder=3,
+                label=literal(label) if i == 0 else None)
+    ax.axhline(0, color="#333", linewidth=0.8, zorder=2)
+    ax.set_ylabel(literal("Gap" + (f" ({unit})" if unit else "")))
+    ax.set_title(literal(title))
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -440,7 +610,7 @@ def plot_roi_vs_evidence(frame: pd.DataFrame, *, ax: Any = None) -> Any:
     ax.set_ylabel("ROI % (95% interval)")
     for action, c in colors.items():
         ax.plot([], [], "o", color=c, label=action)
-    ax.legend(frameon=False, fontsize=8, title="recommendation", title_fontsize=8)
+    outside_legend(ax, title="recommendation", title_fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -465,6 +635,6 @@ def plot_cost_benefit(frame: pd.DataFrame, *, ax: Any = None) -> Any:
     ax.set_ylim(low, top)
     ax.set_xlabel("fully-loaded costs")
     ax.set_ylabel("monetary benefits")
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    outside_legend(ax)
     ax.spines[["top", "right"]].set_visible(False)
     return ax

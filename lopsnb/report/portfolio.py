@@ -18,6 +18,9 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
+from lopsnb import fmt as F
+from lopsnb.io.labels import metric_label, metric_refs
+
 __all__ = ["recommend", "portfolio_frame", "portfolio_table", "render_index", "COLUMNS", "EXPORT_COLUMNS", "ACTIONS"]
 
 #: Recommendation actions in display order ("—": no report).
@@ -34,6 +37,9 @@ COLUMNS: tuple[str, ...] = (
     "ci_low",
     "ci_high",
     "unit",
+    "outcome_label",
+    "effect_unit",
+    "currency",
     "method",
     "evidence_grade",
     "roi_pct",
@@ -146,17 +152,24 @@ def portfolio_frame(results: Mapping[str, dict[str, Any] | None], statuses: Mapp
         low, high = _roi_interval(roi) if available else (None, None)
         action, reason = recommend(result)
         res = (result or {}).get("results") or {}
+        prog = (result or {}).get("program") or {}
+        outcome = res.get("outcome") or prog.get("outcome")
+        unit = res.get("unit") or prog.get("unit")
+        lab = metric_label(outcome, metric_refs(prog), entity=prog.get("entity") or "person", unit=unit) if outcome else None
         rows.append(
             {
                 "program_id": pid,
                 "name": _get(result, "program", "name") or status.get("program_name") or pid,
                 "status": state,
                 "participants": _num(_get(result, "inputs", "participants")),
-                "outcome": res.get("outcome") or _get(result, "program", "outcome"),
+                "outcome": outcome,
                 "effect": _num(est.get("estimate")),
                 "ci_low": _num(est.get("ci_low")),
                 "ci_high": _num(est.get("ci_high")),
-                "unit": res.get("unit") or _get(result, "program", "unit"),
+                "unit": unit,
+                "outcome_label": lab.label if lab else None,
+                "effect_unit": lab.rate_unit if lab else None,
+                "currency": prog.get("currency"),
                 "method": est.get("label") or est.get("method") or res.get("primary_method"),
                 "evidence_grade": _get(result, "evidence", "grade"),
                 "roi_pct": _num(roi.get("roi_pct")) if available else None,
@@ -188,26 +201,43 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _cell(value: Any, kind: str = "num") -> str:
+def _cell(value: Any, kind: str = "num", *, unit: str | None = None, currency: str | None = None) -> str:
+    """One index cell through :mod:`lopsnb.fmt` (``effect``: in the outcome's unit, shares in percentage points)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if kind == "pct":
-        return f"{value:,.0f}%"
+        return F.percent(value)
     if kind == "money":
-        return f"{value:,.0f}"
+        return F.money(value, currency)
     if kind == "int":
-        return f"{value:,.0f}"
-    if kind == "ratio":
-        return f"{value:.2f}"
-    # Three significant digits, but never scientific notation for executives.
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.3g}"
+        return F.number(round(value))
+    if kind == "effect":
+        return F.effect(value, unit, currency=currency)
+    return F.number(value)
+
+
+def _effect_cells(rec: Mapping[str, Any], ok: bool) -> dict[str, str]:
+    """Effect and 95% range of an index row; the unit is said once, in the outcome column (shares: percentage points)."""
+    unit = rec.get("effect_unit") if isinstance(rec.get("effect_unit"), str) else None
+    cur = rec.get("currency") if isinstance(rec.get("currency"), str) else None
+    # What the outcome column already says: the unit, without a currency code the symbol replaces.
+    said = "" if F.is_share(unit) or not unit else (unit.partition(" ")[2] if F.is_money(unit, cur) else unit)
+
+    def bare(text: str) -> str:
+        return text[: -len(said) - 1] if said and text.endswith(" " + said) else text
+
+    effect = bare(_cell(rec["effect"], "effect", unit=unit, currency=cur))
+    ci = bare(F.interval(rec["ci_low"], rec["ci_high"], unit, currency=cur)) if ok and F.finite(rec["ci_low"]) else ""
+    return {"effect": effect, "ci": ci}
 
 
 _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ action_class(action) }}">{{ action }}</span> {{ n }}&nbsp;&nbsp; {% endfor %}</p>
-<table class="lp-portfolio">
+<div class="lp-scroll" role="region" aria-label="Programs, one row each" tabindex="0">
+<table class="lp-portfolio" role="table">
+<caption class="lp-visually-hidden">Programs with their recommendation, effect, evidence grade, ROI and costs</caption>
 <thead><tr>
 <th>Recommendation</th><th>Program</th><th class="num">Participants</th><th>Outcome</th>
-<th class="num">Effect (95% CI)</th><th>Evidence</th><th class="num">ROI (interval)</th><th class="num">Conservative ROI</th>
+<th class="num">Effect (95% range)</th><th>Evidence</th><th class="num">ROI (interval)</th><th class="num">Conservative ROI</th>
 <th class="num">BCR</th><th class="num">Costs</th><th>Why</th>
 </tr></thead>
 <tbody>
@@ -216,15 +246,15 @@ _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ ac
 <td><span class="lp-badge {{ action_class(r.recommendation) }}">{{ r.recommendation if r.status == 'ok' else 'failed' }}</span></td>
 <td>{% if r.link %}<a href="{{ r.link }}">{{ r.name }}</a>{% else %}{{ r.name }}{% endif %}<br><span class="lp-note">{{ r.program_id }}</span></td>
 {% if r.status == 'ok' %}
-<td class="num">{{ r.participants }}</td>
-<td>{{ r.outcome }}{% if r.unit %} <span class="lp-note">({{ r.unit }})</span>{% endif %}<br><span class="lp-note">{{ r.method }}</span></td>
-<td class="num">{{ r.effect }}<br><span class="lp-note">{{ r.ci }}</span></td>
-<td>{{ r.evidence_grade }}</td>
-<td class="num">{{ r.roi }}<br><span class="lp-note">{{ r.roi_interval }}</span></td>
-<td class="num">{{ r.conservative }}</td>
-<td class="num">{{ r.bcr }}</td>
-<td class="num">{{ r.costs }}</td>
-<td>{{ r.reason }}</td>
+<td class="num" data-label="Participants">{{ r.participants }}</td>
+<td data-label="Outcome">{{ r.outcome }}{% if r.unit %} <span class="lp-note">({{ r.unit }})</span>{% endif %}<br><span class="lp-note">{{ r.method }}</span></td>
+<td class="num" data-label="Effect (95% CI)">{{ r.effect }}<br><span class="lp-note">{{ r.ci }}</span></td>
+<td data-label="Evidence">{{ r.evidence_grade }}</td>
+<td class="num" data-label="ROI (interval)">{{ r.roi }}<br><span class="lp-note">{{ r.roi_interval }}</span></td>
+<td class="num" data-label="Conservative ROI">{{ r.conservative }}</td>
+<td class="num" data-label="BCR">{{ r.bcr }}</td>
+<td class="num" data-label="Costs">{{ r.costs }}</td>
+<td class="lp-why" data-label="Why">{{ r.reason }}</td>
 {% else %}
 <td colspan="9"><strong>Report not produced:</strong> {{ r.error }}</td>
 {% endif %}
@@ -232,6 +262,7 @@ _INDEX_TEMPLATE = """<p>{% for action, n in counts %}<span class="lp-badge {{ ac
 {% endfor %}
 </tbody>
 </table>
+</div>
 {% if pages %}
 <h2>The learning function</h2>
 <ul class="lopsnb-pages">
@@ -312,17 +343,16 @@ def render_index(
                 "status": rec["status"],
                 "link": txt(rec["report"]),
                 "participants": _cell(rec["participants"], "int"),
-                "outcome": txt(rec["outcome"]),
-                "unit": txt(rec["unit"]),
+                "outcome": txt(rec["outcome_label"]) or txt(rec["outcome"]),
+                "unit": "" if F.is_share(rec["unit"]) else txt(rec["effect_unit"]) or txt(rec["unit"]),
                 "method": txt(rec["method"]),
-                "effect": _cell(rec["effect"]),
-                "ci": f"{_cell(rec['ci_low'])} to {_cell(rec['ci_high'])}" if ok else "",
+                **_effect_cells(rec, ok),
                 "evidence_grade": txt(rec["evidence_grade"]) or "—",
                 "roi": _cell(rec["roi_pct"], "pct"),
                 "roi_interval": f"{_cell(rec['roi_low'], 'pct')} to {_cell(rec['roi_high'], 'pct')}" if rec["roi_low"] == rec["roi_low"] else "",
                 "conservative": _cell(rec["conservative_roi_pct"], "pct"),
                 "bcr": _cell(rec["bcr"], "ratio"),
-                "costs": _cell(rec["costs"], "money"),
+                "costs": _cell(rec["costs"], "money", currency=txt(rec["currency"]) or None),
                 "reason": txt(rec["reason"]),
                 "recommendation": txt(rec["recommendation"]),
                 "error": txt(rec["error"]),
@@ -337,7 +367,7 @@ def render_index(
     meta = [("Programs", str(len(rows))), ("Data as of", data_as_of or "—"), ("Generated at", generated_at), ("lopsnb", __version__)]
     footer = [Markup("Generated {} by lopsnb {} &middot; data as of {}. This page works offline and contains no scripts.").format(
         generated_at, __version__, data_as_of or "—")]
-    return render_page(kicker="Training impact portfolio", title=title, meta=meta, body=body, footer=footer, css=report_css())
+    return render_page(kicker="Training impact portfolio", title=title, meta=meta, body=body, footer=footer, css=report_css(), wide=True)
 
 
 def portfolio_table(results: Mapping[str, dict[str, Any] | None], statuses: Mapping[str, dict[str, Any]],

@@ -64,6 +64,7 @@ DATA_FILES: dict[str, str] = {
     "nsw_cps_5000.csv": "tests/data/nsw_cps_5000.csv",
     "darfur.csv": "tests/evaluation/data/darfur.csv",
     "ehec_data.csv": "tests/evaluation/data/ehec_data.csv",
+    "rossi.csv": "tests/data/rossi.csv",
 }
 #: Pseudo file name of R did's mpdta panel, shipped with moderndid.
 MPDTA = "mpdta (moderndid.load_mpdta)"
@@ -440,6 +441,47 @@ def _pretrends_slope(inp: _Inputs) -> Value:
     return Value(value=slope_for_power(HW_SIGMA_PRE, [-3, -2, -1], power=0.5))
 
 
+ROSSI_SOURCE = ("Fox & Weisberg (2011), \"Cox Proportional-Hazards Regression for Survival Data in R\", appendix to An R Companion "
+                "to Applied Regression, 2nd ed.: coxph(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio, data = Rossi) "
+                "(Efron ties) on the Rossi, Berk & Lenihan (1980) recidivism data")
+#: Published coefficient table (coef, se) of the Rossi model, as printed (5 decimals).
+ROSSI_COEF: dict[str, tuple[float, float]] = {"fin": (-0.37942, 0.19138), "age": (-0.05744, 0.02200), "prio": (0.09150, 0.02865)}
+#: Published exp(coef) and its 95% interval for fin (4 decimals).
+ROSSI_FIN_HR = (0.6843, (0.4702, 0.9957))
+
+
+def _rossi(inp: _Inputs) -> dict[str, Any]:
+    import statsmodels.duration.hazard_regression as hr  # the engine of lopsnb.evaluation.survival
+
+    from lopsnb.evaluation.survival import cox_hazard_ratio
+
+    def make() -> dict[str, Any]:
+        d = inp.csv("rossi.csv")
+        frame = d.rename(columns={"week": "time"}).assign(event=d["arrest"].astype(bool), treated=d["fin"].astype(bool))
+        covs = ["age", "race", "wexp", "mar", "paro", "prio"]
+        res = cox_hazard_ratio(frame, covs)
+        # The other coefficients of the same fit (lopsnb reports the participant one; the model is shared).
+        fit = hr.PHReg(frame["time"].to_numpy(float), frame[["fin", *covs]].to_numpy(float), status=d["arrest"].to_numpy(float),
+                       ties="efron").fit(disp=0)
+        res["table"] = {name: (float(b), float(se)) for name, b, se in zip(["fin", *covs], fit.params, fit.bse, strict=True)}
+        return res
+
+    return inp.cached("rossi", make)
+
+
+def _rossi_cases() -> list[Case]:
+    out = [Case(case="Cox model Rossi recidivism", quantity="hazard ratio of fin (financial aid), design survival",
+                source=ROSSI_SOURCE, published=ROSSI_FIN_HR[0], tolerance=5e-5, needs=("rossi.csv",),
+                compute=lambda inp: Value(value=_rossi(inp)["hazard_ratio"], interval=(_rossi(inp)["ci_low"], _rossi(inp)["ci_high"])),
+                published_interval=ROSSI_FIN_HR[1], note="lopsnb.evaluation.survival.cox_hazard_ratio; printed to 4 decimals")]
+    for name, (coef, se) in ROSSI_COEF.items():
+        for what, pub, k in (("coefficient", coef, 0), ("standard error", se, 1)):
+            out.append(Case(case="Cox model Rossi recidivism", quantity=f"{what} of {name}", source=ROSSI_SOURCE, published=pub,
+                            tolerance=5e-6, needs=("rossi.csv",), compute=lambda inp, name=name, k=k: Value(value=_rossi(inp)["table"][name][k]),
+                            note="printed to 5 decimals"))
+    return out
+
+
 PHILLIPS_SOURCE = ("Phillips & Phillips, ROI Institute, \"Return on Investment in Training and Performance Improvement "
                    "Programs\": worked examples quoted in the lopsnb design brief")
 
@@ -467,7 +509,8 @@ def _all_cases() -> tuple[Case, ...]:
     pretrends = Case(case="pretrends He & Wang (2017)", quantity="linear pre-trend slope detected with 50 % power",
                      source=PRETRENDS_SOURCE, published=0.05205871, tolerance=2e-5, compute=_pretrends_slope,
                      note="mvtnorm::pmvnorm (R) is quasi-Monte Carlo: tolerance 2e-5")
-    return (*_drdid_cases(), *_attgt_cases(), *_aggte_cases(), *_darfur_cases(), *_honest_cases(), pretrends, *_phillips_cases())
+    return (*_drdid_cases(), *_attgt_cases(), *_aggte_cases(), *_darfur_cases(), *_honest_cases(), pretrends, *_rossi_cases(),
+            *_phillips_cases())
 
 
 #: Every validation case, in the order of the page.

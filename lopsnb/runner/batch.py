@@ -11,6 +11,7 @@ portfolio index of all programs. Output layout::
     <out>/<program_id>/report.ipynb  the executed notebook (when there is one)
     <out>/<program_id>/results.json  what the notebook computed (ok only)
     <out>/<program_id>/status.json   ok/failed, error, timings, versions, input fingerprint
+    <out>/<program_id>/report.pdf, <out>/index.pdf   with ``pdf=True`` (``lopsnb run --pdf``)
 
 One program failing (an exception, a timeout, a dead kernel, a crashed
 worker) never stops the others; it gets a failure page and ``status.json``
@@ -101,6 +102,10 @@ class BatchResult:
     out: Path
     index_path: Path
     programs: list[ProgramOutcome] = field(default_factory=list)
+    #: PDFs written (``pdf=True``), in the order printed.
+    pdfs: list[Path] = field(default_factory=list)
+    #: HTML page → why it could not be printed to PDF.
+    pdf_errors: dict[Path, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> int:
@@ -119,8 +124,8 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when no program failed, 1 otherwise."""
-        return 1 if self.failed else 0
+        """0 when no program failed and every requested PDF was written, 1 otherwise."""
+        return 1 if self.failed or self.pdf_errors else 0
 
     def summary(self) -> str:
         """Plain-text summary: counts, then one line per program."""
@@ -133,6 +138,9 @@ class BatchResult:
                 kind = p.error_type or "error"
                 msg = f"  {error}" if error.startswith(kind) else f"  {kind}: {error}"
             lines.append(f"  {p.program_id:<28} {p.status:<8}{took}{msg}")
+        if self.pdfs or self.pdf_errors:
+            lines.append(f"PDF: {len(self.pdfs)} written, {len(self.pdf_errors)} failed")
+            lines += [f"  {page}: {error.splitlines()[0]}" for page, error in self.pdf_errors.items()]
         lines.append(f"Portfolio: {self.index_path}")
         return "\n".join(lines)
 
@@ -676,6 +684,7 @@ def run_batch(
     kernel_name: str = "python3",
     progress: bool = True,
     template: str | os.PathLike[str] | None = None,
+    pdf: bool = False,
 ) -> BatchResult:
     """Render the impact report of every program (or of ``programs``) and the portfolio index.
 
@@ -714,6 +723,10 @@ def run_batch(
     template : path, optional
         A copy of the report template folder (``templates/lopsnb``) to render
         the reports with; default: the template shipped with lopsnb.
+    pdf : bool
+        Also print ``report.pdf`` beside every program's ``report.html``
+        (failure pages included) and ``index.pdf`` beside the index, with the
+        system's headless Chromium or Chrome, once all HTML is written.
 
     Returns
     -------
@@ -738,6 +751,10 @@ def run_batch(
     from lopsnb.io.workspace import load_workspace
 
     _check_arguments(executor, timeout, workers)
+    if pdf:
+        from lopsnb.runner.printing import check_browser
+
+        check_browser()
     programs = [programs] if isinstance(programs, str) else programs
     check_not_overlapping(Path(out), Path(workspace))
     # A valid cache from an earlier run spares re-validating unchanged sources.
@@ -766,7 +783,17 @@ def run_batch(
         bar.close()
         tmp.close()
     ordered = [batch.outcomes[p] for p in plan.selected if p in batch.outcomes] + [batch.pages[p] for p in PAGES if p in batch.pages]
-    return BatchResult(out=out_path, index_path=index_path, programs=ordered)
+    result = BatchResult(out=out_path, index_path=index_path, programs=ordered)
+    if pdf:
+        from lopsnb.runner.printing import print_pages
+
+        try:
+            printed = print_pages([*(p.report for p in ordered if p.report is not None), index_path])
+        except KeyboardInterrupt:
+            # Every HTML page is written; a PDF is whole or absent (written aside, then renamed).
+            raise BatchInterrupted(batch.done, 0) from None
+        result.pdfs, result.pdf_errors = printed.written, printed.errors
+    return result
 
 
 def _execute(plan: _Plan, batch: _Batch, tasks: Sequence[ProgramTask], meta: dict[str, tuple[str | None, dict[str, Any], str | None, bool]],

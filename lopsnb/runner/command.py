@@ -39,7 +39,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, workspace_optional: bo
 
     ``WORKSPACE [--program ID ...] [--out DIR] [--workers N] [--timeout SECONDS]
     [--executor local|dask] [--scheduler ADDRESS] [--force] [--notebook PATH]
-    [--template DIR] [--kernel NAME] [--no-progress]``; with
+    [--template DIR] [--kernel NAME] [--no-progress] [--pdf]``; with
     ``workspace_optional`` WORKSPACE may be left out (``lopsnb demo``).
     """
     if workspace_optional:
@@ -62,6 +62,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, workspace_optional: bo
                         help="your copy of the report template folder templates/lopsnb (default: the shipped template)")
     parser.add_argument("--kernel", dest="kernel_name", default="python3", metavar="NAME", help="Jupyter kernel name (default: python3)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument("--pdf", action="store_true",
+                        help="also print report.pdf beside each report.html and index.pdf, with the system's headless Chromium or Chrome")
     return parser
 
 
@@ -114,6 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         kernel_name=getattr(args, "kernel_name", "python3"),
         progress=getattr(args, "progress", True),
         template=getattr(args, "template", None),
+        pdf=getattr(args, "pdf", False),
     )
     print(result.summary())
     print(f"Open {result.index_path}")

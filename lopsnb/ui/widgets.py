@@ -494,16 +494,19 @@ class Explorer:
             return f"ROI not available: {r.roi_reason}"
         if roi.roi_pct is None:
             return "ROI undefined: zero total cost"
-        lo, hi = roi.roi_interval if roi.roi_interval is not None else (float("nan"), float("nan"))
-        unit = r.impact.unit if r.impact and r.impact.unit else "units"
-        text = (f"ROI {roi.roi_pct:,.0f}% (95% interval {lo:,.0f}% to {hi:,.0f}%), BCR {roi.bcr:,.2f}, "
-                f"benefits {roi.benefits:,.0f} vs fully-loaded costs {roi.costs:,.0f}")
-        if roi.payback_months is not None:
-            text += f", payback {roi.payback_months:,.1f} months"
+        from lopsnb import fmt as F
+        from lopsnb.report.words import currency, effect_text
+
+        lo, hi = roi.roi_interval if roi.roi_interval is not None else (None, None)
+        cur = currency(r.program)
+        text = (f"ROI {F.percent(roi.roi_pct)} (95% interval {F.percent(lo)} to {F.percent(hi)}), BCR {F.number(roi.bcr)}, "
+                f"benefits {F.money(roi.benefits, cur)} vs fully-loaded costs {F.money(roi.costs, cur)}")
+        horizon = r.program.monetization.horizon_years * 12 if r.program.monetization else None
+        text += f", payback {F.payback(roi.payback_months, horizon)}"
         if roi.conservative_roi_pct is not None:
-            text += f"; conservative ROI {roi.conservative_roi_pct:,.0f}%"
+            text += f"; conservative ROI {F.percent(roi.conservative_roi_pct)}"
         if roi.break_even_effect is not None:
-            text += f"; break-even effect {roi.break_even_effect:,.4g} {unit} per entity per period"
+            text += f"; break-even effect {effect_text(roi.break_even_effect, r.program)}"
         return text
 
     # ------------------------------------------------------------------ saving

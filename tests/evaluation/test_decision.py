@@ -172,7 +172,7 @@ def test_insufficient_pilot_shows_no_roi_anywhere() -> None:
         assert not re.search(r"ROI[^.]{0,40}\d+(\.\d+)? ?%", text), text
     assert "Level 5 ROI: not claimed." in sections.roi_summary(ev)
     summary = sections.executive_summary(ev)
-    assert "not claimed" in summary and "Recommendation: <strong>fix</strong>" in summary
+    assert "not claimed" in summary and "<strong>Recommendation: fix, then measure again</strong> <span class='action'>(fix)</span>" in summary
 
 
 def test_no_costs_table_is_costs_incomplete_not_fully_loaded(make_workspace, capsys) -> None:

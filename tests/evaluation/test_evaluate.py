@@ -102,13 +102,28 @@ def test_ai_pilot_is_insufficient(evaluated: Callable[[str], ProgramEvaluation])
     assert any("participating entities" in r for r in ev.evidence.reasons)
 
 
+def test_plant_pilot_is_a_one_line_synthetic_control(evaluated: Callable[[str], ProgramEvaluation]) -> None:
+    ev = evaluated("plant-pilot")
+    est = ev.impact.estimates  # type: ignore[union-attr]
+    sc, truth = est["synthetic_control"], TRUTH["plant-pilot"]
+    assert (sc.n_treated, sc.n_comparison) == (1, truth["n_donors"])
+    assert {w["treated_unit"] for w in sc.details["weights"]} == {truth["treated_unit"]}
+    # the sdid cross-check covers the truth too; did refuses one unit and points to the pilot designs
+    assert est["sdid"].ci_low <= truth["true_effect"] <= est["sdid"].ci_high
+    assert "synthetic_control or sdid" in ev.impact.failures["did"]  # type: ignore[union-attr]
+    assert ev.evidence.grade == "moderate"
+    assert any("One participating unit" in r for r in ev.evidence.reasons)
+
+
 @pytest.mark.parametrize("pid", sorted(TRUTH))
 def test_no_strong_grade_with_imbalance_or_few_participants(pid: str, as_dict: Callable[[str], dict[str, Any]]) -> None:
     d = as_dict(pid)
     res = d["results"]
     smd = res["balance"]["baseline_smd"]
     primary = res["estimates"].get(res["primary_method"])
-    few = primary is None or primary["n_treated"] < 10
+    # The pilot designs need 10 donors instead of 10 participating units (evidence.py).
+    pilot = res["primary_method"] in ("synthetic_control", "sdid")
+    few = primary is None or (primary["n_comparison"] if pilot else primary["n_treated"]) < 10
     imbalanced = smd is not None and abs(smd) > 0.25
     if few or imbalanced:
         assert d["evidence"]["grade"] != "strong"
@@ -244,9 +259,11 @@ def test_roi_arithmetic(pid: str, evaluated: Callable[[str], ProgramEvaluation],
     assert roi and primary is not None and m is not None
     assert ev.program.evaluation.transform == "none"
     sign = 1.0 if ev.program.direction == "increase" else -1.0
-    expected = sign * primary.estimate * m.value_per_unit * m.periods_per_year * primary.n_treated * m.horizon_years
+    # A survival outcome (a retained employee) is valued once per participant, not per period and year.
+    per, years = (1.0, 1.0) if ev.program.evaluation.design == "survival" else (m.periods_per_year, m.horizon_years)
+    expected = sign * primary.estimate * m.value_per_unit * per * primary.n_treated * years
     assert roi.benefits == pytest.approx(expected, rel=1e-12)
-    assert roi.annual_benefits == pytest.approx(expected / m.horizon_years, rel=1e-12)
+    assert roi.annual_benefits == pytest.approx(expected / years, rel=1e-12)
     assert roi.costs == pytest.approx(float(roi.costs_by_category["amount"].sum()), rel=1e-12)
     assert roi.costs > 0
     assert roi.net_benefit == pytest.approx(roi.benefits - roi.costs, rel=1e-12, abs=1e-6)
@@ -257,7 +274,7 @@ def test_roi_arithmetic(pid: str, evaluated: Callable[[str], ProgramEvaluation],
     else:
         assert roi.payback_months is None
     # break-even: the effect at which benefits equal costs
-    assert roi.break_even_effect == pytest.approx(sign * roi.costs / (m.value_per_unit * m.periods_per_year * primary.n_treated * m.horizon_years), rel=1e-12)
+    assert roi.break_even_effect == pytest.approx(sign * roi.costs / (m.value_per_unit * per * primary.n_treated * years), rel=1e-12)
     # the JSON carries the same figures (rounded to 12 significant digits)
     r = as_dict(pid)["roi"]
     for k in ("benefits", "costs", "roi_pct", "bcr"):

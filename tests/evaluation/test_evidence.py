@@ -48,7 +48,7 @@ def _grade(primary: Estimate | None = None, design: str = "did", **over: Any) ->
 def test_reference_case_is_strong_with_design_reason_only() -> None:
     g = _grade()
     assert g.grade == "strong"
-    assert g.reasons[0].startswith("Design 'did'")
+    assert g.reasons[0].startswith("The design (difference-in-differences against a comparison group)")
     assert not any(w in " ".join(g.reasons) for w in ("Small sample", "imbalance", "Pre-trends differ", "Imprecise", "outcome data ("))
     assert g.to_dict() == {"grade": "strong", "reasons": g.reasons}
 
@@ -116,7 +116,7 @@ def test_moderate_imbalance_with_post_only_caps_at_moderate() -> None:
     # post_only starts at moderate; give it a "strong" strength so the cap is visible
     g = _grade(_est("post_only", strength="strong"), design="post_only", baseline_smd=0.1)
     assert g.grade == "moderate"
-    assert any("not adjusted for by a post-only comparison" in r for r in g.reasons)
+    assert any("a comparison after the program only does not adjust for" in r for r in g.reasons)
     # the same imbalance is adjusted for by did
     g = _grade(baseline_smd=0.1)
     assert g.grade == "strong" and any("adjusted for by the design" in r for r in g.reasons)
@@ -197,7 +197,7 @@ def test_weighting_is_capped_at_moderate_even_when_labelled_strong() -> None:
     # The cap is a rule of its own, not only the design strength: a weighting
     # estimate can never be graded strong.
     g = _grade(_est("weighting", strength="strong"), design="weighting")
-    assert g.grade == "moderate" and any("covariates capture" in r for r in g.reasons)
+    assert g.grade == "moderate" and any("background variables capture" in r for r in g.reasons)
     assert _grade(_est("dr_did", strength="strong"), design="dr_did").grade == "strong"
 
 

@@ -72,7 +72,9 @@ def test_report_is_self_contained_and_escaped(notebook) -> None:
         assert value in page
     assert "data:image/png;base64," in page
     assert '<footer class="lp-footer">' in page
-    assert "@media print" in page and "page-break-before" in page
+    assert "@media print" in page and "break-inside: avoid" in page and 'counter(page) " of " counter(pages)' in page
+    # forced page breaks left blank pages in the PDF (issue 15): none
+    assert "break-before: page" not in page and "break-after: page" not in page and "page-break-before: always" not in page
 
 
 def test_toc_lists_h2_and_h3_with_matching_anchors(notebook) -> None:

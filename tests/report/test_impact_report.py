@@ -63,6 +63,39 @@ def test_report_html_is_offline_and_codeless(batch, pid: str) -> None:
     assert "data:image/png;base64," in html  # charts embedded, not linked
 
 
+def _text(html: str) -> str:
+    """The words of a page: images, styles and tags removed, entities unescaped."""
+    import html as _html
+
+    html = re.sub(r"<(style|img)[^>]*>.*?</style>|<img[^>]*>", " ", html, flags=re.DOTALL | re.IGNORECASE)
+    return _html.unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.mark.parametrize("pid", PROGRAMS)
+def test_business_text_has_labels_not_codes(batch, pid: str) -> None:
+    # Issue 15: the executive summary reads as a memo, without statistics output.
+    _, out, _ = batch
+    html = (out / pid / "report.html").read_text(encoding="utf-8")
+    start, end = html.index('id="Executive-summary"'), html.index('id="Business-alignment"')
+    summary = _text(html[start:end])
+    chain_start, chain_end = html.index('id="Chain-of-evidence"'), html.index('id="Level-details"')
+    business = summary + _text(html[end:chain_end])
+    for word in ("Recommendation", "Effect.", "Return.", "How sure.", "What would change this."):
+        assert word in summary, word
+    assert summary.index("Recommendation") < summary.index("Effect.") < summary.index("Return.") < summary.index("How sure.")
+    assert not re.search(r"\d[eE][+-]?\d", _text(html)), re.search(r".{40}\d[eE][+-]?\d.{20}", _text(html))  # no scientific notation anywhere
+    program = json.loads((out / pid / "results.json").read_text(encoding="utf-8"))["program"]
+    metrics = [program["chain"]["business_metric"]["metric"], *(m["metric"] for m in program["chain"]["performance_metrics"])]
+    for metric in metrics:
+        assert metric not in business, metric  # labels, never ids (ids all contain "_")
+    for code in ("|SMD|", "Design '", "SMD", "(did)", "'did'", "ancova", "post_only", "before_after", "per unit a month", "per entity", "CI "):
+        assert code not in summary, code
+    assert not re.search(r"\bdid\b(?! (before|not))", summary), "design code 'did'"  # English ("did not take part") is fine
+    assert "difference-in-differences against a comparison group" in summary  # the design in words
+    assert re.search(r"\$\d{1,3}(,\d{3})+", summary), "money with symbol and thousands separators"
+    assert not re.search(r"positive:? 100 ?%", summary), "a probability is never a bare 100%"
+
+
 def test_results_json_equals_evaluate(batch) -> None:
     ws_path, out, _ = batch
     ws = load_workspace(ws_path, on_program_error="collect")

@@ -107,7 +107,10 @@ def test_impact_figures_show_metric_and_unit_as_written(ev: ProgramEvaluation) -
 
 
 def test_chain_reaction_behavior_and_bars_show_user_text_as_written(ev: ProgramEvaluation) -> None:
-    _render(ev.plot(), METRIC[:10])  # chain boxes shorten long names
+    # Chain boxes show the metric's label (no label here: the id made readable) and shorten long names.
+    from lopsnb.io.labels import readable
+
+    _render(ev.plot(), readable(METRIC)[:10])
     _render(ev.reaction.plot(), ITEM)
     _render(ev.behavior.plot(), BEHAVIOR)
     _render(plots.plot_bars([MATH, "delivery"], [1.0, 2.0], xlabel=UNIT), MATH, UNIT)

@@ -49,7 +49,8 @@ def test_fmt(args, kwargs, text) -> None:
 
 
 def test_money_and_escaping() -> None:
-    assert s.money(1234567.8, "EUR") == "EUR 1,234,568"
+    assert s.money(1234567.8, "EUR") == "€1,234,568"
+    assert s.money(1234567.8, "SEK") == "SEK 1,234,568"  # no symbol: the code
     assert s.money(float("inf"), "EUR") == "—"
     assert s.esc('<a href="x">') == "&lt;a href=&quot;x&quot;&gt;"
 
@@ -65,7 +66,8 @@ def test_summary_states_effect_roi_and_grade(strong) -> None:
     html = s.executive_summary(strong)
     assert f"grade-{strong.evidence.grade}'>{strong.evidence.grade}</strong>" in html
     assert strong.evidence.grade in {"strong", "moderate"}
-    assert f"ROI {s.fmt(strong.roi.roi_pct, pct=True)}" in html and "not a claim" not in html
+    assert f"an ROI of {s.fmt(strong.roi.roi_pct, pct=True)}" in html and "not a claim" not in html
+    assert f"the ROI is <strong>{s.fmt(strong.roi.conservative_roi_pct, pct=True)}</strong>" in html  # the conservative figure
 
 
 def test_insufficient_evidence_never_shows_roi_as_a_claim(insufficient) -> None:

@@ -33,7 +33,7 @@ def test_every_published_case_is_within_tolerance(frame: pd.DataFrame) -> None:
 def test_required_examples_are_covered(frame: pd.DataFrame) -> None:
     cases = set(frame["case"])
     for needle in ("DRDID NSW-CPS", "did mpdta, xformla = ~lpop", "did mpdta aggregations", "sensemakr Darfur",
-                   "HonestDiD Medicaid (relative", "pretrends", "Phillips ROI"):
+                   "HonestDiD Medicaid (relative", "pretrends", "Cox model Rossi", "Phillips ROI"):
         assert any(c.startswith(needle) for c in cases), needle
     q = dict(zip(frame["quantity"], frame["lopsnb"]))
     assert round(q["BCR, benefits $1,077,321 / fully-loaded costs $754,165"], 2) == 1.43
