@@ -90,8 +90,10 @@ PROGRAM_TEMPLATE = """\
 #     direction: increase              # increase | decrease: which way is good
 #     unit: CSAT points (1-5)
 #     target: 4.5
-#   performance_metrics:               # Level-4 metrics that should move on the way (same four keys)
-#     - {metric: first_contact_resolution, direction: increase, unit: share, target: 0.8}
+#     label: customer satisfaction     # its name in reports (default: the id made readable)
+#     per: customer                    # what one value is counted per: "points per customer per month"
+#   performance_metrics:               # Level-4 metrics that should move on the way (same keys)
+#     - {metric: first_contact_resolution, direction: increase, unit: share, target: 0.8, label: first-contact resolution, per: agent}
 #   leading_indicators: [calls_escalated]
 #
 # reaction:                            # reactions.item values by group; all others count as satisfaction
@@ -107,7 +109,12 @@ PROGRAM_TEMPLATE = """\
 #   baseline: {start: 2025-09-01, end: 2026-02-28}   # absolute windows (inclusive) ...
 #   followup: {start: 2026-04-01, end: 2026-09-30}   # ... or {offset: [from, to]} on both
 #   design: did                        # did | ancova | post_only | before_after | trend | estimates | dr_did |
-#                                      # ipw_did | reg_did | weighting | synthetic_control | sdid
+#                                      # ipw_did | reg_did | weighting | synthetic_control | sdid | survival
+#   # with design: survival instead of the windows above:
+#   # horizon_days: 90                   # survival only: retention (or the event) at this many days
+#   # origin: hire_date                  # survival only: hire_date | treatment (the clock's start)
+#   # event: {metric: csat, reaches: 4}  # survival only: time to a KPI threshold instead of retention
+#   # as_of: 2026-10-31                  # survival only: censoring date (default: the data's latest date)
 #   also: [ancova, before_after]       # sensitivity designs, reported beside the primary one
 #   comparison: {role: [Customer Service Agent]}     # people filters for the comparison group
 #   covariates: [tenure_years]         # people columns for balance and adjusted designs

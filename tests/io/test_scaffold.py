@@ -40,7 +40,9 @@ def test_the_program_template_shows_every_field(tmp_path: Path) -> None:
     path = tmp_path / "my-program.yml"
     path.write_text(uncomment((tmp_path / "ws" / "program-template.yml").read_text(encoding="utf-8")), encoding="utf-8")
     program = load_program(path)
-    assert _unset_fields(program) == {"evaluation.baseline.offset", "evaluation.followup.offset"}
+    # Alternatives stay commented after one uncomment: offset windows, and the fields of design survival.
+    assert _unset_fields(program) == {"evaluation.baseline.offset", "evaluation.followup.offset", "evaluation.horizon_days",
+                                      "evaluation.origin", "evaluation.event", "evaluation.as_of"}
 
 
 def test_init_never_overwrites(tmp_path: Path, capsys) -> None:
