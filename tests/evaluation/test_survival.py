@@ -94,6 +94,16 @@ def test_rmst_standard_error_agrees_with_a_bootstrap() -> None:
 # --------------------------------------------------------------------------- against lifelines on the same data
 
 
+def _simulated_cox_frame() -> pd.DataFrame:
+    """Weibull event times with a treatment and a covariate, uniform censoring (no tied times)."""
+    rng = np.random.default_rng(11)
+    n = 300
+    g, z = rng.random(n) < 0.5, rng.normal(size=n)
+    T = rng.weibull(1.5, n) * np.exp(-0.5 * g - 0.3 * z) * 100
+    C = rng.uniform(0, 200, n)
+    return pd.DataFrame({"time": np.minimum(T, C), "event": T <= C, "treated": g, "z": z})
+
+
 def test_km_and_rmst_match_lifelines() -> None:
     lifelines = pytest.importorskip("lifelines")
     from lifelines.utils import restricted_mean_survival_time
@@ -114,12 +124,7 @@ def test_cox_and_ph_test_match_lifelines() -> None:
     lifelines = pytest.importorskip("lifelines")
     from lifelines.statistics import proportional_hazard_test
 
-    rng = np.random.default_rng(11)
-    n = 300
-    g, z = rng.random(n) < 0.5, rng.normal(size=n)
-    T = rng.weibull(1.5, n) * np.exp(-0.5 * g - 0.3 * z) * 100
-    C = rng.uniform(0, 200, n)
-    df = pd.DataFrame({"time": np.minimum(T, C), "event": T <= C, "treated": g, "z": z})
+    df = _simulated_cox_frame()
     ref_df = df.assign(treated=df["treated"].astype(float), event=df["event"].astype(int))
     cph = lifelines.CoxPHFitter().fit(ref_df, "time", "event")
     ours = cox_hazard_ratio(df, ["z"])
@@ -163,12 +168,7 @@ def test_km_and_rmst_equal_stored_lifelines_output() -> None:
 
 
 def test_cox_and_ph_test_equal_stored_lifelines_output() -> None:
-    rng = np.random.default_rng(11)
-    n = 300
-    g, z = rng.random(n) < 0.5, rng.normal(size=n)
-    T = rng.weibull(1.5, n) * np.exp(-0.5 * g - 0.3 * z) * 100
-    C = rng.uniform(0, 200, n)
-    df = pd.DataFrame({"time": np.minimum(T, C), "event": T <= C, "treated": g, "z": z})
+    df = _simulated_cox_frame()
     ours = cox_hazard_ratio(df, ["z"])
     assert ours["coef"] == pytest.approx(LIFELINES_COX["coef"], rel=1e-5)
     assert ours["std_error"] == pytest.approx(LIFELINES_COX["std_error"], rel=1e-5)
