@@ -275,7 +275,8 @@ def _sensitivity_rule(grade: Grade, design: str, sensitivity: Mapping[str, Any],
                 reasons.append(f"Robust to violations of parallel trends up to {mbar:g} times the largest pre-period deviation (breakdown M̄).")
                 return grade
             why = ("the effect would not survive the groups' trends drifting apart after the program as much as they did before it "
-                   f"(breakdown M̄ {'none' if mbar is None else number(mbar, sig=2)} < {BREAKDOWN_STRONG:g})")
+                   + ("(its robust interval includes zero even with exactly parallel trends)" if mbar is None
+                      else f"(breakdown M̄ {number(mbar, sig=2)} < {BREAKDOWN_STRONG:g})"))
         elif pp and pp.get("survives_80") is not None:
             if pp["survives_80"]:
                 reasons.append("A linear pre-trend that the pre-test would detect 80% of the time would not explain the first-period effect away.")

@@ -92,7 +92,7 @@ def test_weighting_is_graded_at_most_moderate(ws: Workspace) -> None:
     ev = evaluate(ws, "sales-enablement", program=prog)
     assert ev.impact.primary is not None and ev.impact.primary.strength == "moderate"
     assert ev.evidence.grade in ("moderate", "weak", "insufficient")
-    assert any("covariates capture" in r for r in ev.evidence.reasons)
+    assert any("background variables capture" in r for r in ev.evidence.reasons)
 
 
 def test_weighting_without_baseline_window(ws: Workspace) -> None:
