@@ -18,7 +18,19 @@ from pydantic import ValidationError as PydanticValidationError
 
 from lopsnb.errors import DataError, Problem, ProgramConfigError, SourceError, ValidationError
 from lopsnb.io.identity import IdentityReport, resolve_identities
-from lopsnb.io.mapping import MAPPING_KEYS, PERSON_COLUMN, ConfigSite, DialectFields, MappingFields, apply_mapping, check_mapping, csv_dialect, their_problems
+from lopsnb.io.mapping import (
+    MAPPING_KEYS,
+    PERSON_COLUMN,
+    ConfigSite,
+    DialectFields,
+    Intake,
+    MappedTable,
+    MappingFields,
+    apply_mapping,
+    check_mapping,
+    csv_dialect,
+    their_problems,
+)
 from lopsnb.io.model import Workspace
 from lopsnb.io.presets import preset_base
 from lopsnb.io.problems import pydantic_problems
@@ -217,9 +229,9 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
 
     order = ["people"] + [t for t in TABLES if t != "people"]
     for table in order:
-        spec = TABLES[table]
         source = config.sources.get(table)
         site = ConfigSite(label=config_label, line_of=lambda loc: line_of(config_root, loc), table=table)
+        intake = None
         try:
             if isinstance(source, SqlSource):
                 intake, declared = _declaration(source, site, None)
@@ -254,54 +266,26 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
                 parsed[table] = ParsedTable(frame.reset_index(drop=True), str(folder / source.xapi), row_base=1)
                 sources[table] = f"xapi:{source.xapi}"
             else:
-                files = _table_files(folder, table, source, where)
-                if not files:
-                    if spec.required_table:
-                        problems.append(
-                            Problem(
-                                str(folder / table),
-                                None,
-                                None,
-                                "no file",
-                                f"a required table {table}.csv, {table}.parquet or {table}.xlsx (or a source in workspace.yml)",
-                            )
-                        )
+                raw_file, intake, declared = _file_source(folder, table, source, site, where)
+                problems += declared
+                if raw_file is None:
                     continue
-                if len(files) > 1:
-                    problems.append(
-                        Problem(str(files[0]), None, None, f"several files for table {table}: {', '.join(f.name for f in files)}", "exactly one")
-                    )
-                    continue
-                intake, declared = _declaration(source, site, files[0].suffix.lower()) if source is not None else (None, [])
-                if declared:
-                    problems += declared
-                    continue
-                parsed[table] = read_file(files[0], header_hint=_header_hint(table, intake), dialect=csv_dialect(source))
-                sources[table] = files[0].name
+                parsed[table] = raw_file
+                sources[table] = Path(raw_file.file).name
         except DataError as exc:
             problems += exc.problems
             continue
         notes += parsed[table].notes
-        raw = parsed[table]
-        mapped = None
-        if isinstance(source, (SqlSource, FileSource)) and intake is not None and not intake.empty:
-            mapped, declared = apply_mapping(raw, intake, site)
-            if mapped is None:
-                problems += declared
-                continue
-            raw = mapped.parsed
-            intake_applied[table] = mapped.applied
-        if isinstance(source, (SqlSource, FileSource)) and source.match_on is not None:
-            raw, matched = _match_identities(raw, source, site, people_for_xapi, mapped)
-            problems += matched[0]
-            if matched[1] is None:
-                continue
-            identity[table] = matched[1]
-        frame, table_problems = parse_and_validate(raw, table)
-        if mapped is not None:
-            table_problems = their_problems(table_problems, mapped)
+        frame, table_problems, applied, matched = _intake_and_validate(parsed[table], source, intake, site, people_for_xapi)
         problems += table_problems
-        parsed[table] = ParsedTable(frame, raw.file, raw.row_base)
+        if applied is not None:
+            intake_applied[table] = applied
+        if matched is not None:
+            identity[table] = matched
+        if frame is None:
+            del parsed[table]
+            continue
+        parsed[table] = ParsedTable(frame, parsed[table].file, parsed[table].row_base)
         if table == "people" and not table_problems:
             people_for_xapi = frame
 
@@ -320,6 +304,52 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
     )
 
 
+def _file_source(
+    folder: Path, table: str, source: FileSource | None, site: ConfigSite, where: Any
+) -> tuple[ParsedTable | None, Intake | None, list[Problem]]:
+    """Read a table's file (declared or found by name) with its declared dialect; its declaration; the problems."""
+    files = _table_files(folder, table, source, where)
+    if not files:
+        if not TABLES[table].required_table:
+            return None, None, []
+        expected = f"a required table {table}.csv, {table}.parquet or {table}.xlsx (or a source in workspace.yml)"
+        return None, None, [Problem(str(folder / table), None, None, "no file", expected)]
+    if len(files) > 1:
+        return None, None, [Problem(str(files[0]), None, None, f"several files for table {table}: {', '.join(f.name for f in files)}", "exactly one")]
+    intake, declared = _declaration(source, site, files[0].suffix.lower()) if source is not None else (None, [])
+    if declared:
+        return None, None, declared
+    return read_file(files[0], header_hint=_header_hint(table, intake), dialect=csv_dialect(source)), intake, []
+
+
+def _intake_and_validate(
+    raw: ParsedTable, source: Any, intake: Intake | None, site: ConfigSite, people: pd.DataFrame | None
+) -> tuple[pd.DataFrame | None, list[Problem], list[str] | None, IdentityReport | None]:
+    """A raw table through its declaration, identity matching and validation.
+
+    Returns the canonical frame (None when the declaration does not fit the
+    file), every problem in the user's terms, what the declaration did and
+    how the identifiers matched.
+    """
+    mapped = None
+    if isinstance(source, (SqlSource, FileSource)) and intake is not None and not intake.empty:
+        mapped, declared = apply_mapping(raw, intake, site)
+        if mapped is None:
+            return None, declared, None, None
+        raw = mapped.parsed
+    applied = mapped.applied if mapped is not None else None
+    problems: list[Problem] = []
+    report = None
+    if isinstance(source, (SqlSource, FileSource)) and source.match_on is not None:
+        raw, problems, report = _match_identities(raw, source, site, people, mapped)
+        if report is None and problems:
+            return None, problems, applied, None
+    frame, table_problems = parse_and_validate(raw, site.table)
+    if mapped is not None:
+        table_problems = their_problems(table_problems, mapped)
+    return frame, problems + table_problems, applied, report
+
+
 def _table_files(folder: Path, table: str, source: FileSource | None, where: Any) -> list[Path]:
     """The file(s) of a table: the declared ``file``, or ``<table>.csv|parquet|xlsx``."""
     if isinstance(source, FileSource) and source.file is not None:
@@ -328,7 +358,7 @@ def _table_files(folder: Path, table: str, source: FileSource | None, where: Any
     return find_table_file(folder, table)
 
 
-def _header_hint(table: str, intake: Any) -> list[str]:
+def _header_hint(table: str, intake: Intake | None) -> list[str]:
     """The header names an Excel header row must hold: the file's own names of the required columns."""
     required = TABLES[table].required_columns
     if intake is None:
@@ -337,7 +367,7 @@ def _header_hint(table: str, intake: Any) -> list[str]:
     return [theirs.get(c, c) for c in required]
 
 
-def _declaration(source: SqlSource | FileSource, site: ConfigSite, suffix: str | None) -> tuple[Any, list[Problem]]:
+def _declaration(source: SqlSource | FileSource, site: ConfigSite, suffix: str | None) -> tuple[Intake, list[Problem]]:
     """A source's resolved mapping (its preset's, with its own keys on top) and the problems of the declaration."""
     base, problems = preset_base(source.preset, site)
     intake, more = check_mapping(source, site, suffix=suffix, base=base)
@@ -345,22 +375,22 @@ def _declaration(source: SqlSource | FileSource, site: ConfigSite, suffix: str |
 
 
 def _match_identities(
-    raw: ParsedTable, source: SqlSource | FileSource, site: ConfigSite, people: pd.DataFrame | None, mapped: Any
-) -> tuple[ParsedTable, tuple[list[Problem], IdentityReport | None]]:
+    raw: ParsedTable, source: SqlSource | FileSource, site: ConfigSite, people: pd.DataFrame | None, mapped: MappedTable | None
+) -> tuple[ParsedTable, list[Problem], IdentityReport | None]:
     """Resolve a source's identifiers against ``people`` (``match_on``); the problems and the report."""
     column = PERSON_COLUMN.get(site.table)
     if column is None:
         tables = ", ".join(sorted(PERSON_COLUMN))
-        return raw, ([site.problem(("match_on",), f"match_on for the {site.table} table", f"match_on only for a table with a person_id column: {tables}")], None)
+        return raw, [site.problem(("match_on",), f"match_on for the {site.table} table", f"match_on only for a table with a person_id column: {tables}")], None
     if people is None:
-        return raw, ([], None)  # people failed: its problems are already reported
+        return raw, [], None  # people failed: its problems are already reported
     if source.match_on not in people.columns or source.match_on == "_row":
         cols = ", ".join(c for c in people.columns if c != "_row")
-        return raw, ([site.problem(("match_on",), repr(source.match_on), f"a column of the people table: {cols}")], None)
+        return raw, [site.problem(("match_on",), repr(source.match_on), f"a column of the people table: {cols}")], None
     frame = raw.frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
     if column not in frame.columns:
-        return raw, ([], None)  # the missing column is reported by validation
+        return raw, [], None  # the missing column is reported by validation
     their = mapped.their_names.get(column, column) if mapped is not None else column
     resolved, problems, report = resolve_identities(
         frame, column=column, people=people, match_on=source.match_on, policy=source.unmatched, email_domains=source.email_domains,
@@ -368,7 +398,7 @@ def _match_identities(
     )
     # NaN masks are by position: they still fit only when no row was dropped.
     nan_cells = raw.nan_cells if len(resolved) == len(frame) else {}
-    return ParsedTable(resolved, raw.file, raw.row_base, notes=list(raw.notes), nan_cells=nan_cells), (problems, report)
+    return ParsedTable(resolved, raw.file, raw.row_base, notes=list(raw.notes), nan_cells=nan_cells), problems, report
 
 
 def _load_programs(folder: Path, problems: list[Problem]) -> tuple[dict[str, Program], dict[str, ProgramConfigError]]:
