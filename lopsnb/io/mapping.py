@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lopsnb.errors import Problem
 from lopsnb.io.rawcheck import CsvDialect
@@ -71,6 +71,28 @@ class MappingFields(_Strict):
     match_on: str | None = None
     unmatched: Literal["error", "drop"] = "error"
     email_domains: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("columns", "values", "keep_rows", "drop_rows", "email_domains", mode="before")
+    @classmethod
+    def _spellings_as_text(cls, value: Any) -> Any:
+        """Numbers written unquoted (a Moodle course id ``12``) are their text; a YAML boolean is refused.
+
+        YAML reads ``Yes``, ``No``, ``on`` or ``true`` unquoted as a boolean and
+        forgets how it was spelled, so it cannot be matched against a file.
+        """
+        return _as_text(value)
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"an unquoted YAML boolean ({value}): write the spelling in quotes, e.g. 'Yes' or 'No'")
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, dict):
+        return {_as_text(k): _as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_text(v) for v in value]
+    return value
 
 
 class DialectFields(_Strict):

@@ -206,3 +206,13 @@ def test_a_sql_source_maps_columns_and_values(ws: Path) -> None:
     _config(ws, "sources:\n  kpis:\n    sql: SELECT * FROM kpi\n    url: sqlite:///dw.db\n    columns: {emp: entity_id, kpi: metric, month: period, val: value}\n")
     loaded = load_workspace(ws).table("kpis")
     assert len(loaded) == len(kpis) and set(loaded["metric"]) == set(kpis["metric"])
+
+
+def test_unquoted_numbers_are_text_and_unquoted_booleans_are_refused(tmp_path: Path, capsys) -> None:
+    ws = workspace(tmp_path / "ws")
+    enr = small_tables()["enrollments"].assign(program_id="12", status=["Yes", "Yes", "Yes", "No"])
+    enr.to_csv(ws / "enrollments.csv", index=False)
+    _config(ws, "sources:\n  enrollments:\n    values:\n      program_id: {12: demo}\n      status: {'Yes': completed, 'No': dropped}\n")
+    assert load_workspace(ws).table("enrollments")["program_id"].tolist() == ["demo"] * 4
+    _config(ws, "sources:\n  enrollments:\n    values:\n      program_id: {12: demo}\n      status: {Yes: completed, No: dropped}\n")
+    assert_refused(ws, capsys, file="workspace.yml", row=3, column="sources.enrollments.values", found="", expected="an unquoted YAML boolean (True)")
