@@ -44,6 +44,7 @@ __all__ = [
     "apply_mapping",
     "check_mapping",
     "csv_dialect",
+    "in_their_terms",
     "their_problems",
 ]
 
@@ -535,16 +536,22 @@ def their_problems(problems: list[Problem], mapped: MappedTable) -> list[Problem
     mapped : MappedTable
         What the declaration did.
     """
-    names = mapped.their_names
     reported = {(p.row, p.column) for p in mapped.problems}
-    out = list(mapped.problems)
+    renamed = in_their_terms(problems, mapped.their_names)
+    return list(mapped.problems) + [p for p in renamed if p.column is None or (p.row, p.column) not in reported]
+
+
+def in_their_terms(problems: list[Problem], their_names: Mapping[str, str]) -> list[Problem]:
+    """``problems`` with each contract column named as the user's file names it (and what it is read as).
+
+    A unique-key column list (``person_id, program_id``) is renamed part by part.
+    """
+    out = []
     for p in problems:
         if p.column is None:
             out.append(p)
             continue
-        column = ", ".join(names.get(part, part) for part in p.column.split(", "))
-        if (p.row, column) in reported:
-            continue
+        column = ", ".join(their_names.get(part, part) for part in p.column.split(", "))
         expected = p.expected if column == p.column else f"{p.expected} (their column {column!r} is read as {p.column})"
         out.append(replace(p, column=column, expected=expected))
     return out

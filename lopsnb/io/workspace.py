@@ -29,6 +29,7 @@ from lopsnb.io.mapping import (
     apply_mapping,
     check_mapping,
     csv_dialect,
+    in_their_terms,
     their_problems,
 )
 from lopsnb.io.model import Workspace
@@ -226,6 +227,7 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
     people_for_xapi: pd.DataFrame | None = None
     intake_applied: dict[str, list[str]] = {}
     identity: dict[str, IdentityReport] = {}
+    their_names: dict[str, dict[str, str]] = {}  # per table: contract column -> the user's name, for later checks
 
     order = ["people"] + [t for t in TABLES if t != "people"]
     for table in order:
@@ -276,7 +278,7 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
             problems += exc.problems
             continue
         notes += parsed[table].notes
-        frame, table_problems, applied, matched = _intake_and_validate(parsed[table], source, intake, site, people_for_xapi)
+        frame, table_problems, applied, matched, their_names[table] = _intake_and_validate(parsed[table], source, intake, site, people_for_xapi)
         problems += table_problems
         if applied is not None:
             intake_applied[table] = applied
@@ -292,7 +294,8 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
     programs, program_errors = _load_programs(folder, problems)
     tables = {name: p.frame for name, p in parsed.items()}
     if not problems:
-        problems += _reference_problems(tables, parsed, programs, program_errors)
+        for table, problem_list in _reference_problems(tables, parsed, programs, program_errors).items():
+            problems += in_their_terms(problem_list, their_names.get(table, {}))
         _program_data_problems(tables, programs, program_errors)
     if on_program_error == "raise":
         for err in program_errors.values():
@@ -324,30 +327,31 @@ def _file_source(
 
 def _intake_and_validate(
     raw: ParsedTable, source: Any, intake: Intake | None, site: ConfigSite, people: pd.DataFrame | None
-) -> tuple[pd.DataFrame | None, list[Problem], list[str] | None, IdentityReport | None]:
+) -> tuple[pd.DataFrame | None, list[Problem], list[str] | None, IdentityReport | None, dict[str, str]]:
     """A raw table through its declaration, identity matching and validation.
 
     Returns the canonical frame (None when the declaration does not fit the
-    file), every problem in the user's terms, what the declaration did and
-    how the identifiers matched.
+    file), every problem in the user's terms, what the declaration did, how
+    the identifiers matched, and the user's name of each mapped contract column.
     """
     mapped = None
     if isinstance(source, (SqlSource, FileSource)) and intake is not None and not intake.empty:
         mapped, declared = apply_mapping(raw, intake, site)
         if mapped is None:
-            return None, declared, None, None
+            return None, declared, None, None, {}
         raw = mapped.parsed
     applied = mapped.applied if mapped is not None else None
+    names = mapped.their_names if mapped is not None else {}
     problems: list[Problem] = []
     report = None
     if isinstance(source, (SqlSource, FileSource)) and source.match_on is not None:
         raw, problems, report = _match_identities(raw, source, site, people, mapped)
         if report is None and problems:
-            return None, problems, applied, None
+            return None, problems, applied, None, names
     frame, table_problems = parse_and_validate(raw, site.table)
     if mapped is not None:
         table_problems = their_problems(table_problems, mapped)
-    return frame, problems + table_problems, applied, report
+    return frame, problems + table_problems, applied, report, names
 
 
 def _table_files(folder: Path, table: str, source: FileSource | None, where: Any) -> list[Path]:
@@ -422,9 +426,9 @@ def _reference_problems(
     parsed: Mapping[str, ParsedTable],
     programs: Mapping[str, Program],
     program_errors: Mapping[str, ProgramConfigError],
-) -> list[Problem]:
-    """Dangling references between tables (person ids, program ids, managers)."""
-    out: list[Problem] = []
+) -> dict[str, list[Problem]]:
+    """Dangling references between tables (person ids, program ids, managers), per table."""
+    out: dict[str, list[Problem]] = {}
     people = tables.get("people")
     person_ids = set(people["person_id"]) if people is not None else set()
     program_ids = set(programs) | set(program_errors)
@@ -436,7 +440,7 @@ def _reference_problems(
         values = frame[column]
         bad = values.notna() & ~_isin(values, known)
         if bad.any():
-            out.extend(problems_for_rows(parsed[table].file, frame.loc[bad, "_row"], column, values[bad], expected))
+            out.setdefault(table, []).extend(problems_for_rows(parsed[table].file, frame.loc[bad, "_row"], column, values[bad], expected))
 
     for table in ("enrollments", "assessments", "behaviors", "estimates", "reactions"):
         check(table, "person_id", person_ids, "a person_id listed in the people table")

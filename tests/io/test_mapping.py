@@ -216,3 +216,12 @@ def test_unquoted_numbers_are_text_and_unquoted_booleans_are_refused(tmp_path: P
     assert load_workspace(ws).table("enrollments")["program_id"].tolist() == ["demo"] * 4
     _config(ws, "sources:\n  enrollments:\n    values:\n      program_id: {12: demo}\n      status: {Yes: completed, No: dropped}\n")
     assert_refused(ws, capsys, file="workspace.yml", row=3, column="sources.enrollments.values", found="", expected="an unquoted YAML boolean (True)")
+
+
+def test_a_dangling_reference_names_their_column(tmp_path: Path, capsys) -> None:
+    ws = workspace(tmp_path / "ws")
+    enr = small_tables()["enrollments"].assign(person_id=["P00", "P01", "P99", "P03"])
+    enr.rename(columns={"person_id": "Learner"}).to_csv(ws / "enrollments.csv", index=False)
+    _config(ws, "sources:\n  enrollments:\n    columns: {Learner: person_id}\n")
+    p = assert_refused(ws, capsys, file="enrollments.csv", row=4, column="Learner", found="'P99'", expected="a person_id listed in the people table")
+    assert "read as person_id" in p.expected
