@@ -366,8 +366,10 @@ def apply_mapping(parsed: ParsedTable, intake: Intake, site: ConfigSite) -> tupl
     absent = sorted(set(intake.columns) - set(columns))
     if intake.preset:
         applied.append(f"preset {intake.preset}" + (f" (absent optional columns: {', '.join(absent)})" if absent else ""))
+    position = pd.Series(np.arange(len(frame)), index=frame.index)
     frame, dropped = _filter_rows(frame, intake)
     applied += dropped
+    kept = position[frame.index].to_numpy()
     clash = [c for c in frame.columns if c in columns.values() and c not in columns]
     for col in clash:
         theirs = next(k for k, v in columns.items() if v == col)
@@ -398,7 +400,7 @@ def apply_mapping(parsed: ParsedTable, intake: Intake, site: ConfigSite) -> tupl
                 rows = frame.index[bad.to_numpy()] + parsed.row_base
                 cell_problems += problems_for_rows(parsed.file, rows, their_names.get(col, col), before[bad], _date_expected(intake, site))
         applied.append(f"dates read with {how}")
-    out = ParsedTable(frame, parsed.file, parsed.row_base, notes=list(parsed.notes), nan_cells=_renamed(parsed.nan_cells, columns))
+    out = ParsedTable(frame, parsed.file, parsed.row_base, notes=list(parsed.notes), nan_cells=_renamed(parsed.nan_cells, columns, kept))
     return MappedTable(parsed=out, their_names=their_names, problems=cell_problems, applied=applied), []
 
 
@@ -522,8 +524,9 @@ def _date_expected(intake: Intake, site: ConfigSite) -> str:
     return f"{what}, as {site.field(intake.key_of.get('dates', 'preset'))} declares"
 
 
-def _renamed(nan_cells: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, Any]:
-    return {columns.get(k, k): v for k, v in nan_cells.items()}
+def _renamed(nan_cells: Mapping[str, Any], columns: Mapping[str, str], kept: np.ndarray) -> dict[str, Any]:
+    """The reader's NaN masks (by position) under the new column names, for the rows the filters kept."""
+    return {columns.get(k, k): np.asarray(v, dtype=bool)[kept] for k, v in nan_cells.items()}
 
 
 def their_problems(problems: list[Problem], mapped: MappedTable) -> list[Problem]:
