@@ -52,7 +52,8 @@ __all__ = [
 DATE_CODINGS: tuple[str, ...] = ("excel_serial", "epoch_s", "epoch_ms")
 
 #: The column that holds a person's identifier, per table (what ``match_on`` resolves).
-PERSON_COLUMN: dict[str, str] = {t: "person_id" for t in ("enrollments", "assessments", "behaviors", "estimates", "reactions")}
+#: ``kpis.entity_id`` is one for person-level KPIs (a KPI extract keyed by badge number).
+PERSON_COLUMN: dict[str, str] = {t: "person_id" for t in ("enrollments", "assessments", "behaviors", "estimates", "reactions")} | {"kpis": "entity_id"}
 
 
 class _Strict(BaseModel):

@@ -385,7 +385,7 @@ def _match_identities(
     column = PERSON_COLUMN.get(site.table)
     if column is None:
         tables = ", ".join(sorted(PERSON_COLUMN))
-        return raw, [site.problem(("match_on",), f"match_on for the {site.table} table", f"match_on only for a table with a person_id column: {tables}")], None
+        return raw, [site.problem(("match_on",), f"match_on for the {site.table} table", f"match_on only for a table with a person column: {tables}")], None
     if people is None:
         return raw, [], None  # people failed: its problems are already reported
     if source.match_on not in people.columns or source.match_on == "_row":
