@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -348,6 +349,10 @@ def _intake_and_validate(
         raw, problems, report = _match_identities(raw, source, site, people, mapped)
         if report is None and problems:
             return None, problems, applied, None, names
+        if mapped is not None and report is not None and report.dropped_rows:
+            # Cells of rows left out by identity matching are no longer the user's problem.
+            rows = set((raw.frame.index + raw.row_base).tolist())
+            mapped = replace(mapped, problems=[p for p in mapped.problems if p.row is None or p.row in rows])
     frame, table_problems = parse_and_validate(raw, site.table)
     if mapped is not None:
         table_problems = their_problems(table_problems, mapped)

@@ -140,3 +140,15 @@ def test_match_on_person_id_normalises_hris_ids(tmp_path: Path) -> None:
     enr.to_csv(ws / "enrollments.csv", index=False)
     (ws / "workspace.yml").write_text("sources:\n  enrollments: {match_on: person_id}\n", encoding="utf-8")
     assert load_workspace(ws).table("enrollments")["person_id"].tolist() == ["P00", "P01", "P02", "P03"]
+
+
+def test_a_dropped_row_is_not_reported_for_its_other_cells(tmp_path: Path) -> None:
+    ws = workspace(tmp_path / "ws")
+    enr = small_tables()["enrollments"].assign(person_id=["p0@acme.example", "p1@acme.example", "p2@acme.example", "ghost@agency.example"])
+    enr.loc[3, "completed_on"] = "someday"
+    enr.rename(columns={"person_id": "Learner e-mail"}).to_csv(ws / "enrollments.csv", index=False)
+    (ws / "workspace.yml").write_text(
+        "sources:\n  enrollments:\n    columns: {Learner e-mail: person_id}\n    date_format: '%Y-%m-%d'\n    match_on: email\n    unmatched: drop\n",
+        encoding="utf-8",
+    )
+    assert len(load_workspace(ws).table("enrollments")) == 3
