@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lopsnb.errors import Problem
 from lopsnb.io.rawcheck import CsvDialect
@@ -44,6 +44,7 @@ __all__ = [
     "apply_mapping",
     "check_mapping",
     "csv_dialect",
+    "in_their_terms",
     "their_problems",
 ]
 
@@ -51,7 +52,8 @@ __all__ = [
 DATE_CODINGS: tuple[str, ...] = ("excel_serial", "epoch_s", "epoch_ms")
 
 #: The column that holds a person's identifier, per table (what ``match_on`` resolves).
-PERSON_COLUMN: dict[str, str] = {t: "person_id" for t in ("enrollments", "assessments", "behaviors", "estimates", "reactions")}
+#: ``kpis.entity_id`` is one for person-level KPIs (a KPI extract keyed by badge number).
+PERSON_COLUMN: dict[str, str] = {t: "person_id" for t in ("enrollments", "assessments", "behaviors", "estimates", "reactions")} | {"kpis": "entity_id"}
 
 
 class _Strict(BaseModel):
@@ -71,6 +73,28 @@ class MappingFields(_Strict):
     match_on: str | None = None
     unmatched: Literal["error", "drop"] = "error"
     email_domains: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("columns", "values", "keep_rows", "drop_rows", "email_domains", mode="before")
+    @classmethod
+    def _spellings_as_text(cls, value: Any) -> Any:
+        """Numbers written unquoted (a Moodle course id ``12``) are their text; a YAML boolean is refused.
+
+        YAML reads ``Yes``, ``No``, ``on`` or ``true`` unquoted as a boolean and
+        forgets how it was spelled, so it cannot be matched against a file.
+        """
+        return _as_text(value)
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"an unquoted YAML boolean ({value}): write the spelling in quotes, e.g. 'Yes' or 'No'")
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, dict):
+        return {_as_text(k): _as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_text(v) for v in value]
+    return value
 
 
 class DialectFields(_Strict):
@@ -343,8 +367,10 @@ def apply_mapping(parsed: ParsedTable, intake: Intake, site: ConfigSite) -> tupl
     absent = sorted(set(intake.columns) - set(columns))
     if intake.preset:
         applied.append(f"preset {intake.preset}" + (f" (absent optional columns: {', '.join(absent)})" if absent else ""))
+    position = pd.Series(np.arange(len(frame)), index=frame.index)
     frame, dropped = _filter_rows(frame, intake)
     applied += dropped
+    kept = position[frame.index].to_numpy()
     clash = [c for c in frame.columns if c in columns.values() and c not in columns]
     for col in clash:
         theirs = next(k for k, v in columns.items() if v == col)
@@ -375,7 +401,7 @@ def apply_mapping(parsed: ParsedTable, intake: Intake, site: ConfigSite) -> tupl
                 rows = frame.index[bad.to_numpy()] + parsed.row_base
                 cell_problems += problems_for_rows(parsed.file, rows, their_names.get(col, col), before[bad], _date_expected(intake, site))
         applied.append(f"dates read with {how}")
-    out = ParsedTable(frame, parsed.file, parsed.row_base, notes=list(parsed.notes), nan_cells=_renamed(parsed.nan_cells, columns))
+    out = ParsedTable(frame, parsed.file, parsed.row_base, notes=list(parsed.notes), nan_cells=_renamed(parsed.nan_cells, columns, kept))
     return MappedTable(parsed=out, their_names=their_names, problems=cell_problems, applied=applied), []
 
 
@@ -499,8 +525,9 @@ def _date_expected(intake: Intake, site: ConfigSite) -> str:
     return f"{what}, as {site.field(intake.key_of.get('dates', 'preset'))} declares"
 
 
-def _renamed(nan_cells: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, Any]:
-    return {columns.get(k, k): v for k, v in nan_cells.items()}
+def _renamed(nan_cells: Mapping[str, Any], columns: Mapping[str, str], kept: np.ndarray) -> dict[str, Any]:
+    """The reader's NaN masks (by position) under the new column names, for the rows the filters kept."""
+    return {columns.get(k, k): np.asarray(v, dtype=bool)[kept] for k, v in nan_cells.items()}
 
 
 def their_problems(problems: list[Problem], mapped: MappedTable) -> list[Problem]:
@@ -513,16 +540,22 @@ def their_problems(problems: list[Problem], mapped: MappedTable) -> list[Problem
     mapped : MappedTable
         What the declaration did.
     """
-    names = mapped.their_names
     reported = {(p.row, p.column) for p in mapped.problems}
-    out = list(mapped.problems)
+    renamed = in_their_terms(problems, mapped.their_names)
+    return list(mapped.problems) + [p for p in renamed if p.column is None or (p.row, p.column) not in reported]
+
+
+def in_their_terms(problems: list[Problem], their_names: Mapping[str, str]) -> list[Problem]:
+    """``problems`` with each contract column named as the user's file names it (and what it is read as).
+
+    A unique-key column list (``person_id, program_id``) is renamed part by part.
+    """
+    out = []
     for p in problems:
         if p.column is None:
             out.append(p)
             continue
-        column = ", ".join(names.get(part, part) for part in p.column.split(", "))
-        if (p.row, column) in reported:
-            continue
+        column = ", ".join(their_names.get(part, part) for part in p.column.split(", "))
         expected = p.expected if column == p.column else f"{p.expected} (their column {column!r} is read as {p.column})"
         out.append(replace(p, column=column, expected=expected))
     return out

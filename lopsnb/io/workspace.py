@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,20 @@ from pydantic import ValidationError as PydanticValidationError
 from lopsnb.errors import DataError, Problem, ProgramConfigError, SourceError, ValidationError
 from lopsnb.io.identity import IdentityReport, resolve_identities
 from lopsnb.io.lrs import LrsSource, load_lrs
-from lopsnb.io.mapping import MAPPING_KEYS, PERSON_COLUMN, ConfigSite, DialectFields, MappingFields, apply_mapping, check_mapping, csv_dialect, their_problems
+from lopsnb.io.mapping import (
+    MAPPING_KEYS,
+    PERSON_COLUMN,
+    ConfigSite,
+    DialectFields,
+    Intake,
+    MappedTable,
+    MappingFields,
+    apply_mapping,
+    check_mapping,
+    csv_dialect,
+    in_their_terms,
+    their_problems,
+)
 from lopsnb.io.model import Workspace
 from lopsnb.io.presets import preset_base
 from lopsnb.io.problems import pydantic_problems
@@ -220,12 +234,13 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
     people_for_xapi: pd.DataFrame | None = None
     intake_applied: dict[str, list[str]] = {}
     identity: dict[str, IdentityReport] = {}
+    their_names: dict[str, dict[str, str]] = {}  # per table: contract column -> the user's name, for later checks
 
     order = ["people"] + [t for t in TABLES if t != "people"]
     for table in order:
-        spec = TABLES[table]
         source = config.sources.get(table)
         site = ConfigSite(label=config_label, line_of=lambda loc: line_of(config_root, loc), table=table)
+        intake = None
         try:
             if isinstance(source, SqlSource):
                 intake, declared = _declaration(source, site, None)
@@ -267,61 +282,34 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
                     continue  # people failed: its problems are already reported
                 parsed[table], sources[table] = _lrs_table(folder, table, source, people_for_xapi, config_root, xapi_cache, notes)
             else:
-                files = _table_files(folder, table, source, where)
-                if not files:
-                    if spec.required_table:
-                        problems.append(
-                            Problem(
-                                str(folder / table),
-                                None,
-                                None,
-                                "no file",
-                                f"a required table {table}.csv, {table}.parquet or {table}.xlsx (or a source in workspace.yml)",
-                            )
-                        )
+                raw_file, intake, declared = _file_source(folder, table, source, site, where)
+                problems += declared
+                if raw_file is None:
                     continue
-                if len(files) > 1:
-                    problems.append(
-                        Problem(str(files[0]), None, None, f"several files for table {table}: {', '.join(f.name for f in files)}", "exactly one")
-                    )
-                    continue
-                intake, declared = _declaration(source, site, files[0].suffix.lower()) if source is not None else (None, [])
-                if declared:
-                    problems += declared
-                    continue
-                parsed[table] = read_file(files[0], header_hint=_header_hint(table, intake), dialect=csv_dialect(source))
-                sources[table] = files[0].name
+                parsed[table] = raw_file
+                sources[table] = Path(raw_file.file).name
         except DataError as exc:
             problems += exc.problems
             continue
         notes += parsed[table].notes
-        raw = parsed[table]
-        mapped = None
-        if isinstance(source, (SqlSource, FileSource)) and intake is not None and not intake.empty:
-            mapped, declared = apply_mapping(raw, intake, site)
-            if mapped is None:
-                problems += declared
-                continue
-            raw = mapped.parsed
-            intake_applied[table] = mapped.applied
-        if isinstance(source, (SqlSource, FileSource)) and source.match_on is not None:
-            raw, matched = _match_identities(raw, source, site, people_for_xapi, mapped)
-            problems += matched[0]
-            if matched[1] is None:
-                continue
-            identity[table] = matched[1]
-        frame, table_problems = parse_and_validate(raw, table)
-        if mapped is not None:
-            table_problems = their_problems(table_problems, mapped)
+        frame, table_problems, applied, matched, their_names[table] = _intake_and_validate(parsed[table], source, intake, site, people_for_xapi)
         problems += table_problems
-        parsed[table] = ParsedTable(frame, raw.file, raw.row_base)
+        if applied is not None:
+            intake_applied[table] = applied
+        if matched is not None:
+            identity[table] = matched
+        if frame is None:
+            del parsed[table]
+            continue
+        parsed[table] = ParsedTable(frame, parsed[table].file, parsed[table].row_base)
         if table == "people" and not table_problems:
             people_for_xapi = frame
 
     programs, program_errors = _load_programs(folder, problems)
     tables = {name: p.frame for name, p in parsed.items()}
     if not problems:
-        problems += _reference_problems(tables, parsed, programs, program_errors)
+        for table, problem_list in _reference_problems(tables, parsed, programs, program_errors).items():
+            problems += in_their_terms(problem_list, their_names.get(table, {}))
         _program_data_problems(tables, programs, program_errors)
     if on_program_error == "raise":
         for err in program_errors.values():
@@ -333,6 +321,57 @@ def _load_sources(folder: Path, on_program_error: OnProgramError) -> Workspace:
     )
 
 
+def _file_source(
+    folder: Path, table: str, source: FileSource | None, site: ConfigSite, where: Any
+) -> tuple[ParsedTable | None, Intake | None, list[Problem]]:
+    """Read a table's file (declared or found by name) with its declared dialect; its declaration; the problems."""
+    files = _table_files(folder, table, source, where)
+    if not files:
+        if not TABLES[table].required_table:
+            return None, None, []
+        expected = f"a required table {table}.csv, {table}.parquet or {table}.xlsx (or a source in workspace.yml)"
+        return None, None, [Problem(str(folder / table), None, None, "no file", expected)]
+    if len(files) > 1:
+        return None, None, [Problem(str(files[0]), None, None, f"several files for table {table}: {', '.join(f.name for f in files)}", "exactly one")]
+    intake, declared = _declaration(source, site, files[0].suffix.lower()) if source is not None else (None, [])
+    if declared:
+        return None, None, declared
+    return read_file(files[0], header_hint=_header_hint(table, intake), dialect=csv_dialect(source)), intake, []
+
+
+def _intake_and_validate(
+    raw: ParsedTable, source: Any, intake: Intake | None, site: ConfigSite, people: pd.DataFrame | None
+) -> tuple[pd.DataFrame | None, list[Problem], list[str] | None, IdentityReport | None, dict[str, str]]:
+    """A raw table through its declaration, identity matching and validation.
+
+    Returns the canonical frame (None when the declaration does not fit the
+    file), every problem in the user's terms, what the declaration did, how
+    the identifiers matched, and the user's name of each mapped contract column.
+    """
+    mapped = None
+    if isinstance(source, (SqlSource, FileSource)) and intake is not None and not intake.empty:
+        mapped, declared = apply_mapping(raw, intake, site)
+        if mapped is None:
+            return None, declared, None, None, {}
+        raw = mapped.parsed
+    applied = mapped.applied if mapped is not None else None
+    names = mapped.their_names if mapped is not None else {}
+    problems: list[Problem] = []
+    report = None
+    if isinstance(source, (SqlSource, FileSource)) and source.match_on is not None:
+        raw, problems, report = _match_identities(raw, source, site, people, mapped)
+        if report is None and problems:
+            return None, problems, applied, None, names
+        if mapped is not None and report is not None and report.dropped_rows:
+            # Cells of rows left out by identity matching are no longer the user's problem.
+            rows = set((raw.frame.index + raw.row_base).tolist())
+            mapped = replace(mapped, problems=[p for p in mapped.problems if p.row is None or p.row in rows])
+    frame, table_problems = parse_and_validate(raw, site.table)
+    if mapped is not None:
+        table_problems = their_problems(table_problems, mapped)
+    return frame, problems + table_problems, applied, report, names
+
+
 def _table_files(folder: Path, table: str, source: FileSource | None, where: Any) -> list[Path]:
     """The file(s) of a table: the declared ``file``, or ``<table>.csv|parquet|xlsx``."""
     if isinstance(source, FileSource) and source.file is not None:
@@ -341,7 +380,7 @@ def _table_files(folder: Path, table: str, source: FileSource | None, where: Any
     return find_table_file(folder, table)
 
 
-def _header_hint(table: str, intake: Any) -> list[str]:
+def _header_hint(table: str, intake: Intake | None) -> list[str]:
     """The header names an Excel header row must hold: the file's own names of the required columns."""
     required = TABLES[table].required_columns
     if intake is None:
@@ -350,7 +389,7 @@ def _header_hint(table: str, intake: Any) -> list[str]:
     return [theirs.get(c, c) for c in required]
 
 
-def _declaration(source: SqlSource | FileSource, site: ConfigSite, suffix: str | None) -> tuple[Any, list[Problem]]:
+def _declaration(source: SqlSource | FileSource, site: ConfigSite, suffix: str | None) -> tuple[Intake, list[Problem]]:
     """A source's resolved mapping (its preset's, with its own keys on top) and the problems of the declaration."""
     base, problems = preset_base(source.preset, site)
     intake, more = check_mapping(source, site, suffix=suffix, base=base)
@@ -358,22 +397,22 @@ def _declaration(source: SqlSource | FileSource, site: ConfigSite, suffix: str |
 
 
 def _match_identities(
-    raw: ParsedTable, source: SqlSource | FileSource, site: ConfigSite, people: pd.DataFrame | None, mapped: Any
-) -> tuple[ParsedTable, tuple[list[Problem], IdentityReport | None]]:
+    raw: ParsedTable, source: SqlSource | FileSource, site: ConfigSite, people: pd.DataFrame | None, mapped: MappedTable | None
+) -> tuple[ParsedTable, list[Problem], IdentityReport | None]:
     """Resolve a source's identifiers against ``people`` (``match_on``); the problems and the report."""
     column = PERSON_COLUMN.get(site.table)
     if column is None:
         tables = ", ".join(sorted(PERSON_COLUMN))
-        return raw, ([site.problem(("match_on",), f"match_on for the {site.table} table", f"match_on only for a table with a person_id column: {tables}")], None)
+        return raw, [site.problem(("match_on",), f"match_on for the {site.table} table", f"match_on only for a table with a person column: {tables}")], None
     if people is None:
-        return raw, ([], None)  # people failed: its problems are already reported
+        return raw, [], None  # people failed: its problems are already reported
     if source.match_on not in people.columns or source.match_on == "_row":
         cols = ", ".join(c for c in people.columns if c != "_row")
-        return raw, ([site.problem(("match_on",), repr(source.match_on), f"a column of the people table: {cols}")], None)
+        return raw, [site.problem(("match_on",), repr(source.match_on), f"a column of the people table: {cols}")], None
     frame = raw.frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
     if column not in frame.columns:
-        return raw, ([], None)  # the missing column is reported by validation
+        return raw, [], None  # the missing column is reported by validation
     their = mapped.their_names.get(column, column) if mapped is not None else column
     resolved, problems, report = resolve_identities(
         frame, column=column, people=people, match_on=source.match_on, policy=source.unmatched, email_domains=source.email_domains,
@@ -381,7 +420,7 @@ def _match_identities(
     )
     # NaN masks are by position: they still fit only when no row was dropped.
     nan_cells = raw.nan_cells if len(resolved) == len(frame) else {}
-    return ParsedTable(resolved, raw.file, raw.row_base, notes=list(raw.notes), nan_cells=nan_cells), (problems, report)
+    return ParsedTable(resolved, raw.file, raw.row_base, notes=list(raw.notes), nan_cells=nan_cells), problems, report
 
 
 def _lrs_table(
@@ -419,9 +458,9 @@ def _reference_problems(
     parsed: Mapping[str, ParsedTable],
     programs: Mapping[str, Program],
     program_errors: Mapping[str, ProgramConfigError],
-) -> list[Problem]:
-    """Dangling references between tables (person ids, program ids, managers)."""
-    out: list[Problem] = []
+) -> dict[str, list[Problem]]:
+    """Dangling references between tables (person ids, program ids, managers), per table."""
+    out: dict[str, list[Problem]] = {}
     people = tables.get("people")
     person_ids = set(people["person_id"]) if people is not None else set()
     program_ids = set(programs) | set(program_errors)
@@ -433,7 +472,7 @@ def _reference_problems(
         values = frame[column]
         bad = values.notna() & ~_isin(values, known)
         if bad.any():
-            out.extend(problems_for_rows(parsed[table].file, frame.loc[bad, "_row"], column, values[bad], expected))
+            out.setdefault(table, []).extend(problems_for_rows(parsed[table].file, frame.loc[bad, "_row"], column, values[bad], expected))
 
     for table in ("enrollments", "assessments", "behaviors", "estimates", "reactions"):
         check(table, "person_id", person_ids, "a person_id listed in the people table")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from badfiles import assert_refused, workspace
@@ -110,10 +111,26 @@ def test_match_on_a_column_people_lacks_is_refused(tmp_path: Path, capsys) -> No
     assert_refused(ws, capsys, file="workspace.yml", row=4, column="sources.enrollments.match_on", found="'badge'", expected="a column of the people table: person_id, name")
 
 
-def test_match_on_for_a_table_without_person_id_is_refused(tmp_path: Path, capsys) -> None:
+def test_match_on_for_a_table_without_a_person_column_is_refused(tmp_path: Path, capsys) -> None:
     ws = workspace(tmp_path / "ws")
-    (ws / "workspace.yml").write_text("sources:\n  kpis:\n    match_on: email\n", encoding="utf-8")
-    assert_refused(ws, capsys, file="workspace.yml", row=3, column="sources.kpis.match_on", found="match_on for the kpis table", expected="enrollments")
+    (ws / "workspace.yml").write_text("sources:\n  costs:\n    match_on: email\n", encoding="utf-8")
+    assert_refused(ws, capsys, file="workspace.yml", row=3, column="sources.costs.match_on", found="match_on for the costs table", expected="enrollments")
+
+
+def test_a_kpi_extract_keyed_by_badge_number(tmp_path: Path) -> None:
+    ws = workspace(tmp_path / "ws")
+    people = small_tables()["people"].assign(badge=[f"B-{i:03d}" for i in range(12)])
+    people.to_csv(ws / "people.csv", index=False)
+    kpis = small_tables()["kpis"]
+    kpis["entity_id"] = kpis["entity_id"].str.replace("P", "b-0")
+    kpis = pd.concat([kpis, kpis.iloc[[0]].assign(entity_id="B-999")])
+    kpis.to_csv(ws / "kpis.csv", index=False)
+    (ws / "workspace.yml").write_text("sources:\n  kpis: {match_on: badge, unmatched: drop}\n", encoding="utf-8")
+    loaded = load_workspace(ws)
+    assert set(loaded.table("kpis")["entity_id"]) == set(small_tables()["kpis"]["entity_id"])
+    assert loaded.identity["kpis"].dropped_rows == 1
+    assert loaded.identity_notes("demo") == [
+        "1 kpis row(s) left out: their identifier matched no person, or several, in people.badge (workspace.yml sources.kpis.unmatched: drop)"]
 
 
 def test_match_on_person_id_normalises_hris_ids(tmp_path: Path) -> None:
@@ -123,3 +140,15 @@ def test_match_on_person_id_normalises_hris_ids(tmp_path: Path) -> None:
     enr.to_csv(ws / "enrollments.csv", index=False)
     (ws / "workspace.yml").write_text("sources:\n  enrollments: {match_on: person_id}\n", encoding="utf-8")
     assert load_workspace(ws).table("enrollments")["person_id"].tolist() == ["P00", "P01", "P02", "P03"]
+
+
+def test_a_dropped_row_is_not_reported_for_its_other_cells(tmp_path: Path) -> None:
+    ws = workspace(tmp_path / "ws")
+    enr = small_tables()["enrollments"].assign(person_id=["p0@acme.example", "p1@acme.example", "p2@acme.example", "ghost@agency.example"])
+    enr.loc[3, "completed_on"] = "someday"
+    enr.rename(columns={"person_id": "Learner e-mail"}).to_csv(ws / "enrollments.csv", index=False)
+    (ws / "workspace.yml").write_text(
+        "sources:\n  enrollments:\n    columns: {Learner e-mail: person_id}\n    date_format: '%Y-%m-%d'\n    match_on: email\n    unmatched: drop\n",
+        encoding="utf-8",
+    )
+    assert len(load_workspace(ws).table("enrollments")) == 3

@@ -6,6 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from badfiles import assert_refused, workspace
@@ -206,3 +208,35 @@ def test_a_sql_source_maps_columns_and_values(ws: Path) -> None:
     _config(ws, "sources:\n  kpis:\n    sql: SELECT * FROM kpi\n    url: sqlite:///dw.db\n    columns: {emp: entity_id, kpi: metric, month: period, val: value}\n")
     loaded = load_workspace(ws).table("kpis")
     assert len(loaded) == len(kpis) and set(loaded["metric"]) == set(kpis["metric"])
+
+
+def test_unquoted_numbers_are_text_and_unquoted_booleans_are_refused(tmp_path: Path, capsys) -> None:
+    ws = workspace(tmp_path / "ws")
+    enr = small_tables()["enrollments"].assign(program_id="12", status=["Yes", "Yes", "Yes", "No"])
+    enr.to_csv(ws / "enrollments.csv", index=False)
+    _config(ws, "sources:\n  enrollments:\n    values:\n      program_id: {12: demo}\n      status: {'Yes': completed, 'No': dropped}\n")
+    assert load_workspace(ws).table("enrollments")["program_id"].tolist() == ["demo"] * 4
+    _config(ws, "sources:\n  enrollments:\n    values:\n      program_id: {12: demo}\n      status: {Yes: completed, No: dropped}\n")
+    assert_refused(ws, capsys, file="workspace.yml", row=3, column="sources.enrollments.values", found="", expected="an unquoted YAML boolean (True)")
+
+
+def test_a_dangling_reference_names_their_column(tmp_path: Path, capsys) -> None:
+    ws = workspace(tmp_path / "ws")
+    enr = small_tables()["enrollments"].assign(person_id=["P00", "P01", "P99", "P03"])
+    enr.rename(columns={"person_id": "Learner"}).to_csv(ws / "enrollments.csv", index=False)
+    _config(ws, "sources:\n  enrollments:\n    columns: {Learner: person_id}\n")
+    p = assert_refused(ws, capsys, file="enrollments.csv", row=4, column="Learner", found="'P99'", expected="a person_id listed in the people table")
+    assert "read as person_id" in p.expected
+
+
+def test_a_nan_in_a_filtered_parquet_file_is_still_named(tmp_path: Path, capsys) -> None:
+    ws = workspace(tmp_path / "ws", kpis=False)
+    kpis = small_tables()["kpis"].rename(columns={"value": "Wert"})
+    kpis["source"] = "bi"
+    kpis.loc[0, "source"] = "test"
+    values = pd.to_numeric(kpis["Wert"]).astype("float64").tolist()
+    values[3] = float("nan")  # a NaN (not a null): only Arrow keeps the difference
+    columns = {c: pa.array(kpis[c].astype(str).tolist()) for c in kpis.columns if c != "Wert"}
+    pq.write_table(pa.table({**columns, "Wert": pa.array(values, type=pa.float64(), from_pandas=False)}), ws / "kpis.parquet")
+    _config(ws, "sources:\n  kpis:\n    columns: {Wert: value}\n    drop_rows: {source: [test]}\n")
+    assert_refused(ws, capsys, file="kpis.parquet", row=4, column="Wert", found="NaN", expected="a finite number")
