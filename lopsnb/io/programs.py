@@ -217,7 +217,12 @@ class Evaluation(_Strict):
     def _survival(self) -> Evaluation:
         designs = {self.design, *self.also}
         survival = designs & SURVIVAL_DESIGNS
-        set_fields = sorted(f for f in ("horizon_days", "event", "as_of", "origin") if f in self.model_fields_set)
+        # Compared with the defaults, not model_fields_set: a dumped-and-revalidated
+        # Evaluation sets every field, and `origin: hire_date` on a KPI design is harmless.
+        fields = type(self).model_fields
+        set_fields = sorted(
+            f for f in ("horizon_days", "event", "as_of", "origin") if getattr(self, f) != fields[f].default
+        )
         if not survival:
             if set_fields:
                 raise ValueError(f"{', '.join(set_fields)} only apply to design survival")

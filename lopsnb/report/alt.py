@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from lopsnb.report.words import chain_cells
+
 __all__ = [
     "number",
     "chain_alt",
@@ -58,11 +60,12 @@ def chain_alt(ev: Any) -> str:
     parts = []
     for level, rows in chain.groupby(chain["level"].str[0], sort=True):
         r = rows.iloc[0]
+        # The same words as the diagram's boxes: metric labels, not metric ids.
+        measure, value, change = chain_cells(r, ev.program)
         if r["status"] != "measured":
-            parts.append(f"level {level} {r['measure']}: {r['status']}")
+            parts.append(f"level {level} {measure}: {r['status']}")
             continue
-        value = r["change"] if pd.notna(r["change"]) else r["value"]
-        parts.append(f"level {level} {r['measure']}: {number(value, str(r['unit'] or ''), signed=pd.notna(r['change']))}")
+        parts.append(f"level {level} {measure}: {change or value or 'not available'}")
     return "Chain of evidence from inputs to ROI, one box per level; " + "; ".join(parts) + "."
 
 
@@ -111,6 +114,11 @@ def _primary(ev: Any) -> pd.Series | None:
     return (prim if len(prim) else frame).iloc[0]
 
 
+def _outcome(ev: Any) -> str:
+    """The evaluated outcome by its business label (the charts' own axis words)."""
+    return ev.program.metric_label(ev.impact.outcome).label
+
+
 def _effect(ev: Any) -> str:
     p = _primary(ev)
     if p is None:
@@ -127,7 +135,7 @@ def trend_alt(ev: Any, *, counterfactual: bool = False) -> str:
     against = ("the comparison group" if "comparison" in groups
                else "the pre-program trend projected past the launch" if counterfactual else "no comparison group")
     launch = f", launch on {ev.program.launch} marked" if ev.program.launch is not None else ""
-    return f"Mean {im.outcome} per period for participants against {against}{launch}; {_effect(ev)}."
+    return f"Mean {_outcome(ev)} per period for participants against {against}{launch}; {_effect(ev)}."
 
 
 def event_study_alt(ev: Any) -> str:
@@ -146,7 +154,7 @@ def event_study_alt(ev: Any) -> str:
 def forest_alt(ev: Any) -> str:
     """The forest plot: every method's estimate, the primary one and the break-even effect."""
     frame = ev.impact.to_frame()
-    text = f"Effect on {ev.impact.outcome} estimated by {len(frame)} method(s) with 95% intervals; primary: {_effect(ev)}"
+    text = f"Effect on {_outcome(ev)} estimated by {len(frame)} method(s) with 95% intervals; primary: {_effect(ev)}"
     if ev.roi and ev.roi.break_even_effect is not None and math.isfinite(ev.roi.break_even_effect):
         text += f"; break-even effect {number(ev.roi.break_even_effect, ev.impact.unit, signed=True)} marked"
     return text + "."

@@ -138,6 +138,8 @@ def _comparison_phrase(ev: ProgramEvaluation) -> str:
         return f"Compared with similar {who} who did not take part" + (f" ({groups})" if groups else "")
     if method in PILOT_METHODS and ev.impact and method in ev.impact.estimates:
         n = ev.impact.estimates[method].n_comparison
+        # A pilot's donors are sites, lines or stores as often as teams.
+        who = "people" if p.evaluation.entity == "person" else "units"
         return f"Compared with a synthetic comparison built from {n} {who} that did not take part (weighted to follow the same path before the program)"
     if method == "trend":
         return "Compared with where the pre-program trend was heading"

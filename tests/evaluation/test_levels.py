@@ -197,7 +197,9 @@ def test_reaction_suppression(reactions):
     assert isinstance(ax, Axes)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert not any("pace" in lab for lab in labels)
-    assert any("suppressed" in t.get_text() and "pace" in t.get_text() for t in ax.texts)
+    # Items on two answer scales get a panel each; the note sits under the last one.
+    notes = [t.get_text() for panel in ax.figure.axes for t in panel.texts]
+    assert any("suppressed" in t and "pace" in t for t in notes)
 
 
 def test_reaction_response_rate(reactions):

@@ -59,9 +59,10 @@ def _ev() -> SimpleNamespace:
     estimates = pd.DataFrame({"method": ["did", "before_after"], "label": ["Difference-in-differences", "Before/after"],
                               "estimate": [412.0, 900.0], "ci_low": [120.0, 800.0], "ci_high": [700.0, 1000.0], "primary": [True, False]})
     series = pd.DataFrame({"period": ["2026-01-01"] * 2, "group": ["participants", "comparison"], "mean": [1.0, 2.0], "suppressed": [False, False]})
-    impact = SimpleNamespace(unit="USD", outcome="revenue per rep", series=series, to_frame=lambda: estimates)
+    impact = SimpleNamespace(unit="USD", outcome="revenue_per_rep", series=series, to_frame=lambda: estimates)
     roi = SimpleNamespace(break_even_effect=150.0)
-    return SimpleNamespace(impact=impact, roi=roi, program=SimpleNamespace(launch="2026-03-01"))
+    labels = {"revenue_per_rep": SimpleNamespace(label="revenue per rep")}
+    return SimpleNamespace(impact=impact, roi=roi, program=SimpleNamespace(launch="2026-03-01", metric_label=labels.__getitem__))
 
 
 def test_alt_texts_say_what_and_the_key_number() -> None:
@@ -69,7 +70,7 @@ def test_alt_texts_say_what_and_the_key_number() -> None:
     trend = alt.trend_alt(ev)
     assert "revenue per rep" in trend and "comparison group" in trend and "+412 USD" in trend and "95% CI +120 to +700 USD" in trend
     forest = alt.forest_alt(ev)
-    assert "2 method(s)" in forest and "Difference-in-differences" in forest and "break-even effect +150 USD" in forest
+    assert "2 method(s)" in forest and "revenue per rep" in forest and "Difference-in-differences" in forest and "break-even effect +150 USD" in forest
     ev.impact.series = ev.impact.series[ev.impact.series["group"] == "participants"]
     assert "projected" in alt.trend_alt(ev, counterfactual=True)
 
