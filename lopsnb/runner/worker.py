@@ -248,12 +248,20 @@ def _prestart(prestart: Prestart) -> None:
         _discard_kernel(prestart.kernel_name)
 
 
-def _await_prestart() -> None:
+#: Longest wait for a worker's preparation before its first program; a kernel
+#: still not ready then is killed and the program starts its own.
+_PRESTART_WAIT_S = 300.0
+
+
+def _await_prestart(kernel_name: str | None = None) -> None:
     """Wait for this worker's background preparation, if any, before using its kernel."""
     global _WARMUP
     warm = _WARMUP
     if warm is not None:
-        warm.join()
+        warm.join(_PRESTART_WAIT_S)
+        if warm.is_alive() and kernel_name is not None:
+            _discard_kernel(kernel_name)
+            warm.join(30)
         _WARMUP = None
 
 
@@ -615,6 +623,9 @@ def execute_program(task: ProgramTask) -> ProgramRun:
             os.environ[name] = value
         else:
             os.environ.pop(name, None)
+    # The worker's own preparation (kernel start, imports) is not the
+    # program's time: its limit and duration start once it is done.
+    _await_prestart(task.kernel_name)
     started_at, t0 = _now(), time.monotonic()
     # A fixed scratch folder per program: if this process dies, the parent
     # finds it and knows this program was running at the time.
