@@ -4,7 +4,7 @@
 Runs :func:`lopsnb.runner.worker.execute_program` in this process, as a pool
 worker would, for the programs of a workspace one after another (the first
 in a new kernel, the others in the warm one), timing each phase: kernel
-start and preparation, the notebook's cells (papermill's per-cell
+start and preparation, ``evaluate()`` inside the setup cell, figure encoding, the notebook's cells (papermill's per-cell
 durations, grouped), writing and re-reading the executed notebook, the HTML
 export and the size of the figures the report embeds. Prints one JSON object
 on the last line of stdout.
@@ -54,6 +54,20 @@ if not hasattr(_bb.FigureCanvasBase, "_lopsnb_pf"):
             sys._lopsnb_fig[2] = repr({key: k.get(key) for key in ("format", "dpi", "bbox_inches")})
     _bb.FigureCanvasBase.print_figure = _pf
 sys._lopsnb_fig = [0.0, 0, ""]
+# evaluate() as the notebook imports it (from lopsnb.evaluation), timed into sys._lopsnb_eval.
+import lopsnb.evaluation as _ev
+if not hasattr(_ev, "_lopsnb_evaluate"):
+    _ev._lopsnb_evaluate = _ev.evaluate
+    def _evaluate(*a, **k):
+        import sys, time
+        import lopsnb.evaluation as _ev
+        t0 = time.perf_counter()
+        try:
+            return _ev._lopsnb_evaluate(*a, **k)
+        finally:
+            sys._lopsnb_eval[0] += time.perf_counter() - t0
+    _ev.evaluate = _evaluate
+sys._lopsnb_eval = [0.0]
 """
 
 
@@ -157,6 +171,7 @@ def profile(workspace: Path, programs: list[str] | None, prestart: bool) -> dict
             if run.status != "ok":
                 raise SystemExit(f"{pid} failed: {run.error}\n{run.log_tail}")
             fig = _kernel_eval(W._KERNELS["python3"], "__import__('sys')._lopsnb_fig") if km is not None else None
+            ev = _kernel_eval(W._KERNELS["python3"], "__import__('sys')._lopsnb_eval") if km is not None else None
             for u in undo:
                 u()
             if run.status != "ok":
@@ -166,7 +181,7 @@ def profile(workspace: Path, programs: list[str] | None, prestart: bool) -> dict
                    "reread_s": sink.get("read", 0.0), "export_s": sink.get("export_html", 0.0) - sink.get("_exporter", 0.0),
                    "exporter_s": sink.get("_exporter", 0.0), "writes_s": sink.get("writes", 0.0)}
             if fig is not None:
-                row.update(savefig_s=fig[0], savefig_calls=fig[1], savefig_kwargs=fig[2])
+                row.update(savefig_s=fig[0], savefig_calls=fig[1], savefig_kwargs=fig[2], evaluate_s=ev[0] if ev else None)
             row.update(_cells(run.ipynb or "{}"))
             row.update(_images(run.html or ""))
             rows.append(row)

@@ -225,6 +225,10 @@ def init_pool_worker(package_root: str | None, parent_pid: int, ipc_root: str | 
 
 # The background preparation started by init_pool_worker (None: none, or joined).
 _WARMUP: threading.Thread | None = None
+# The output log of each prestarted kernel, by kernel name; a discarded
+# kernel's log is kept for the failure page of the program that discarded it.
+_KERNEL_LOGS: dict[str, Path] = {}
+_DISCARDED_LOG: list[Path] = []
 
 
 def _prestart(prestart: Prestart) -> None:
@@ -240,9 +244,12 @@ def _prestart(prestart: Prestart) -> None:
         _exporter(prestart.template)
         scratch = Path(prestart.scratch)
         scratch.mkdir(parents=True, exist_ok=True)
-        # The kernel's own output goes to a log, never over the progress bar.
-        with open(scratch / f"kernel-{os.getpid()}.log", "ab") as log:
+        # The kernel's own output goes to a log, never over the progress bar;
+        # its end goes on a failure page like a program kernel's (_CaptureFds).
+        path = scratch / f"kernel-{os.getpid()}.log"
+        with open(path, "ab") as log:
             km = _start_kernel(prestart.kernel_name, scratch, stdout=log, stderr=log)
+        _KERNEL_LOGS[prestart.kernel_name] = path
         _run_silent(km, _PREIMPORT.format(modules=PREIMPORTS), ready_timeout=120.0, timeout=300.0)
     except BaseException:  # noqa: BLE001 - the first program starts its own kernel
         _discard_kernel(prestart.kernel_name)
@@ -313,6 +320,9 @@ def _reuse_kernels() -> bool:
 def _discard_kernel(kernel_name: str) -> None:
     """Stop and forget this worker's warm kernel (killed at once: its state is suspect)."""
     km = _KERNELS.pop(kernel_name, None)
+    log = _KERNEL_LOGS.pop(kernel_name, None)
+    if log is not None:
+        _DISCARDED_LOG[:] = [log]
     if km is None:
         return
     from jupyter_core.utils import run_sync
@@ -597,6 +607,18 @@ def _execute_with_retry(task: ProgramTask, out_nb: Path, results: Path, t0: floa
     return exc, timed_out
 
 
+def _prestarted_log_tail(kernel_name: str, lines: int = 40) -> str:
+    """The end of the output log of the prestarted kernel that ran (or was discarded by) this program."""
+    path = _DISCARDED_LOG.pop() if _DISCARDED_LOG else _KERNEL_LOGS.get(kernel_name)
+    if path is None:
+        return ""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def execute_program(task: ProgramTask) -> ProgramRun:
     """Execute the notebook for one program and render its report.
 
@@ -663,7 +685,7 @@ def execute_program(task: ProgramTask) -> ProgramRun:
                 run.results = text
                 run.status = "ok"
         if run.status == "failed":
-            kernel_log = _ANSI.sub("", capture.tail()).strip()
+            kernel_log = _ANSI.sub("", capture.tail() + "\n" + _prestarted_log_tail(task.kernel_name)).strip()
             if kernel_log:
                 run.log_tail = _tail(f"{run.log_tail}\n\n--- kernel log ---\n{kernel_log}".strip())
             if out_nb.is_file():
