@@ -843,8 +843,11 @@ def _run_loaded(workspace: str | os.PathLike[str], early: _EarlyPool | None, *, 
     batch = _Batch(out_path, tmp.path, _versions(), bar, run_id)
     try:
         plan.cache = _batch_cache(ws, tmp.path)
-        # Removed with the scratch folder: entries never outlive the batch.
-        plan.memo = str(tmp.path / "memo")
+        # Private to this user (its pickles are loaded by the kernels) and
+        # removed with the scratch folder: entries never outlive the batch.
+        memo = tmp.path / "memo"
+        memo.mkdir(mode=0o700)
+        plan.memo = str(memo)
         meta: dict[str, tuple[str | None, dict[str, Any], str | None, bool]] = {}
         tasks = _queue(plan, batch, force, meta)
         _execute(plan, batch, tasks, meta, workers=workers, executor=executor, scheduler=scheduler, early=early)

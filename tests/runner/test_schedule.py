@@ -79,3 +79,32 @@ def test_early_pool_spawns_its_workers_at_once_and_close_kills_them(tmp_path: Pa
     assert psutil.wait_procs(workers, timeout=10)[1] == []
     assert not Path(early.ipc_root).exists()
     early.close()  # idempotent
+
+
+def test_the_first_program_runs_in_the_prestarted_kernel_with_the_imports_done(make_workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner.nbfactory import write_notebook
+
+    from lopsnb.runner import worker
+
+    package_root = str(Path(batch.__file__).resolve().parents[2])
+    # A light module list, so the test is quick; the real list is checked for existence below.
+    monkeypatch.setattr(worker, "PREIMPORTS", ("json", "tabnanny", "lopsnb.no_such_module"))
+    ws = make_workspace()
+    nb = write_notebook(tmp_path / "nb.ipynb")
+    worker.init_worker(package_root)
+    try:
+        worker._prestart(worker.Prestart(kernel_name="python3", template=None, scratch=str(tmp_path / "prestart")))
+        km = worker._KERNELS["python3"]
+        pid = km.provisioner.pid
+        run = worker.execute_program(ProgramTask("demo", "Demo", str(ws), str(nb), str(tmp_path / "tmp"), 120.0, "python3", None, "9.9.9", package_root))
+        assert run.status == "ok", run.error
+        assert worker._KERNELS["python3"].provisioner.pid == pid  # the same kernel, not a new one
+        worker._run_silent(worker._KERNELS["python3"], "import sys\nassert 'tabnanny' in sys.modules", ready_timeout=60, timeout=60)
+    finally:
+        worker._shutdown_kernels()
+    import importlib.util
+
+    missing = [m for m in worker.PREIMPORTS if m.startswith("lopsnb") and importlib.util.find_spec(m) is None]
+    assert missing == ["lopsnb.no_such_module"]
+    monkeypatch.undo()
+    assert all(importlib.util.find_spec(m) is not None for m in worker.PREIMPORTS if m.startswith("lopsnb"))
