@@ -7,7 +7,8 @@ Usage::
 
 Compares, for every program folder (the output folders' own paths masked), ``results.json`` (parsed, with
 timestamp and version keys removed), ``report.ipynb`` (cells and outputs;
-papermill's timings, execution timestamps and the run metadata removed) and
+papermill's timings, execution timestamps, the run metadata and the injected
+workspace and results paths removed) and
 ``report.html`` (timestamps masked), and ``portfolio.csv``. Prints one line
 per difference and exits 1 when there is any (issue 17: a faster runner must
 not change any result).
@@ -47,7 +48,12 @@ def normalise_notebook(text: str) -> Any:
     cells = []
     for cell in nb["cells"]:
         meta = {k: v for k, v in cell.get("metadata", {}).items() if k not in ("papermill", "execution")}
-        cells.append({"type": cell["cell_type"], "source": cell["source"], "metadata": meta, "outputs": cell.get("outputs"),
+        source = cell["source"]
+        if "injected-parameters" in meta.get("tags", []):
+            # Where this run's workspace copy and scratch folder were: inputs of the run, not results.
+            lines = source.splitlines(keepends=True) if isinstance(source, str) else source
+            source = [line for line in lines if not line.startswith(("workspace = ", "results_path = "))]
+        cells.append({"type": cell["cell_type"], "source": source, "metadata": meta, "outputs": cell.get("outputs"),
                       "count": cell.get("execution_count")})
     return cells
 
@@ -59,7 +65,7 @@ def normalise_html(text: str) -> str:
 
 def _text(path: Path, out: Path) -> str:
     # The injected results_path names the run's own output and scratch folders.
-    return _SCRATCH.sub(".lopsnb-tmp-<run>", path.read_text(encoding="utf-8").replace(str(out), "<out>"))
+    return _SCRATCH.sub(".lopsnb-tmp-<run>", path.read_text(encoding="utf-8").replace(str(out.resolve()), "<out>"))
 
 
 def _compare(a: Path, b: Path) -> list[str]:

@@ -720,6 +720,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / ".work", help="where workspaces are generated")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md", help="the page to write")
     ap.add_argument("--only", default=",".join(PHASES), help=f"phases to run, comma-separated (of {', '.join(PHASES)}; default all)")
+    ap.add_argument("--keep", action="store_true",
+                    help="start from the raw figures of earlier runs (benchmarks/.work/results.json): phases not run now keep theirs")
     a = ap.parse_args(argv)
     only = {x.strip() for x in a.only.split(",") if x.strip()}
     if only - set(PHASES):
@@ -729,24 +731,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     m = machine()
     log(f"{m['cpu']}, {m['cores']} cores, Python {m['python']}")
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()] if "scale" in only else []
-    extra: dict[str, Any] = {}
-    if "help" in only:
-        extra["help"] = phase_help(a.repeats)
-    if "sample" in only:
-        extra["sample"] = phase_sample(a.work, a.naive_repeats)
-    if "profile" in only:
-        extra["profile"] = phase_profile(a.work)
-    a_res = phase_batch_vs_naive(a.work, a.programs, a.repeats, a.naive_repeats) if a.programs and "batch" in only else None
-    scale = [phase_scale(a.work, n, a.repeats, a.batch_repeats) for n in sizes]
-    held = (phase_programs_held(a.work, 100_000 if 100_000 in sizes else (sizes[0] if sizes else 2000), a.held_extra, a.repeats)
-            if a.held_extra and "held" in only else None)
-    m["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    raw = a.work / "results.json"
+    # Every phase's figures are saved as soon as it ends: a long run that is
+    # stopped keeps what it measured (--keep renders them with later phases).
+    data: dict[str, Any] = json.loads(raw.read_text(encoding="utf-8")) if a.keep and raw.is_file() else {}
+    data.setdefault("commands", [])
     command = "python benchmarks/run.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:]) if (argv if argv is not None else sys.argv[1:]) else "")
-    text = render(m, a_res, scale, held, command, time.perf_counter() - started, extra)
+    data["commands"].append(command)
+    data["machine"] = m
+
+    def save(key: str, value: Any) -> None:
+        data[key] = value
+        data.setdefault("measured_at", {})[key] = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+        raw.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+
+    if "help" in only:
+        save("help", phase_help(a.repeats))
+    if "sample" in only:
+        save("sample", phase_sample(a.work, a.naive_repeats))
+    if "profile" in only:
+        save("profile", phase_profile(a.work))
+    if a.programs and "batch" in only:
+        save("batch_vs_naive", phase_batch_vs_naive(a.work, a.programs, a.repeats, a.naive_repeats))
+    if sizes:
+        save("scale", [phase_scale(a.work, n, a.repeats, a.batch_repeats) for n in sizes])
+    if a.held_extra and "held" in only:
+        save("held", phase_programs_held(a.work, 100_000 if 100_000 in sizes else (sizes[0] if sizes else 2000), a.held_extra, a.repeats))
+    m["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    if a.keep and data.get("loadavg_first") is not None:
+        m["loadavg_start"] = data["loadavg_first"]
+    data.setdefault("loadavg_first", m.get("loadavg_start"))
+    data.setdefault("started_first", time.time() - (time.perf_counter() - started))
+    save("machine", m)
+    took = time.time() - data["started_first"] if a.keep else time.perf_counter() - started
+    extra = {k: data[k] for k in ("sample", "profile", "help") if data.get(k)}
+    text = render(m, data.get("batch_vs_naive"), data.get("scale") or [], data.get("held"), " ; ".join(data["commands"]), took, extra)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(text, encoding="utf-8")
-    raw = a.work / "results.json"
-    raw.write_text(json.dumps({"machine": m, "batch_vs_naive": a_res, "scale": scale, "held": held, **extra}, indent=1, default=str), encoding="utf-8")
     print(text)
     log(f"wrote {a.out} (raw figures: {raw})")
     return 0
