@@ -45,7 +45,7 @@ from lopsnb.io.programs import RESERVED_PROGRAM_IDS as RESERVED_IDS
 from lopsnb.report.export import package_dir, template_location
 from lopsnb.runner.files import SLUG, atomic_write, check_slug, program_dir, replace_dir
 from lopsnb.runner.outdir import MARKER, TempRoot, check_not_overlapping, clean_stale_tmp, is_marked, marker_text, new_run_id, prepare_out
-from lopsnb.runner.worker import Prestart, ProgramRun, ProgramTask, crashed_run, execute_program, init_pool_worker, ping
+from lopsnb.runner.worker import PREIMPORTS, Prestart, ProgramRun, ProgramTask, crashed_run, execute_program, init_pool_worker, ping
 
 __all__ = ["run_batch", "BatchResult", "BatchInterrupted", "ProgramOutcome", "DEFAULT_NOTEBOOK", "input_fingerprint", "default_workers"]
 
@@ -347,11 +347,11 @@ class _EarlyPool:
     taken: bool = False
 
     @classmethod
-    def start(cls, workers: int, package_root: str, kernel_name: str, template: str | None) -> _EarlyPool:
+    def start(cls, workers: int, package_root: str, kernel_name: str, template: str | None, modules: Sequence[str] = PREIMPORTS) -> _EarlyPool:
         """Spawn ``workers`` workers now (one no-op task each: the pool spawns workers on submit)."""
         ipc_root = tempfile.mkdtemp(prefix="lopsnb-ipc-", dir="/tmp" if os.path.isdir("/tmp") else None)
         before = _descendants()
-        prestart = Prestart(kernel_name=kernel_name, template=template, scratch=os.path.join(ipc_root, "prestart"))
+        prestart = Prestart(kernel_name=kernel_name, template=template, scratch=os.path.join(ipc_root, "prestart"), modules=tuple(modules))
         pool = _spawn_pool(workers, package_root, ipc_root, prestart)
         try:
             with _workers_start_without_sigint():
@@ -372,8 +372,12 @@ class _EarlyPool:
 
 
 def _start_early(workspace: str | os.PathLike[str], programs: Sequence[str] | None, workers: int | None, kernel_name: str,
-                 template: str | os.PathLike[str] | None) -> _EarlyPool | None:
-    """Start the worker pool for a local batch before the workspace is loaded (None: kernels are not reused)."""
+                 template: str | os.PathLike[str] | None, notebook: str | os.PathLike[str] | None = None) -> _EarlyPool | None:
+    """Start the worker pool for a local batch before the workspace is loaded (None: kernels are not reused).
+
+    The kernels import the report's libraries only for the shipped notebooks
+    (``notebook`` None): what a user's notebook needs is not known.
+    """
     from lopsnb.runner.worker import _reuse_kernels
 
     if not _reuse_kernels():
@@ -387,7 +391,7 @@ def _start_early(workspace: str | os.PathLike[str], programs: Sequence[str] | No
     n = workers if workers is not None else default_workers(expected)
     package_root = str(Path(__file__).resolve().parents[2])
     template_dir = str(Path(template).expanduser().resolve()) if template is not None else None
-    return _EarlyPool.start(n, package_root, kernel_name, template_dir)
+    return _EarlyPool.start(n, package_root, kernel_name, template_dir, PREIMPORTS if notebook is None else ("matplotlib.pyplot",))
 
 
 def _descendants() -> set[int]:
@@ -814,7 +818,7 @@ def run_batch(
     if executor == "local":
         _check_kernel(kernel_name)
         # The workers start their kernels while this process loads the workspace.
-        early = _start_early(workspace, programs, workers, kernel_name, template)
+        early = _start_early(workspace, programs, workers, kernel_name, template, notebook)
     try:
         return _run_loaded(workspace, early, programs=programs, out=out, workers=workers, timeout=timeout, executor=executor,
                            scheduler=scheduler, force=force, notebook=notebook, kernel_name=kernel_name, progress=progress, template=template)

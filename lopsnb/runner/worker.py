@@ -130,11 +130,16 @@ class Prestart:
         its exporter is built ahead.
     scratch : str
         A folder for the kernel's start-up log and working directory.
+    modules : tuple of str
+        What to import in the kernel before its first program.
     """
 
     kernel_name: str
     template: str | None
     scratch: str
+    #: Modules to import in the kernel: :data:`PREIMPORTS` for the shipped
+    #: notebooks; for a user's notebook only what every program gets anyway.
+    modules: tuple[str, ...] = ("matplotlib.pyplot",)
 
 
 @dataclass(frozen=True)
@@ -250,7 +255,7 @@ def _prestart(prestart: Prestart) -> None:
         with open(path, "ab") as log:
             km = _start_kernel(prestart.kernel_name, scratch, stdout=log, stderr=log)
         _KERNEL_LOGS[prestart.kernel_name] = path
-        _run_silent(km, _PREIMPORT.format(modules=PREIMPORTS), ready_timeout=120.0, timeout=300.0)
+        _run_silent(km, _PREIMPORT.format(modules=prestart.modules), ready_timeout=120.0, timeout=300.0)
     except BaseException:  # noqa: BLE001 - the first program starts its own kernel
         _discard_kernel(prestart.kernel_name)
 
