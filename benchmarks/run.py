@@ -543,7 +543,8 @@ def render(m: dict[str, Any], a: dict[str, Any] | None, scale: list[dict[str, An
     if load:
         end = m.get("loadavg_end")
         add(f"- load average (1 min) at start {load[0]:.2f}" + (f", at end {end[0]:.2f}" if end else "")
-            + " — other work on the machine slows every figure below")
+            + " — other work on the machine (shared by several developers) slows every figure below; each section gives"
+            " the load during its own runs")
     add("")
     add("## Against the targets")
     add("")
@@ -567,7 +568,10 @@ def render(m: dict[str, Any], a: dict[str, Any] | None, scale: list[dict[str, An
         add(f"| `lopsnb {args}` | < {TARGETS['help_s']:g} s | {h['median_s']:.2f} s | {_ok(h['median_s'], TARGETS['help_s'])} |")
     if ent:
         add(f"| enterprise workspace (100k people): load + validate + cache | < {TARGETS['load_cache_s']:g} s | {ent['load_cache_s']:.1f} s | {_ok(ent['load_cache_s'], TARGETS['load_cache_s'])} |")
-        add(f"| enterprise workspace: `evaluate()` of one program (slowest) | < {TARGETS['evaluate_s']:g} s | {ent['evaluate_max_s']:.2f} s ({ent['evaluate_slowest']}) | {_ok(ent['evaluate_max_s'], TARGETS['evaluate_s'])} |")
+        why = "" if ent["evaluate_max_s"] < TARGETS["evaluate_s"] else (
+            " by {:.1f}×: the Rambachan–Roth intervals of its DiD design (on by default since issue 13; see below), "
+            "unchanged here because they are results; median over the 7 programs {:.2f} s".format(ent["evaluate_max_s"] / TARGETS["evaluate_s"], ent["evaluate_median_s"]))
+        add(f"| enterprise workspace: `evaluate()` of one program (slowest) | < {TARGETS['evaluate_s']:g} s | {ent['evaluate_max_s']:.2f} s ({ent['evaluate_slowest']}) | {_ok(ent['evaluate_max_s'], TARGETS['evaluate_s'])}{why} |")
         peak = max(ent["load_peak_mb"], ent["batch_peak_mb"] or 0)
         add(f"| enterprise workspace: peak memory (load, whole batch) | < 4 GB | {_mb(ent['load_peak_mb'])}, {_mb(ent['batch_peak_mb'])} | {_ok(peak, TARGETS['memory_mb'])} |")
     if held:
@@ -737,7 +741,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     data: dict[str, Any] = json.loads(raw.read_text(encoding="utf-8")) if a.keep and raw.is_file() else {}
     data.setdefault("commands", [])
     command = "python benchmarks/run.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:]) if (argv if argv is not None else sys.argv[1:]) else "")
-    data["commands"].append(command)
+    if only:  # --only "" renders the saved figures again
+        data["commands"].append(command)
     data["machine"] = m
 
     def save(key: str, value: Any) -> None:
