@@ -11,7 +11,7 @@ depend on the top-level package.
 
 The stage order is ``io <- evaluation <- report <- runner``, with ``ui`` on
 top; the top-level ``lopsnb`` package and ``lopsnb.cli`` are the facade above
-everything; ``errors``, ``options``, ``_result`` and ``_version`` are shared
+everything; ``errors``, ``options``, ``_result``, ``_version`` and ``_memo`` are shared
 foundations below ``io``, and so is ``fmt`` (the number formats of every stage's text).  A module may import its own stage and the stages
 below it only.
 """
@@ -36,7 +36,7 @@ STAGES: dict[str, int] = {
     "ui": 5,
     "facade": 6,
 }
-FOUNDATION = {"lopsnb.errors", "lopsnb.options", "lopsnb._result", "lopsnb._version", "lopsnb.fmt"}
+FOUNDATION = {"lopsnb.errors", "lopsnb.options", "lopsnb._result", "lopsnb._version", "lopsnb.fmt", "lopsnb._memo"}
 FACADE = {"lopsnb", "lopsnb.cli"}
 
 #: The only imports allowed against the stage order: a result's ``.plot*``

@@ -46,7 +46,7 @@ from lopsnb.io.programs import RESERVED_PROGRAM_IDS as RESERVED_IDS
 from lopsnb.report.export import package_dir, template_location
 from lopsnb.runner.files import SLUG, atomic_write, check_slug, program_dir, replace_dir
 from lopsnb.runner.outdir import MARKER, TempRoot, check_not_overlapping, clean_stale_tmp, is_marked, marker_text, new_run_id, prepare_out
-from lopsnb.runner.worker import ProgramRun, ProgramTask, crashed_run, execute_program, init_pool_worker
+from lopsnb.runner.worker import PREIMPORTS, Prestart, ProgramRun, ProgramTask, crashed_run, execute_program, init_pool_worker, ping
 
 __all__ = ["run_batch", "BatchResult", "BatchInterrupted", "ProgramOutcome", "DEFAULT_NOTEBOOK", "input_fingerprint", "default_workers"]
 
@@ -325,12 +325,81 @@ class _Batch:
         return len(self.outcomes) + len(self.pages)
 
 
-def _spawn_pool(workers: int, package_root: str, ipc_root: str | None = None) -> cf.ProcessPoolExecutor:
+def _spawn_pool(workers: int, package_root: str, ipc_root: str | None = None, prestart: Prestart | None = None) -> cf.ProcessPoolExecutor:
     # "spawn": a fresh interpreter per worker, no inherited threads or locks
     # (the parent may hold tqdm's monitor thread, pandas/BLAS thread pools).
     ctx = multiprocessing.get_context("spawn")
     # Each worker watches this process and exits (killing its kernels) once it is gone.
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_pool_worker, initargs=(package_root, os.getpid(), ipc_root))
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_pool_worker,
+                                  initargs=(package_root, os.getpid(), ipc_root, prestart))
+
+
+@dataclass(kw_only=True)
+class _EarlyPool:
+    """Workers started before the workspace is loaded, each starting its kernel (issue 17).
+
+    Loading, validating and caching the workspace runs in this process while
+    the workers start their kernels and import the scientific stack in them
+    (:class:`~lopsnb.runner.worker.Prestart`): on two cores the two overlap
+    instead of adding up. The pool is handed to the first round of
+    :func:`_run_pools`; a batch with nothing to run, or one that stops
+    early (an invalid workspace, Ctrl-C), kills it.
+    """
+
+    pool: cf.ProcessPoolExecutor
+    #: This process's descendants before the pool existed (for _kill_pool).
+    before: set[int]
+    workers: int
+    ipc_root: str
+    #: Set once _run_pools owns the pool (it shuts it down and removes ipc_root).
+    taken: bool = False
+
+    @classmethod
+    def start(cls, workers: int, package_root: str, kernel_name: str, template: str | None, modules: Sequence[str] = PREIMPORTS) -> _EarlyPool:
+        """Spawn ``workers`` workers now (one no-op task each: the pool spawns workers on submit)."""
+        ipc_root = tempfile.mkdtemp(prefix="lopsnb-ipc-", dir="/tmp" if os.path.isdir("/tmp") else None)
+        before = _descendants()
+        prestart = Prestart(kernel_name=kernel_name, template=template, scratch=os.path.join(ipc_root, "prestart"), modules=tuple(modules))
+        pool = _spawn_pool(workers, package_root, ipc_root, prestart)
+        try:
+            with _workers_start_without_sigint():
+                for _ in range(workers):
+                    pool.submit(ping)
+        except BaseException:
+            _kill_pool(pool, before)
+            shutil.rmtree(ipc_root, ignore_errors=True)
+            raise
+        return cls(pool=pool, before=before, workers=workers, ipc_root=ipc_root)
+
+    def close(self) -> None:
+        """Kill the workers and their kernels, unless :func:`_run_pools` took the pool."""
+        if not self.taken:
+            self.taken = True
+            _kill_pool(self.pool, self.before)
+            shutil.rmtree(self.ipc_root, ignore_errors=True)
+
+
+def _start_early(workspace: str | os.PathLike[str], programs: Sequence[str] | None, workers: int | None, kernel_name: str,
+                 template: str | os.PathLike[str] | None, notebook: str | os.PathLike[str] | None = None) -> _EarlyPool | None:
+    """Start the worker pool for a local batch before the workspace is loaded (None: kernels are not reused).
+
+    The kernels import the report's libraries only for the shipped notebooks
+    (``notebook`` None): what a user's notebook needs is not known.
+    """
+    from lopsnb.runner.worker import _reuse_kernels
+
+    if not _reuse_kernels():
+        return None
+    if programs:
+        expected = len(programs)
+    else:
+        # Every program file (catalog courses too: an upper bound) and the pages.
+        folder = Path(workspace) / "programs"
+        expected = (len(list(folder.glob("*.yml")) + list(folder.glob("*.yaml"))) if folder.is_dir() else 1) + len(PAGES)
+    n = workers if workers is not None else default_workers(expected)
+    package_root = str(Path(__file__).resolve().parents[2])
+    template_dir = str(Path(template).expanduser().resolve()) if template is not None else None
+    return _EarlyPool.start(n, package_root, kernel_name, template_dir, PREIMPORTS if notebook is None else ("matplotlib.pyplot",))
 
 
 def _descendants() -> set[int]:
@@ -416,7 +485,7 @@ def _as_completed(futures: Iterable[cf.Future[Any]]) -> Iterable[cf.Future[Any]]
         yield from finished
 
 
-def _run_local(tasks: Sequence[ProgramTask], workers: int, done: Callable[[ProgramRun], None], tmp_root: Path) -> None:
+def _run_local(tasks: Sequence[ProgramTask], workers: int, done: Callable[[ProgramRun], None], tmp_root: Path, early: _EarlyPool | None = None) -> None:
     """Run tasks in a process pool; survive workers that die.
 
     When a worker dies (killed, segfault, out of memory) the whole pool is
@@ -424,24 +493,31 @@ def _run_local(tasks: Sequence[ProgramTask], workers: int, done: Callable[[Progr
     are simply resubmitted to a fresh pool. Programs that were running — each
     leaves its scratch folder behind — are suspects: a lone suspect is the
     culprit and fails; several are re-run one at a time, and one that kills
-    its worker again fails.
+    its worker again fails. ``early``: a pool started before the workspace
+    was loaded (:class:`_EarlyPool`), used for the first round.
     """
     package_root = tasks[0].package_root if tasks else ""
     # Kernel sockets of all workers, in one short folder removed even when
     # workers are killed (socket paths must stay under ~100 characters).
-    ipc_root = tempfile.mkdtemp(prefix="lopsnb-ipc-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    ipc_root = early.ipc_root if early is not None else tempfile.mkdtemp(prefix="lopsnb-ipc-", dir="/tmp" if os.path.isdir("/tmp") else None)
     try:
-        _run_pools(tasks, workers, done, tmp_root, package_root, ipc_root)
+        _run_pools(tasks, workers, done, tmp_root, package_root, ipc_root, early)
     finally:
         shutil.rmtree(ipc_root, ignore_errors=True)
 
 
-def _run_pools(tasks: Sequence[ProgramTask], workers: int, done: Callable[[ProgramRun], None], tmp_root: Path, package_root: str, ipc_root: str) -> None:
+def _run_pools(tasks: Sequence[ProgramTask], workers: int, done: Callable[[ProgramRun], None], tmp_root: Path, package_root: str, ipc_root: str,
+               early: _EarlyPool | None = None) -> None:
     queue = list(tasks)
     isolate: list[ProgramTask] = []
     while queue:
-        before = _descendants()
-        pool = _spawn_pool(min(workers, len(queue)), package_root, ipc_root)
+        if early is not None:
+            # Its workers may already be past their kernel start: the first round only.
+            early.taken = True
+            before, pool, early = early.before, early.pool, None
+        else:
+            before = _descendants()
+            pool = _spawn_pool(min(workers, len(queue)), package_root, ipc_root)
         with _workers_start_without_sigint():
             futures = {pool.submit(execute_program, t): t for t in queue}
         queue = []
@@ -547,6 +623,8 @@ class _Plan:
     kernel_name: str
     timeout: float
     cache: str | None = None
+    #: The batch's memo folder shared by its kernels (lopsnb._memo; None: none).
+    memo: str | None = None
     #: A user's copy of the report template folder (None: the shipped one).
     template_dir: str | None = None
     #: Tables the workspace holds (kept after the tables are released).
@@ -558,7 +636,7 @@ class _Plan:
         # The folder holding the lopsnb package (site-packages or a checkout): the kernel imports the same lopsnb.
         package_root = str(Path(__file__).resolve().parents[2])
         return ProgramTask(pid, title, str(self.ws_path), str(notebook), str(tmp_root), float(self.timeout), self.kernel_name,
-                           self.data_as_of, __version__, package_root, cache=self.cache, template=self.template_dir)
+                           self.data_as_of, __version__, package_root, cache=self.cache, template=self.template_dir, memo=self.memo)
 
     def params(self, pid: str | None, notebook: Path) -> dict[str, Any]:
         params: dict[str, Any] = {"workspace": str(self.ws_path)}
@@ -746,10 +824,6 @@ def run_batch(
     BatchInterrupted
         Ctrl-C: workers and kernels were stopped; finished programs are whole.
     """
-    from tqdm.auto import tqdm
-
-    from lopsnb.io.workspace import load_workspace
-
     _check_arguments(executor, timeout, workers)
     if pdf:
         from lopsnb.runner.printing import check_browser
@@ -757,12 +831,32 @@ def run_batch(
         check_browser()
     programs = [programs] if isinstance(programs, str) else programs
     check_not_overlapping(Path(out), Path(workspace))
+    early = None
+    if executor == "local":
+        _check_kernel(kernel_name)
+        # The workers start their kernels while this process loads the workspace.
+        early = _start_early(workspace, programs, workers, kernel_name, template, notebook)
+    try:
+        return _run_loaded(workspace, early, programs=programs, out=out, workers=workers, timeout=timeout, executor=executor,
+                           scheduler=scheduler, force=force, notebook=notebook, kernel_name=kernel_name, progress=progress, template=template, pdf=pdf)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _run_loaded(workspace: str | os.PathLike[str], early: _EarlyPool | None, *, programs: Sequence[str] | None,
+                out: str | os.PathLike[str], workers: int | None, timeout: float, executor: str, scheduler: str | None, force: bool,
+                notebook: str | os.PathLike[str] | None, kernel_name: str, progress: bool, template: str | os.PathLike[str] | None,
+                pdf: bool = False) -> BatchResult:
+    """:func:`run_batch` once its arguments are checked: load, plan, run, write the portfolio."""
+    from tqdm.auto import tqdm
+
+    from lopsnb.io.workspace import load_workspace
+
     # A valid cache from an earlier run spares re-validating unchanged sources.
     ws = load_workspace(workspace, on_program_error="collect", cache=True)
     check_not_overlapping(Path(out), Path(ws.path))
     plan = _plan(ws, programs, notebook, kernel_name, timeout, template)
-    if executor == "local":
-        _check_kernel(kernel_name)
     run_id = new_run_id()
     out_path = prepare_out(Path(out), run_id)
     clean_stale_tmp(out_path)
@@ -771,9 +865,14 @@ def run_batch(
     batch = _Batch(out_path, tmp.path, _versions(), bar, run_id)
     try:
         plan.cache = _batch_cache(ws, tmp.path)
+        # Private to this user (its pickles are loaded by the kernels) and
+        # removed with the scratch folder: entries never outlive the batch.
+        memo = tmp.path / "memo"
+        memo.mkdir(mode=0o700)
+        plan.memo = str(memo)
         meta: dict[str, tuple[str | None, dict[str, Any], str | None, bool]] = {}
         tasks = _queue(plan, batch, force, meta)
-        _execute(plan, batch, tasks, meta, workers=workers, executor=executor, scheduler=scheduler)
+        _execute(plan, batch, tasks, meta, workers=workers, executor=executor, scheduler=scheduler, early=early)
         index_path = _write_portfolio(out_path, plan.known, ws, plan.data_as_of, catalog=plan.catalog, present=plan.present,
                                       folderless={**plan.folderless, **batch.folderless})
     except KeyboardInterrupt:
@@ -797,7 +896,7 @@ def run_batch(
 
 
 def _execute(plan: _Plan, batch: _Batch, tasks: Sequence[ProgramTask], meta: dict[str, tuple[str | None, dict[str, Any], str | None, bool]],
-             *, workers: int | None, executor: str, scheduler: str | None) -> None:
+             *, workers: int | None, executor: str, scheduler: str | None, early: _EarlyPool | None = None) -> None:
     """Run ``tasks`` and record each result as it arrives."""
 
     def done(run: ProgramRun) -> None:
@@ -816,7 +915,38 @@ def _execute(plan: _Plan, batch: _Batch, tasks: Sequence[ProgramTask], meta: dic
     if executor == "dask":
         _run_dask(tasks, n, scheduler, done)
     else:
-        _run_local(tasks, n, done, batch.tmp_root)
+        slow = frozenset(pid for pid, prog in ws.programs.items() if prog.evaluation.design == "did")
+        _run_local(_longest_first(tasks, batch.out, slow), n, done, batch.tmp_root, early)
+
+
+def _longest_first(tasks: Sequence[ProgramTask], out: Path, slow: frozenset[str] = frozenset()) -> list[ProgramTask]:
+    """``tasks`` in the order to start them: programs, longest expected first, then the pages.
+
+    Longest first lets the workers finish together. The expected time of a
+    program is its duration in the previous run's ``status.json`` in ``out``
+    (ok or not); one without is given the mean of the known ones, and the
+    ``slow`` ones (DiD designs: Rambachan–Roth intervals) the longest; with
+    nothing known the slow ones go first, in their order. The pages come
+    last because the operations page evaluates every program again and finds
+    the programs' Rambachan–Roth intervals in the batch's memo when they are
+    done. Only the order in which the notebooks start changes.
+    """
+    pages = [t for t in tasks if t.program_id in PAGES]
+    programs = [t for t in tasks if t.program_id not in PAGES]
+    known: dict[str, float] = {}
+    for task in programs:
+        folder = out / task.program_id
+        status = _read_json(folder / "status.json") if not _folderless(task.program_id) and is_marked(folder) else None
+        took = status.get("duration_s") if status else None
+        if isinstance(took, (int, float)) and not isinstance(took, bool) and took >= 0:
+            known[task.program_id] = float(took)
+    mean = sum(known.values()) / len(known) if known else 0.0
+    longest = max(known.values(), default=1.0)
+
+    def expected(task: ProgramTask) -> float:
+        return known.get(task.program_id, longest if task.program_id in slow else mean)
+
+    return sorted(programs, key=lambda t: -expected(t)) + pages
 
 
 def _batch_cache(ws: Any, tmp_root: Path) -> str | None:

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from lopsnb._memo import MEMO_ENV
 from lopsnb.report.context import CACHE_ENV, INLINE_BACKEND, notebook_parameters
 
-__all__ = ["ProgramTask", "ProgramRun", "execute_program", "init_worker", "init_pool_worker", "THREAD_ENV", "crashed_run"]
+__all__ = ["ProgramTask", "ProgramRun", "Prestart", "execute_program", "init_worker", "init_pool_worker", "THREAD_ENV", "crashed_run", "PREIMPORTS", "ping"]
 
 #: One BLAS/OpenMP thread per worker and per kernel: parallelism comes from
 #: running programs side by side, and oversubscribed BLAS pools slow it down.
@@ -67,14 +68,78 @@ _plt.close("all")
 _mpl.rcParams.update(_mpl._lopsnb_rc0)
 _w.filters[:] = _w._lopsnb_filters0
 _os.chdir({cwd!r})
-_cache = {cache!r}
-if _cache:
-    _os.environ[{env!r}] = _cache
-else:
-    _os.environ.pop({env!r}, None)
+for _name, _value in (({env!r}, {cache!r}), ({memo_env!r}, {memo!r})):
+    if _value:
+        _os.environ[_name] = _value
+    else:
+        _os.environ.pop(_name, None)
 # A new session: empty namespace, fresh history session, execution count 1.
 get_ipython().reset(new_session=True)
 """
+
+#: Modules a report kernel imports before its first program: the report
+#: notebooks' own imports and the ones the estimators import on first use
+#: (statsmodels, scipy, moderndid for the Rambachan–Roth intervals). A
+#: program's notebook imports them again, which then only looks them up, so
+#: its namespace and results are those of a cold kernel; the seconds of
+#: importing are spent while the batch process loads the workspace instead
+#: of on the first program of every worker. None of them changes matplotlib
+#: settings or warning filters on import (the starting state of every
+#: program is taken after them).
+PREIMPORTS = (
+    "matplotlib.pyplot",
+    "IPython.display",
+    "pandas",
+    "pyarrow.parquet",
+    "lopsnb.io.workspace",
+    "lopsnb.io.cache",
+    "lopsnb.evaluation",
+    "lopsnb.evaluation.culture",
+    "lopsnb.evaluation.operations",
+    "lopsnb.evaluation.sensitivity",
+    "lopsnb.report.context",
+    "lopsnb.report.plots",
+    "lopsnb.report.sections",
+    "statsmodels.regression.linear_model",
+    "scipy.stats",
+    "highspy",
+    "moderndid",
+)
+
+_PREIMPORT = """
+import importlib as _il
+for _m in {modules!r}:
+    try:
+        _il.import_module(_m)
+    except Exception:  # an optional library: the notebook reports it if it needs it
+        pass
+del _il, _m
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prestart:
+    """What a pool worker prepares before its first program (picklable).
+
+    Attributes
+    ----------
+    kernel_name : str
+        The Jupyter kernel the batch's notebooks run in.
+    template : str or None
+        The report template folder of the batch (None: the shipped one);
+        its exporter is built ahead.
+    scratch : str
+        A folder for the kernel's start-up log and working directory.
+    modules : tuple of str
+        What to import in the kernel before its first program.
+    """
+
+    kernel_name: str
+    template: str | None
+    scratch: str
+    #: Modules to import in the kernel: :data:`PREIMPORTS` for the shipped
+    #: notebooks; for a user's notebook only what every program gets anyway.
+    modules: tuple[str, ...] = ("matplotlib.pyplot",)
 
 
 @dataclass(frozen=True)
@@ -96,6 +161,9 @@ class ProgramTask:
     cache: str | None = None
     #: A user's copy of the report template folder; None: the shipped one.
     template: str | None = None
+    #: The batch's memo folder (lopsnb._memo), handed to the kernel as
+    #: LOPSNB_MEMO; None: every computation runs.
+    memo: str | None = None
 
 
 @dataclass
@@ -133,7 +201,7 @@ def init_worker(package_root: str | None = None) -> None:
             os.environ["PYTHONPATH"] = os.pathsep.join([package_root, *parts])
 
 
-def init_pool_worker(package_root: str | None, parent_pid: int, ipc_root: str | None = None) -> None:
+def init_pool_worker(package_root: str | None, parent_pid: int, ipc_root: str | None = None, prestart: Prestart | None = None) -> None:
     """Initialise a process-pool worker: :func:`init_worker`, no Ctrl-C, and a parent watchdog.
 
     Ctrl-C in a terminal reaches the whole process group: the batch process
@@ -143,14 +211,70 @@ def init_pool_worker(package_root: str | None, parent_pid: int, ipc_root: str | 
     crash) the worker kills its kernels and exits, so nothing outlives the
     batch by more than about a second. ``ipc_root``: the batch's folder for
     kernel sockets (removed by the batch process, even after killing workers).
+    ``prestart``: start the kernel, import :data:`PREIMPORTS` in it and build
+    the HTML exporter in a background thread, so that a worker is ready for
+    its first program while the batch process is still loading the workspace
+    (the first program waits for that thread).
     """
     import signal
 
-    global _IPC_ROOT
+    global _IPC_ROOT, _WARMUP
     _IPC_ROOT = ipc_root
     init_worker(package_root)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="lopsnb-parent-watchdog", daemon=True).start()
+    if prestart is not None and _reuse_kernels():
+        _WARMUP = threading.Thread(target=_prestart, args=(prestart,), name="lopsnb-prestart", daemon=True)
+        _WARMUP.start()
+
+
+# The background preparation started by init_pool_worker (None: none, or joined).
+_WARMUP: threading.Thread | None = None
+# The output log of each prestarted kernel, by kernel name; a discarded
+# kernel's log is kept for the failure page of the program that discarded it.
+_KERNEL_LOGS: dict[str, Path] = {}
+_DISCARDED_LOG: list[Path] = []
+
+
+def _prestart(prestart: Prestart) -> None:
+    """Build the exporter, start the kernel and import :data:`PREIMPORTS` in it.
+
+    Any failure only discards the kernel: the first program then starts one
+    as it would without a prestart (with its retries and error reporting).
+    """
+    try:
+        import nbformat  # noqa: F401 - imported ahead for the first program
+        import papermill  # noqa: F401
+
+        _exporter(prestart.template)
+        scratch = Path(prestart.scratch)
+        scratch.mkdir(parents=True, exist_ok=True)
+        # The kernel's own output goes to a log, never over the progress bar;
+        # its end goes on a failure page like a program kernel's (_CaptureFds).
+        path = scratch / f"kernel-{os.getpid()}.log"
+        with open(path, "ab") as log:
+            km = _start_kernel(prestart.kernel_name, scratch, stdout=log, stderr=log)
+        _KERNEL_LOGS[prestart.kernel_name] = path
+        _run_silent(km, _PREIMPORT.format(modules=prestart.modules), ready_timeout=120.0, timeout=300.0)
+    except BaseException:  # noqa: BLE001 - the first program starts its own kernel
+        _discard_kernel(prestart.kernel_name)
+
+
+#: Longest wait for a worker's preparation before its first program; a kernel
+#: still not ready then is killed and the program starts its own.
+_PRESTART_WAIT_S = 300.0
+
+
+def _await_prestart(kernel_name: str | None = None) -> None:
+    """Wait for this worker's background preparation, if any, before using its kernel."""
+    global _WARMUP
+    warm = _WARMUP
+    if warm is not None:
+        warm.join(_PRESTART_WAIT_S)
+        if warm.is_alive() and kernel_name is not None:
+            _discard_kernel(kernel_name)
+            warm.join(30)
+        _WARMUP = None
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -164,6 +288,11 @@ def _watch_parent(parent_pid: int) -> None:
     finally:
         _remove_ipc_dir()
         os._exit(1)
+
+
+def ping() -> int:
+    """A task that does nothing: submitting one makes a process pool spawn a worker now."""
+    return os.getpid()
 
 
 def _exporter(template: str | None = None) -> Any:
@@ -196,6 +325,9 @@ def _reuse_kernels() -> bool:
 def _discard_kernel(kernel_name: str) -> None:
     """Stop and forget this worker's warm kernel (killed at once: its state is suspect)."""
     km = _KERNELS.pop(kernel_name, None)
+    log = _KERNEL_LOGS.pop(kernel_name, None)
+    if log is not None:
+        _DISCARDED_LOG[:] = [log]
     if km is None:
         return
     from jupyter_core.utils import run_sync
@@ -252,44 +384,60 @@ def _shutdown_kernels() -> None:
     _remove_ipc_dir()
 
 
-def _warm_kernel(task: ProgramTask, cwd: Path) -> Any:
-    """This worker's kernel for ``task``, started if needed and reset to the common starting state."""
-    from jupyter_client.blocking import BlockingKernelClient
+def _start_kernel(kernel_name: str, cwd: Path, **popen: Any) -> Any:
+    """Start a kernel over IPC sockets and keep it as this worker's ``kernel_name`` kernel."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
-    km = _KERNELS.get(task.kernel_name)
-    if km is not None and not run_sync(km.is_alive)():
-        _discard_kernel(task.kernel_name)
-        km = None
-    if km is None:
-        if not _KERNELS:
-            import atexit
+    if not _KERNELS:
+        import atexit
 
-            atexit.register(_shutdown_kernels)
-        km = AsyncKernelManager(kernel_name=task.kernel_name, transport="ipc", ip=_ipc_prefix())
-        _KERNELS[task.kernel_name] = km
-        try:
-            run_sync(km.start_kernel)(cwd=str(cwd))
-        except BaseException:
-            _discard_kernel(task.kernel_name)
-            raise
+        atexit.register(_shutdown_kernels)
+    km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=_ipc_prefix())
+    _KERNELS[kernel_name] = km
+    try:
+        run_sync(km.start_kernel)(cwd=str(cwd), **popen)
+    except BaseException:
+        _discard_kernel(kernel_name)
+        raise
+    return km
+
+
+def _run_silent(km: Any, code: str, *, ready_timeout: float, timeout: float) -> None:
+    """Run ``code`` in ``km``'s kernel without history or output; raise when it fails."""
+    from jupyter_client.blocking import BlockingKernelClient
+
     # parent=km: "is the kernel alive" is asked of its process, not of a
     # heartbeat that a loaded machine can miss for a second.
     kc = BlockingKernelClient(parent=km)
     kc.load_connection_info(km.get_connection_info())
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=max(30.0, min(180.0, task.timeout)))
-        code = _PREPARE.format(cwd=str(cwd), cache=task.cache or "", env=CACHE_ENV)
-        reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=60, output_hook=lambda msg: None)
+        kc.wait_for_ready(timeout=ready_timeout)
+        reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=timeout, output_hook=lambda msg: None)
         if reply["content"].get("status") != "ok":
             raise RuntimeError(f"kernel didn't respond to preparation: {reply['content'].get('evalue', reply['content'])}")
+    finally:
+        kc.stop_channels()
+
+
+def _warm_kernel(task: ProgramTask, cwd: Path) -> Any:
+    """This worker's kernel for ``task``, started if needed and reset to the common starting state."""
+    from jupyter_core.utils import run_sync
+
+    _await_prestart()
+    km = _KERNELS.get(task.kernel_name)
+    if km is not None and not run_sync(km.is_alive)():
+        _discard_kernel(task.kernel_name)
+        km = None
+    if km is None:
+        km = _start_kernel(task.kernel_name, cwd)
+    try:
+        code = _PREPARE.format(cwd=str(cwd), cache=task.cache or "", env=CACHE_ENV, memo=task.memo or "", memo_env=MEMO_ENV)
+        _run_silent(km, code, ready_timeout=max(30.0, min(180.0, task.timeout)), timeout=60)
     except BaseException:
         _discard_kernel(task.kernel_name)
         raise
-    finally:
-        kc.stop_channels()
     return km
 
 
@@ -464,6 +612,18 @@ def _execute_with_retry(task: ProgramTask, out_nb: Path, results: Path, t0: floa
     return exc, timed_out
 
 
+def _prestarted_log_tail(kernel_name: str, lines: int = 40) -> str:
+    """The end of the output log of the prestarted kernel that ran (or was discarded by) this program."""
+    path = _DISCARDED_LOG.pop() if _DISCARDED_LOG else _KERNEL_LOGS.get(kernel_name)
+    if path is None:
+        return ""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def execute_program(task: ProgramTask) -> ProgramRun:
     """Execute the notebook for one program and render its report.
 
@@ -485,10 +645,14 @@ def execute_program(task: ProgramTask) -> ProgramRun:
     init_worker(task.package_root)
     # Set or cleared per task: a worker runs programs of one batch only, but
     # must never hand a kernel a cache from an earlier task.
-    if task.cache:
-        os.environ[CACHE_ENV] = task.cache
-    else:
-        os.environ.pop(CACHE_ENV, None)
+    for name, value in ((CACHE_ENV, task.cache), (MEMO_ENV, task.memo)):
+        if value:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)
+    # The worker's own preparation (kernel start, imports) is not the
+    # program's time: its limit and duration start once it is done.
+    _await_prestart(task.kernel_name)
     started_at, t0 = _now(), time.monotonic()
     # A fixed scratch folder per program: if this process dies, the parent
     # finds it and knows this program was running at the time.
@@ -526,7 +690,7 @@ def execute_program(task: ProgramTask) -> ProgramRun:
                 run.results = text
                 run.status = "ok"
         if run.status == "failed":
-            kernel_log = _ANSI.sub("", capture.tail()).strip()
+            kernel_log = _ANSI.sub("", capture.tail() + "\n" + _prestarted_log_tail(task.kernel_name)).strip()
             if kernel_log:
                 run.log_tail = _tail(f"{run.log_tail}\n\n--- kernel log ---\n{kernel_log}".strip())
             if out_nb.is_file():
