@@ -97,7 +97,7 @@ def test_demo_runs_from_the_installed_wheel_in_an_empty_folder(wheel_venv: tuple
     assert "Workspace is valid." in proc.stdout and f"Open {reports / 'index.html'}" in proc.stdout
     index = (reports / "index.html").read_text(encoding="utf-8")
     programs = _evaluated_sample_programs()
-    assert len(programs) == 7
+    assert len(programs) == 9  # 7 KPI programs, the plant pilot and onboarding retention
     for pid in [*programs, "scorecards", "operations"]:
         status = json.loads((reports / pid / "status.json").read_text(encoding="utf-8"))
         assert status["status"] == "ok", (pid, status.get("error"))

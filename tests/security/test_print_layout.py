@@ -161,7 +161,8 @@ def test_printed_pages_have_text_and_a_footer(sample_batch, tmp_path: Path) -> N
             assert f"Page {number} of {len(reader.pages)}" in flat, (pdf, number)
             assert f"lopsnb · {title}" in flat, (pdf, number)
             body = flat.replace(f"Page {number} of {len(reader.pages)}", "")
-            assert len(body) > 200, f"page {number} of {pdf} is (nearly) blank: {flat!r}"
+            # A page of charts has little text but its images: blank means neither.
+            assert len(body) > 200 or len(p.images) > 0, f"page {number} of {pdf} is (nearly) blank: {flat!r}"
         if page.name == "index.html":
             assert float(reader.pages[0].mediabox.width) > float(reader.pages[0].mediabox.height)  # landscape: the table fits
             assert "Why" in (reader.pages[0].extract_text() or "")
