@@ -124,6 +124,7 @@ DESIGN_PHRASES: dict[str, str] = {
     "weighting": "a comparison with non-participants weighted to match the participants",
     "synthetic_control": "a synthetic comparison built from similar units",
     "sdid": "a synthetic comparison built from similar units (synthetic difference-in-differences)",
+    "survival": "a comparison of time to the event (leaving, or reaching the threshold) with similar people who did not take part",
 }
 
 #: Designs whose intervals leave out their main source of doubt, so a

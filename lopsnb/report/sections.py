@@ -116,10 +116,12 @@ def not_measured(level: str, consequence: str) -> str:
 
 #: The recommended action in a business reader's words.
 ACTION_WORDS: dict[str, str] = {"scale": "scale up", "sustain": "keep running", "fix": "fix, then measure again", "retire": "retire"}
-#: What each evidence grade lets a reader do with the effect.
+#: What each evidence grade lets a reader do with the estimate. The grade
+#: rates the design and its checks; whether an effect was shown is the
+#: interval's business (see :func:`_evidence_par`).
 GRADE_MEANING: dict[str, str] = {
-    "strong": "the effect can be relied on",
-    "moderate": "the effect is likely, but rests on assumptions that could not all be checked",
+    "strong": "the estimate can be relied on",
+    "moderate": "the estimate is credible, but rests on assumptions that could not all be checked",
     "weak": "the figures are indicative only: other explanations are not ruled out",
     "insufficient": "there is too little data to claim an effect",
 }
@@ -250,8 +252,13 @@ def _evidence_par(ev: ProgramEvaluation) -> str:
         tail = "; main caveat: " + esc(caveat[:1].lower() + caveat[1:])
     elif g.grade == "strong":
         tail = "; the checks of group balance, pre-program trends, precision and sensitivity pass"
+    primary = ev.impact.primary if ev.impact else None
+    # A well-designed study can still show no effect: say so rather than let the grade read as one.
+    null = (g.grade in ("strong", "moderate") and primary is not None and _finite(primary.ci_low) and _finite(primary.ci_high)
+            and primary.ci_low <= 0 <= primary.ci_high)
+    shown = "; it does not tell an effect apart from zero" if null else ""
     return (f"<strong>How sure.</strong> The evidence is <strong class='grade grade-{esc(g.grade)}'>{esc(g.grade)}</strong>: "
-            f"{esc(GRADE_MEANING.get(g.grade, ''))}, based on {esc(words.design_phrase(_design(ev)))}{tail}.")
+            f"{esc(GRADE_MEANING.get(g.grade, ''))}, based on {esc(words.design_phrase(_design(ev)))}{shown}{tail}.")
 
 
 def _change_par(ev: ProgramEvaluation) -> str:
@@ -310,10 +317,10 @@ def _survival_sentence(ev: ProgramEvaluation) -> str:
         what, s1, s0 = f"still employed {h} days after {since}", sv.survival_treated, sv.survival_comparison
     else:
         what, s1, s0 = f"reaching {sv.event_label} within {h} days of {since}", 1 - sv.survival_treated, 1 - sv.survival_comparison
-    ci = f"95% CI {_points(primary.ci_low, signed=True)} to {_points(primary.ci_high, signed=True)}"
+    ci = f"95% range {_points(primary.ci_low, signed=True)} to {_points(primary.ci_high, signed=True)}"
     head = f"{_comparison_phrase(ev)}, {_points(s1)} of participants in <strong>{esc(p.name)}</strong> were {esc(what)}, against {_points(s0)}"
     if primary.ci_low <= 0 <= primary.ci_high:
-        return f"{head}: a difference of {_points(primary.estimate, signed=True)} whose interval ({ci}) includes zero, so no measurable change."
+        return f"{head}: a difference of {_points(primary.estimate, signed=True)} whose {ci} includes zero, so no measurable change."
     return f"{head}: {_points(primary.estimate, signed=True)} ({ci})."
 
 
@@ -364,9 +371,9 @@ def _effect_tile(ev: ProgramEvaluation) -> tuple[str, str, str]:
         return ("Effect", "—", "not isolated")
     sv = ev.impact.survival  # type: ignore[union-attr]
     if sv is not None:
-        what = "retention" if sv.kind == "retention" else "reached the event"
+        what = "retention" if sv.kind == "retention" else "reaching the event"
         return (f"Effect on {what} at {sv.horizon_days} days", _points(primary.estimate, signed=True),
-                f"95% CI {_points(primary.ci_low, signed=True)} to {_points(primary.ci_high, signed=True)}")
+                f"95% range {_points(primary.ci_low, signed=True)} to {_points(primary.ci_high, signed=True)}")
     unit = ev.impact.unit  # type: ignore[union-attr]
     return ("Effect", fmt(primary.estimate, unit, signed=True), f"95% CI {fmt(primary.ci_low, signed=True)} to {fmt(primary.ci_high, signed=True)}")
 

@@ -70,6 +70,16 @@ def test_summary_states_effect_roi_and_grade(strong) -> None:
     assert f"the ROI is <strong>{s.fmt(strong.roi.conservative_roi_pct, pct=True)}</strong>" in html  # the conservative figure
 
 
+def test_a_credible_null_is_not_read_as_an_effect(ws, strong) -> None:
+    # time-management: moderate evidence whose 95% interval includes zero (truth.json: a true effect of 0).
+    null = evaluate(ws, "time-management")
+    e = null.impact.primary
+    assert null.evidence.grade == "moderate" and e.ci_low <= 0 <= e.ci_high
+    how = s._evidence_par(null)
+    assert "it does not tell an effect apart from zero" in how and "likely" not in how
+    assert strong.impact.primary.ci_low > 0 and "apart from zero" not in s._evidence_par(strong)
+
+
 def test_insufficient_evidence_never_shows_roi_as_a_claim(insufficient) -> None:
     # The decision layer withholds the ROI itself: no figure reaches any section.
     assert insufficient.evidence.grade == "insufficient" and not insufficient.roi
