@@ -40,7 +40,8 @@ def _wait_mid_batch(proc: subprocess.Popen[bytes], out: Path) -> list[int]:
     """Wait until demo is done and sleepy runs in its kernel; return every descendant's pid."""
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
-        if (out / "demo" / "status.json").is_file() and list(out.glob(f"{TMP_PREFIX}*/work-sleepy/report.ipynb")):
+        # kernel.log: the worker has begun sleepy (a warm kernel writes report.ipynb only when it ends).
+        if (out / "demo" / "status.json").is_file() and list(out.glob(f"{TMP_PREFIX}*/work-sleepy/kernel.log")):
             break
         time.sleep(0.2)
     assert proc.poll() is None and (out / "demo" / "status.json").is_file(), "the batch did not get going"
